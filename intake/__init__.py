@@ -1,0 +1,77 @@
+"""intake: anonymous, encrypted complaint, feedback and question channels for Thai local government."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error pages, security, commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "intake" / "static"),
+    )
+    configure(app, overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_security(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
+    from config import load_config
+
+    load_config(app, overrides)
+    app.instance_path = app.config["INSTANCE_DIR"]
+
+
+def register_extensions(app: Flask) -> None:
+    from . import i18n
+    from .db import Database
+    from .extensions import babel, csrf, limiter, select_locale
+
+    Database().init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.config.setdefault(
+        "BABEL_TRANSLATION_DIRECTORIES",
+        ";".join(str(p) for p in sorted((ROOT / "intake" / "translations").iterdir()) if p.is_dir()),
+    )
+    babel.init_app(app, locale_selector=select_locale)
+    i18n.register(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .citizen.views import bp as citizen
+    from .officer.views import bp as officer
+    from .reports.views import bp as reports
+
+    app.register_blueprint(citizen)
+    app.register_blueprint(officer)
+    app.register_blueprint(reports)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from . import errors
+
+    errors.register(app)
+
+
+def register_security(app: Flask) -> None:
+    from . import security
+
+    security.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from . import cli
+
+    cli.register(app)

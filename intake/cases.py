@@ -1,0 +1,530 @@
+"""Case operations: submit, find by token, follow up, and the officer's handling. No `request` here.
+
+Each case has two random keys: the content key (the submission, follow-ups, replies, public status notes,
+citizen attachments) and the internal key (contact details, internal notes, referral details). Both are
+sealed to the channel's public key; only the content key is also encrypted under the key derived from
+the citizen's token. Operations flush; the caller commits, except `submit` and `add_followup`, which
+commit themselves because the token may be shown only once the case and its files are durable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import attachments, crypto, dates, keyring, settings, tokens
+from .models import (
+    Agency,
+    Attachment,
+    Case,
+    Channel,
+    Entry,
+    EntryKind,
+    KeyKind,
+    Officer,
+    Source,
+    Status,
+)
+
+
+class CaseError(Exception):
+    """Base of the named failures of case operations."""
+
+
+class TokenNotFound(CaseError):
+    """No case answers to this token (or the text cannot be a token: the citizen is told the same)."""
+
+
+class ChannelForbidden(CaseError):
+    """The officer holds no key for the case's channel."""
+
+
+class CaseClosed(CaseError):
+    """The case is closed: it takes no more follow-ups."""
+
+
+class CaseNotFound(CaseError):
+    """No case with this id (or not one the officer may see)."""
+
+
+class InvalidTransition(CaseError):
+    """The requested change does not apply to the case as it is."""
+
+
+@dataclass(frozen=True)
+class CaseKeys:
+    content: bytes
+    internal: bytes | None = None
+
+    def for_kind(self, kind: str) -> bytes:
+        if kind == KeyKind.CONTENT:
+            return self.content
+        if self.internal is None:
+            raise ChannelForbidden("internal key not held")
+        return self.internal
+
+
+@dataclass
+class Submitted:
+    case: Case
+    token: str
+
+
+@dataclass
+class TimelineItem:
+    kind: str
+    at: datetime
+    status: str | None = None
+    text: str | None = None
+    officer: str | None = None
+    public: bool = True
+    attachments: list[AttachmentInfo] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AttachmentInfo:
+    id: int
+    name: str
+    type: str
+    size: int
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def _keys_aad(case_id: int) -> bytes:
+    return f"intake case keys:{case_id}".encode()
+
+
+def _citizen_aad(case_id: int) -> bytes:
+    return f"intake case citizen key:{case_id}".encode()
+
+
+def _entry_aad(case_id: int, kind: str) -> bytes:
+    return f"intake entry:{case_id}:{kind}".encode()
+
+
+def officer_keys(session: Session, officer: Officer, officer_private: bytes, case: Case) -> CaseKeys:
+    """Open a case's keys through the officer's channel grant; raises ChannelForbidden."""
+    try:
+        channel_private = keyring.channel_private(session, officer, officer_private, case.channel)
+        both = crypto.unseal(channel_private, case.sealed_for_channel, _keys_aad(case.id))
+    except (keyring.ChannelNotGranted, crypto.CryptoError) as exc:
+        raise ChannelForbidden(case.channel) from exc
+    return CaseKeys(both[:32], both[32:])
+
+
+def _encrypt_entry(case: Case, kind: EntryKind, key_kind: KeyKind, keys: CaseKeys, body: Any) -> bytes:
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    return crypto.encrypt(keys.for_kind(key_kind), data, _entry_aad(case.id, kind))
+
+
+def decrypt_entry(entry: Entry, keys: CaseKeys) -> Any:
+    if entry.body is None or entry.key is None:
+        return None
+    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, _entry_aad(entry.case_id, entry.kind))
+    return json.loads(raw)
+
+
+def _add_entry(
+    session: Session,
+    case: Case,
+    kind: EntryKind,
+    *,
+    keys: CaseKeys | None = None,
+    body: Any = None,
+    key_kind: KeyKind = KeyKind.CONTENT,
+    public: bool = False,
+    officer: Officer | None = None,
+    status: str | None = None,
+    at: datetime | None = None,
+) -> Entry:
+    entry = Entry(
+        case_id=case.id,
+        kind=kind.value,
+        at=at or dates.now(),
+        officer_id=officer.id if officer else None,
+        public=public,
+        status=status,
+    )
+    if body is not None and keys is not None:
+        entry.key = key_kind.value
+        entry.body = _encrypt_entry(case, kind, key_kind, keys, body)
+    case.entries.append(entry)
+    session.flush()
+    return entry
+
+
+# --- citizen side -------------------------------------------------------------------------------
+
+
+def submit(
+    session: Session,
+    *,
+    channel: Channel,
+    body: dict[str, Any],
+    contact: str | None,
+    files: list[attachments.CleanFile],
+    instance_dir: str | Path,
+    source: Source = Source.WEB,
+    received_at: datetime | None = None,
+    category: str | None = None,
+    officer: Officer | None = None,
+) -> Submitted:
+    """Store a new case encrypted, commit it with its files, and return its token."""
+    token = tokens.make()
+    now = dates.now()
+    received = received_at or now
+    limits = settings.deadlines(session, channel.value)
+    salt = crypto.random_salt()
+    case = Case(
+        channel=channel.value,
+        source=source.value,
+        category=category,
+        status=Status.NEW.value,
+        received_at=received,
+        created_at=now,
+        ack_due_at=dates.due_at(received, limits.acknowledge_days),
+        answer_due_at=dates.due_at(received, limits.answer_days),
+        token_hash=tokens.lookup_hash(keyring.token_secret(), token),
+        citizen_salt=salt,
+        sealed_for_channel=b"",
+        sealed_for_citizen=b"",
+    )
+    session.add(case)
+    session.flush()
+    keys = CaseKeys(crypto.random_key(), crypto.random_key())
+    assert keys.internal is not None  # noqa: S101 - made just above
+    case.sealed_for_channel = crypto.seal(
+        keyring.channel_public(session, channel.value),
+        keys.content + keys.internal,
+        _keys_aad(case.id),
+    )
+    citizen_key = crypto.derive_citizen_key(tokens.key_material(token), salt)
+    case.sealed_for_citizen = crypto.encrypt(citizen_key, keys.content, _citizen_aad(case.id))
+    entry = _add_entry(
+        session,
+        case,
+        EntryKind.SUBMISSION,
+        keys=keys,
+        body=body,
+        public=True,
+        officer=officer,
+        at=received,
+    )
+    if contact:
+        _add_entry(
+            session,
+            case,
+            EntryKind.CONTACT,
+            keys=keys,
+            body={"contact": contact},
+            key_kind=KeyKind.INTERNAL,
+            at=received,
+        )
+    _commit_with_files(session, case, entry, keys.content, files, instance_dir)
+    return Submitted(case, token)
+
+
+def _commit_with_files(
+    session: Session,
+    case: Case,
+    entry: Entry,
+    key: bytes,
+    files: list[attachments.CleanFile],
+    instance_dir: str | Path,
+) -> None:
+    stored: list[str] = []
+    try:
+        for clean in files:
+            row = attachments.store(instance_dir, case.id, key, clean, KeyKind.CONTENT)
+            row.entry_id = entry.id
+            stored.append(row.stored_name)
+            case.attachments.append(row)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        attachments.remove_files(instance_dir, stored)
+        raise
+    finally:
+        attachments.close_all(files)
+
+
+@dataclass
+class CitizenCase:
+    case: Case
+    keys: CaseKeys
+
+
+def find_by_token(session: Session, typed: str) -> CitizenCase:
+    """The case a token opens, with its content key; raises TokenNotFound whatever went wrong."""
+    try:
+        digest = tokens.lookup_hash(keyring.token_secret(), typed)
+    except tokens.TokenMalformed as exc:
+        raise TokenNotFound from exc
+    case = session.scalar(select(Case).where(Case.token_hash == digest))
+    if case is None:
+        raise TokenNotFound
+    citizen_key = crypto.derive_citizen_key(tokens.key_material(typed), case.citizen_salt)
+    try:
+        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, _citizen_aad(case.id))
+    except crypto.CryptoError as exc:
+        raise TokenNotFound from exc
+    return CitizenCase(case, CaseKeys(content))
+
+
+def citizen_timeline(session: Session, found: CitizenCase) -> list[TimelineItem]:
+    """What the citizen may see: receipt, acknowledgement, status changes, replies, their follow-ups."""
+    case = found.case
+    by_entry = _attachments_by_entry(case, found.keys)
+    items: list[TimelineItem] = []
+    for entry in case.entries:
+        if entry.kind == EntryKind.SUBMISSION:
+            body = decrypt_entry(entry, found.keys) or {}
+            items.append(
+                TimelineItem("received", entry.at, data=body, attachments=by_entry.get(entry.id, []))
+            )
+        elif entry.kind == EntryKind.STATUS:
+            text = None
+            if entry.public and entry.key == KeyKind.CONTENT:
+                text = (decrypt_entry(entry, found.keys) or {}).get("note")
+            items.append(TimelineItem("status", entry.at, status=entry.status, text=text))
+        elif entry.kind in (EntryKind.REPLY, EntryKind.FOLLOWUP):
+            body = decrypt_entry(entry, found.keys) or {}
+            items.append(
+                TimelineItem(
+                    entry.kind,
+                    entry.at,
+                    text=body.get("message"),
+                    attachments=by_entry.get(entry.id, []),
+                )
+            )
+    return items
+
+
+def _attachments_by_entry(case: Case, keys: CaseKeys) -> dict[int, list[AttachmentInfo]]:
+    out: dict[int, list[AttachmentInfo]] = {}
+    for att in case.attachments:
+        if att.key == KeyKind.INTERNAL and keys.internal is None:
+            continue
+        if att.entry_id is None:
+            continue
+        meta = attachments.read_meta(att, keys.for_kind(att.key))
+        out.setdefault(att.entry_id, []).append(
+            AttachmentInfo(att.id, str(meta["name"]), str(meta["type"]), int(meta["size"]))  # type: ignore[call-overload]
+        )
+    return out
+
+
+def add_followup(
+    session: Session,
+    found: CitizenCase,
+    message: str,
+    files: list[attachments.CleanFile],
+    instance_dir: str | Path,
+) -> Entry:
+    """A citizen's later message on an open case; raises CaseClosed."""
+    case = found.case
+    if case.is_closed:
+        attachments.close_all(files)
+        raise CaseClosed(str(case.id))
+    entry = _add_entry(
+        session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}, public=True
+    )
+    _commit_with_files(session, case, entry, found.keys.content, files, instance_dir)
+    return entry
+
+
+# --- officer side -------------------------------------------------------------------------------
+
+
+def get_for_officer(session: Session, case_id: int, channels: set[str]) -> Case:
+    """A case the officer's channels cover; raises CaseNotFound otherwise (the web answers 404)."""
+    case = session.get(Case, case_id)
+    if case is None or case.channel not in channels:
+        raise CaseNotFound(str(case_id))
+    return case
+
+
+@dataclass
+class OfficerCaseView:
+    case: Case
+    submission: dict[str, Any]
+    contact: str | None
+    timeline: list[TimelineItem]
+
+
+def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseView:
+    """Everything on the case, decrypted."""
+    by_entry = _attachments_by_entry(case, keys)
+    submission: dict[str, Any] = {}
+    contact = None
+    timeline: list[TimelineItem] = []
+    for entry in case.entries:
+        body = decrypt_entry(entry, keys)
+        who = entry.officer.username if entry.officer else None
+        if entry.kind == EntryKind.SUBMISSION:
+            submission = body or {}
+            timeline.append(
+                TimelineItem(
+                    "received",
+                    entry.at,
+                    officer=who,
+                    data=submission,
+                    attachments=by_entry.get(entry.id, []),
+                )
+            )
+        elif entry.kind == EntryKind.CONTACT:
+            contact = (body or {}).get("contact")
+        else:
+            body = body or {}
+            timeline.append(
+                TimelineItem(
+                    entry.kind,
+                    entry.at,
+                    status=entry.status,
+                    officer=who,
+                    public=entry.public,
+                    text=body.get("message") or body.get("note"),
+                    data=body,
+                    attachments=by_entry.get(entry.id, []),
+                )
+            )
+    return OfficerCaseView(case, submission, contact, timeline)
+
+
+def attachment_for(case: Case, attachment_id: int) -> Attachment:
+    for att in case.attachments:
+        if att.id == attachment_id:
+            return att
+    raise CaseNotFound(f"{case.id}/{attachment_id}")
+
+
+def change_status(
+    session: Session,
+    case: Case,
+    officer: Officer,
+    keys: CaseKeys,
+    status: Status,
+    note: str = "",
+    *,
+    public: bool = False,
+    at: datetime | None = None,
+) -> Entry:
+    """Move a case to `status`, with an optional note (shown to the citizen when `public`)."""
+    if case.purged_at is not None:
+        raise InvalidTransition("purged")
+    when = at or dates.now()
+    if status == Status.NEW:
+        raise InvalidTransition("a case cannot go back to new")
+    if case.acknowledged_at is None:
+        case.acknowledged_at = when
+    if status.closed:
+        case.closed_at = case.closed_at or when
+    else:
+        case.closed_at = None
+    if status == Status.REFERRED and case.referred_at is None:
+        case.referred_at = when
+    if public and note and case.answered_at is None:
+        case.answered_at = when
+    case.status = status.value
+    body = {"note": note} if note else None
+    return _add_entry(
+        session,
+        case,
+        EntryKind.STATUS,
+        keys=keys,
+        body=body,
+        key_kind=KeyKind.CONTENT if public else KeyKind.INTERNAL,
+        public=True,
+        officer=officer,
+        status=status.value,
+        at=when,
+    )
+
+
+def acknowledge(session: Session, case: Case, officer: Officer, keys: CaseKeys) -> Entry:
+    if case.status != Status.NEW:
+        raise InvalidTransition("already acknowledged")
+    return change_status(session, case, officer, keys, Status.ACKNOWLEDGED)
+
+
+def reply(
+    session: Session,
+    case: Case,
+    officer: Officer,
+    keys: CaseKeys,
+    message: str,
+    *,
+    at: datetime | None = None,
+) -> Entry:
+    """A message to the citizen, shown on the tracking page. Counts as acknowledging and answering."""
+    when = at or dates.now()
+    if case.acknowledged_at is None:
+        change_status(session, case, officer, keys, Status.ACKNOWLEDGED, at=when)
+    if case.answered_at is None:
+        case.answered_at = when
+    return _add_entry(
+        session,
+        case,
+        EntryKind.REPLY,
+        keys=keys,
+        body={"message": message},
+        public=True,
+        officer=officer,
+        at=when,
+    )
+
+
+def add_note(session: Session, case: Case, officer: Officer, keys: CaseKeys, note: str) -> Entry:
+    """An internal note: internal key, never shown to the citizen."""
+    return _add_entry(
+        session,
+        case,
+        EntryKind.NOTE,
+        keys=keys,
+        body={"note": note},
+        key_kind=KeyKind.INTERNAL,
+        officer=officer,
+    )
+
+
+def assign(session: Session, case: Case, officer: Officer, assignee: Officer | None) -> Entry:
+    """Assign to an officer who holds the case's channel (or unassign)."""
+    if assignee is not None and (case.channel not in assignee.channels or not assignee.active):
+        raise InvalidTransition("assignee does not hold this channel")
+    case.assignee_id = assignee.id if assignee else None
+    return _add_entry(session, case, EntryKind.ASSIGN, officer=officer)
+
+
+def refer(
+    session: Session,
+    case: Case,
+    officer: Officer,
+    keys: CaseKeys,
+    agency: Agency,
+    reference: str,
+    referred_on: str,
+    note: str = "",
+    *,
+    public: bool = False,
+) -> Entry:
+    """Hand the case to an outside agency; reference and date kept under the internal key."""
+    case.referred_to = agency.value
+    _add_entry(
+        session,
+        case,
+        EntryKind.REFERRAL,
+        keys=keys,
+        body={"agency": agency.value, "reference": reference, "date": referred_on},
+        key_kind=KeyKind.INTERNAL,
+        officer=officer,
+    )
+    return change_status(session, case, officer, keys, Status.REFERRED, note, public=public)

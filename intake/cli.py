@@ -1,0 +1,262 @@
+"""Operator commands: setup, officer add, db upgrade, audit verify, demo. Each echoes what it did.
+
+Every command exits 0 on success and non-zero with a one-line reason on failure, and never prints a
+secret it was given. Passwords come from the environment variable named in CONTRACT.md, or a prompt.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from . import audit, db, keyring, migrate
+from .models import Channel, Officer, Role
+
+officer_cli = AppGroup("officer", help="Manage officer accounts.")
+db_cli = AppGroup("db", help="Database schema.")
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+class CommandFailed(click.ClickException):
+    """A one-line reason, exit status 1."""
+
+
+def secret_input(env_name: str, prompt: str, *, confirm: bool = False) -> str:
+    value = os.environ.get(env_name)
+    if value is None:
+        value = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    if not value or len(value) < 8:
+        raise CommandFailed(f"{prompt} must be at least 8 characters ({env_name})")
+    return value
+
+
+def parse_channels(values: tuple[str, ...]) -> list[str]:
+    valid = {c.value for c in Channel}
+    bad = [v for v in values if v not in valid]
+    if bad:
+        raise CommandFailed(f"unknown channel {bad[0]!r}; use one of {', '.join(sorted(valid))}")
+    return list(dict.fromkeys(values))
+
+
+@click.command("setup")
+@click.option("--admin", "admin_name", required=True, help="Username of the administrator.")
+@click.option(
+    "--recovery-key-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the encrypted recovery key (default KEYS_DIR/recovery.key).",
+)
+def setup_command(admin_name: str, recovery_key_out: Path | None) -> None:
+    """Apply migrations, make keys where none exist, create the administrator. Idempotent."""
+    changes = run_setup(admin_name, recovery_key_out)
+    if not changes:
+        click.echo("Nothing to do: already set up.")
+    for line in changes:
+        click.echo(line)
+
+
+def run_setup(admin_name: str, recovery_key_out: Path | None) -> list[str]:
+    changes: list[str] = []
+    engine = db.engine()
+    if not migrate.is_current(engine):
+        migrate.upgrade(engine)
+        changes.append("Applied database migrations.")
+    directory = keyring.keys_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    if keyring.ensure_token_secret(directory):
+        changes.append(f"Made the token secret in {directory / keyring.TOKEN_SECRET_FILE}.")
+    recovery_pub = keyring.recovery_public(directory)
+    out = recovery_key_out or directory / keyring.RECOVERY_PRIVATE_FILE
+    if recovery_pub is None:
+        passphrase = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase", confirm=True)
+        recovery_pub = keyring.create_recovery(directory, passphrase, out, current_app.config["KDF_PROFILE"])
+        changes.append(f"Wrote the encrypted recovery key to {out}.")
+        changes.append(
+            "WARNING: move the recovery key offline (e.g. a USB stick in a safe) and "
+            "delete it from this server; keep its passphrase apart from it."
+        )
+    session = db.session()
+    made = keyring.ensure_channel_keys(session, recovery_pub)
+    if made:
+        changes.append(f"Made channel keys: {', '.join(made)}.")
+    admin = session.scalar(select(Officer).where(Officer.username == admin_name))
+    if admin is None:
+        password = secret_input("INTAKE_ADMIN_PASSWORD", f"Password for {admin_name}", confirm=True)
+        admin = keyring.create_officer(session, admin_name, password, Role.ADMIN)
+        privates = dict(made)
+        missing = [c.value for c in Channel if c.value not in privates]
+        if missing:
+            recovery = _open_recovery(out)
+            for channel in missing:
+                privates[channel] = keyring.channel_private_by_recovery(session, channel, recovery)
+        for channel, private in privates.items():
+            keyring.grant(session, admin, channel, private)
+        audit.record(session, "cli", "officer.create", admin_name, "role=admin; channels=all")
+        changes.append(f"Created administrator {admin_name} with access to all channels.")
+    session.commit()
+    return changes
+
+
+def _open_recovery(path: Path) -> bytes:
+    if not path.exists():
+        raise CommandFailed(f"the recovery key is needed and was not found at {path}")
+    passphrase = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase")
+    try:
+        return keyring.open_recovery(path, passphrase)
+    except keyring.WrongPassphrase as exc:
+        raise CommandFailed("the recovery passphrase does not open the recovery key") from exc
+
+
+@officer_cli.command("add")
+@click.argument("username")
+@click.option("--channel", "channels", multiple=True, help="Channel to grant (repeatable).")
+@click.option("--admin", "is_admin", is_flag=True, help="Make the officer an administrator.")
+@click.option("--executive", "is_executive", is_flag=True, help="Reports only, never case content.")
+@click.option(
+    "--recovery-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The recovery key that authorises granting channels.",
+)
+def officer_add(
+    username: str,
+    channels: tuple[str, ...],
+    is_admin: bool,
+    is_executive: bool,
+    recovery_key: Path | None,
+) -> None:
+    """Create an officer and grant channels with the recovery key."""
+    wanted = parse_channels(channels)
+    if is_executive and (wanted or is_admin):
+        raise CommandFailed("an executive gets no channels and is not an administrator")
+    session = db.session()
+    if session.scalar(select(Officer).where(Officer.username == username)) is not None:
+        raise CommandFailed(f"officer {username} exists already")
+    recovery = None
+    if wanted:
+        recovery = _open_recovery(recovery_key or keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE)
+    password = secret_input("INTAKE_OFFICER_PASSWORD", f"Password for {username}", confirm=True)
+    role = Role.ADMIN if is_admin else Role.EXECUTIVE if is_executive else Role.OFFICER
+    officer = keyring.create_officer(session, username, password, role)
+    for channel in wanted:
+        assert recovery is not None  # noqa: S101 - opened above when channels were asked for
+        keyring.grant(
+            session,
+            officer,
+            channel,
+            keyring.channel_private_by_recovery(session, channel, recovery),
+        )
+    audit.record(
+        session,
+        "cli",
+        "officer.create",
+        username,
+        f"role={role.value}; channels={','.join(wanted) or '-'}",
+    )
+    session.commit()
+    click.echo(f"Created {role.value} {username} with channels: {', '.join(wanted) or 'none'}.")
+
+
+@officer_cli.command("grant")
+@click.argument("username")
+@click.option("--channel", "channels", multiple=True, required=True)
+@click.option("--recovery-key", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path | None) -> None:
+    """Re-grant channels with the recovery key (when nobody holding them is left)."""
+    wanted = parse_channels(channels)
+    session = db.session()
+    officer = session.scalar(select(Officer).where(Officer.username == username))
+    if officer is None or not officer.active:
+        raise CommandFailed(f"no active officer {username}")
+    if officer.role == Role.EXECUTIVE:
+        raise CommandFailed("an executive cannot hold channels")
+    recovery = _open_recovery(recovery_key or keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE)
+    for channel in wanted:
+        keyring.grant(
+            session,
+            officer,
+            channel,
+            keyring.channel_private_by_recovery(session, channel, recovery),
+        )
+        audit.record(session, "cli", "grant.add", username, f"channel={channel}")
+    session.commit()
+    click.echo(f"Granted {', '.join(wanted)} to {username}.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations."""
+    engine = db.engine()
+    if migrate.is_current(engine):
+        click.echo("Database already at the latest revision.")
+        return
+    migrate.upgrade(engine)
+    click.echo(f"Database upgraded to {migrate.head_revision()}.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; exit 1 naming the first broken entry."""
+    broken = audit.verify(db.session())
+    if broken is not None:
+        raise CommandFailed(f"audit chain broken at entry {broken.entry_id} ({broken.reason})")
+    click.echo("Audit chain intact.")
+
+
+DEMO_PASSWORD = "demo-password-only"  # noqa: S105 - printed for the quick start, development only
+DEMO_OFFICERS = (
+    ("legal", Role.OFFICER, ("corruption",)),
+    ("pr", Role.OFFICER, ("feedback", "question")),
+    ("executive", Role.EXECUTIVE, ()),
+)
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Set up a demonstration instance (development only) and print its sign-ins."""
+    if current_app.config["ENV"] == "production":
+        raise CommandFailed("demo is for development only")
+    os.environ.setdefault("INTAKE_ADMIN_PASSWORD", DEMO_PASSWORD)
+    os.environ.setdefault("INTAKE_RECOVERY_PASSPHRASE", DEMO_PASSWORD)
+    for line in run_setup("admin", None):
+        click.echo(line)
+    session = db.session()
+    recovery = keyring.open_recovery(
+        keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE, os.environ["INTAKE_RECOVERY_PASSPHRASE"]
+    )
+    for name, role, channels in DEMO_OFFICERS:
+        if session.scalar(select(Officer).where(Officer.username == name)) is not None:
+            continue
+        officer = keyring.create_officer(session, name, DEMO_PASSWORD, role)
+        for channel in channels:
+            keyring.grant(
+                session,
+                officer,
+                channel,
+                keyring.channel_private_by_recovery(session, channel, recovery),
+            )
+        audit.record(session, "cli", "officer.create", name, f"role={role.value}; demo")
+    session.commit()
+    click.echo("")
+    click.echo("DEMO ONLY - for trying it out, never for real cases:")
+    click.echo(f"  sign in at /officer/login as admin, legal, pr or executive; password {DEMO_PASSWORD}")
+    click.echo("  (admin and legal hold the corruption channel: they enrol a TOTP app at first sign-in)")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(setup_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(officer_cli)
+    app.cli.add_command(db_cli)
+    app.cli.add_command(audit_cli)
+    for module in ("intake.reports.cli", "intake.maintenance"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError:
+            continue
+        mod.register(app)

@@ -1,0 +1,115 @@
+"""Time: UTC in storage, Asia/Bangkok for people, Buddhist Era years, the Thai fiscal year, deadlines."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+BE_OFFSET = 543
+
+THAI_MONTHS = (
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
+)
+THAI_MONTHS_SHORT = (
+    "ม.ค.",
+    "ก.พ.",
+    "มี.ค.",
+    "เม.ย.",
+    "พ.ค.",
+    "มิ.ย.",
+    "ก.ค.",
+    "ส.ค.",
+    "ก.ย.",
+    "ต.ค.",
+    "พ.ย.",
+    "ธ.ค.",
+)
+ENGLISH_MONTHS_SHORT = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def local(dt: datetime) -> datetime:
+    return dt.astimezone(BANGKOK)
+
+
+def local_date(dt: datetime) -> date:
+    return local(dt).date()
+
+
+def bangkok_midnight(day: date) -> datetime:
+    """The UTC instant at which `day` begins in Bangkok."""
+    return datetime.combine(day, time(0), BANGKOK).astimezone(UTC)
+
+
+def due_at(received_at: datetime, days: int) -> datetime:
+    """Deadline: the end of the Bangkok calendar day `days` days after receipt (calendar days)."""
+    return bangkok_midnight(local_date(received_at) + timedelta(days=days + 1))
+
+
+def parse_local_date(text: str) -> date:
+    """A YYYY-MM-DD date as typed (Gregorian); raises ValueError."""
+    return date.fromisoformat(text.strip())
+
+
+def received_from_date(day: date, at: datetime | None = None) -> datetime:
+    """An offline case's receipt instant: noon Bangkok of that day (its time of day is unknown)."""
+    return datetime.combine(day, time(12), BANGKOK).astimezone(UTC)
+
+
+def be_year(day: date | datetime) -> int:
+    return day.year + BE_OFFSET
+
+
+def format_date(dt: datetime | date, lang: str = "th", *, short: bool = False) -> str:
+    """26 พฤศจิกายน 2569 (Thai, Buddhist Era) or 26 Nov 2569 BE (English)."""
+    day = local_date(dt) if isinstance(dt, datetime) else dt
+    if lang == "th":
+        months = THAI_MONTHS_SHORT if short else THAI_MONTHS
+        return f"{day.day} {months[day.month - 1]} {be_year(day)}"
+    return f"{day.day} {ENGLISH_MONTHS_SHORT[day.month - 1]} {be_year(day)} BE"
+
+
+def format_datetime(dt: datetime, lang: str = "th") -> str:
+    loc = local(dt)
+    suffix = " น." if lang == "th" else ""
+    return f"{format_date(loc.date(), lang, short=True)} {loc:%H:%M}{suffix}"
+
+
+def fiscal_year_of(dt: datetime | date) -> int:
+    """Thai fiscal year (BE) of a moment counted in Bangkok: 1 Oct 2025 -> 2569."""
+    day = local_date(dt) if isinstance(dt, datetime) else dt
+    return be_year(day) + (1 if day.month >= 10 else 0)
+
+
+def fiscal_year_bounds(be: int) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of fiscal year `be` (BE): 1 Oct of the year before to 1 Oct."""
+    year = be - BE_OFFSET
+    return bangkok_midnight(date(year - 1, 10, 1)), bangkok_midnight(date(year, 10, 1))

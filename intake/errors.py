@@ -1,0 +1,47 @@
+"""Error pages in the visitor's language: never a trace, never a 500 for bad input."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+log = logging.getLogger(__name__)
+DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+def _drain() -> None:
+    """Read what is left of an oversized body (bounded) so the client gets our page, not a reset."""
+    stream = request.input_stream
+    left = DRAIN_LIMIT
+    try:
+        while left > 0 and (chunk := stream.read(min(65536, left))):
+            left -= len(chunk)
+    except Exception:  # noqa: BLE001, S110 - a broken client connection is not our error to report
+        pass
+
+
+def handle_http(exc: HTTPException) -> tuple[str, int]:
+    code = exc.code or 500
+    if isinstance(exc, RequestEntityTooLarge):
+        _drain()
+    template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429) else "errors/generic.html"
+    return render_template(template, code=code), code
+
+
+def handle_csrf(exc: CSRFError) -> tuple[str, int]:
+    return render_template("errors/csrf.html", code=400), 400
+
+
+def handle_unexpected(exc: Exception) -> tuple[str, int]:
+    # The trace goes to the log with the path only: no form data, no address, no headers.
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return render_template("errors/generic.html", code=500), 500
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,287 @@
+"""The key hierarchy of DESIGN.md: server secrets, recovery key, channel keys, officer keys and grants.
+
+recovery keypair ──seals──▶ channel private keys ◀──sealed to── officer public keys
+officer private key ◀── wrapped by Argon2id(password)
+channel public key ──seals──▶ each case's content + internal keys
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import crypto
+from .models import Channel, ChannelKey, Grant, Officer, Role
+
+TOKEN_SECRET_FILE = "token.secret"  # noqa: S105 - a file name
+RECOVERY_PUBLIC_FILE = "recovery.pub"
+RECOVERY_PRIVATE_FILE = "recovery.key"
+
+
+class KeyringError(Exception):
+    """Base of the key hierarchy's named failures."""
+
+
+class KeysMissing(KeyringError):
+    """The server's keys have not been made: run `flask --app wsgi setup`."""
+
+
+class WrongPassword(KeyringError):
+    """The password does not open this officer's key."""
+
+
+class WrongPassphrase(KeyringError):
+    """The passphrase does not open the recovery key."""
+
+
+class ChannelNotGranted(KeyringError):
+    """This officer holds no key for the channel."""
+
+
+class OfficerExists(KeyringError):
+    """An officer with this username exists already."""
+
+
+# --- files in keys/ ----------------------------------------------------------------------------
+
+
+def keys_dir() -> Path:
+    return Path(current_app.config["KEYS_DIR"])
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def ensure_token_secret(directory: Path) -> bool:
+    """Make the token HMAC secret if missing. True when it was made."""
+    path = directory / TOKEN_SECRET_FILE
+    if path.exists():
+        return False
+    _write_private(path, base64.b64encode(crypto.random_key()) + b"\n")
+    return True
+
+
+def token_secret() -> bytes:
+    """The HMAC key for token lookup, read once per app."""
+    cached: bytes | None = current_app.extensions.get("intake.token_secret")
+    if cached is None:
+        path = keys_dir() / TOKEN_SECRET_FILE
+        try:
+            cached = base64.b64decode(path.read_bytes().strip())
+        except FileNotFoundError as exc:
+            raise KeysMissing(str(path)) from exc
+        current_app.extensions["intake.token_secret"] = cached
+    return cached
+
+
+def keys_ready(session: Session) -> bool:
+    return (keys_dir() / TOKEN_SECRET_FILE).exists() and session.scalar(
+        select(ChannelKey.channel).limit(1)
+    ) is not None
+
+
+# --- recovery key ------------------------------------------------------------------------------
+
+
+def recovery_public(directory: Path) -> bytes | None:
+    path = directory / RECOVERY_PUBLIC_FILE
+    return base64.b64decode(path.read_bytes().strip()) if path.exists() else None
+
+
+def create_recovery(directory: Path, passphrase: str, out: Path, profile: str) -> bytes:
+    """Make the recovery keypair: public key in keys/, private key under the passphrase at `out`."""
+    pair = crypto.generate_keypair()
+    salt = crypto.random_salt()
+    params = crypto.kdf_params(profile)
+    kek, _ = crypto.derive_password_keys(passphrase, salt, params)
+    blob = {
+        "format": "intake-recovery-key-v1",
+        "kdf": {"name": "argon2id", "salt": _b64(salt), **params},
+        "public": _b64(pair.public),
+        "ciphertext": _b64(crypto.encrypt(kek, pair.private, b"intake recovery key")),
+    }
+    _write_private(out, json.dumps(blob, indent=2).encode() + b"\n")
+    pub = directory / RECOVERY_PUBLIC_FILE
+    pub.parent.mkdir(parents=True, exist_ok=True)
+    pub.write_bytes(base64.b64encode(pair.public) + b"\n")
+    return pair.public
+
+
+def open_recovery(path: Path, passphrase: str) -> bytes:
+    """The recovery private key from its file; raises WrongPassphrase."""
+    try:
+        blob = json.loads(path.read_text())
+        kdf = blob["kdf"]
+        params = {k: int(kdf[k]) for k in ("iterations", "lanes", "memory_cost")}
+        kek, _ = crypto.derive_password_keys(passphrase, _unb64(kdf["salt"]), params)
+        return crypto.decrypt(kek, _unb64(blob["ciphertext"]), b"intake recovery key")
+    except (OSError, ValueError, KeyError, crypto.CryptoError) as exc:
+        raise WrongPassphrase(str(path)) from exc
+
+
+# --- channel keys ------------------------------------------------------------------------------
+
+
+def _grant_aad(channel: str) -> bytes:
+    return f"intake channel key:{channel}".encode()
+
+
+def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, bytes]:
+    """Make the channel keypairs that do not exist. Returns {channel: private key} of those made."""
+    made: dict[str, bytes] = {}
+    for channel in Channel:
+        if session.get(ChannelKey, channel.value) is not None:
+            continue
+        pair = crypto.generate_keypair()
+        session.add(
+            ChannelKey(
+                channel=channel.value,
+                public_key=pair.public,
+                sealed_for_recovery=crypto.seal(recovery_pub, pair.private, _grant_aad(channel)),
+            )
+        )
+        made[channel.value] = pair.private
+    session.flush()
+    return made
+
+
+def channel_public(session: Session, channel: str) -> bytes:
+    row = session.get(ChannelKey, channel)
+    if row is None:
+        raise KeysMissing(channel)
+    return row.public_key
+
+
+def channel_private_by_recovery(session: Session, channel: str, recovery_private: bytes) -> bytes:
+    row = session.get(ChannelKey, channel)
+    if row is None:
+        raise KeysMissing(channel)
+    return crypto.unseal(recovery_private, row.sealed_for_recovery, _grant_aad(channel))
+
+
+def channel_private(session: Session, officer: Officer, officer_private: bytes, channel: str) -> bytes:
+    """Open the channel key an officer was granted; raises ChannelNotGranted."""
+    grant = session.scalar(select(Grant).where(Grant.officer_id == officer.id, Grant.channel == channel))
+    if grant is None or not officer.active:
+        raise ChannelNotGranted(channel)
+    try:
+        return crypto.unseal(officer_private, grant.sealed_private_key, _grant_aad(channel))
+    except crypto.CryptoError as exc:
+        raise ChannelNotGranted(channel) from exc
+
+
+def grant(
+    session: Session,
+    officer: Officer,
+    channel: str,
+    channel_private_key: bytes,
+    by: Officer | None = None,
+) -> Grant:
+    """Seal a channel's private key to an officer (replacing an earlier grant)."""
+    if crypto.public_key_of(channel_private_key) != channel_public(session, channel):
+        raise KeyringError("that is not this channel's key")
+    revoke(session, officer, channel)
+    row = Grant(
+        officer_id=officer.id,
+        channel=channel,
+        sealed_private_key=crypto.seal(officer.public_key, channel_private_key, _grant_aad(channel)),
+        granted_by_id=by.id if by else None,
+    )
+    session.add(row)
+    session.flush()
+    session.refresh(officer, ["grants"])
+    return row
+
+
+def revoke(session: Session, officer: Officer, channel: str) -> bool:
+    row = session.scalar(select(Grant).where(Grant.officer_id == officer.id, Grant.channel == channel))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    session.refresh(officer, ["grants"])
+    return True
+
+
+# --- officers ----------------------------------------------------------------------------------
+
+
+def _officer_aad(officer_username: str) -> bytes:
+    return f"intake officer key:{officer_username}".encode()
+
+
+def create_officer(
+    session: Session,
+    username: str,
+    password: str,
+    role: Role = Role.OFFICER,
+    *,
+    must_change_password: bool = False,
+) -> Officer:
+    if session.scalar(select(Officer).where(Officer.username == username)) is not None:
+        raise OfficerExists(username)
+    pair = crypto.generate_keypair()
+    officer = Officer(
+        username=username,
+        role=role.value,
+        public_key=pair.public,
+        must_change_password=must_change_password,
+        wrapped_private_key=b"",
+        password_salt=b"",
+        password_kdf={},
+        password_verifier=b"",
+    )
+    set_password(officer, pair.private, password)
+    session.add(officer)
+    session.flush()
+    return officer
+
+
+def set_password(officer: Officer, private_key: bytes, password: str) -> None:
+    """(Re)wrap the officer's private key under a new password."""
+    salt = crypto.random_salt()
+    params = crypto.kdf_params(current_app.config["KDF_PROFILE"])
+    kek, verifier = crypto.derive_password_keys(password, salt, params)
+    officer.password_salt = salt
+    officer.password_kdf = params
+    officer.password_verifier = verifier
+    officer.wrapped_private_key = crypto.encrypt(kek, private_key, _officer_aad(officer.username))
+
+
+def unlock(officer: Officer, password: str) -> bytes:
+    """The officer's private key; raises WrongPassword (same for an unknown or inactive account)."""
+    kek, verifier = crypto.derive_password_keys(password, officer.password_salt, officer.password_kdf)
+    if not crypto.verifier_matches(officer.password_verifier, verifier):
+        raise WrongPassword
+    try:
+        return crypto.decrypt(kek, officer.wrapped_private_key, _officer_aad(officer.username))
+    except crypto.CryptoError as exc:
+        raise WrongPassword from exc
+
+
+def burn_password_time(password: str) -> None:
+    """Spend what a real check costs, so an unknown username is not told apart by timing."""
+    params = crypto.kdf_params(current_app.config["KDF_PROFILE"])
+    crypto.derive_password_keys(password, b"\x00" * 16, params)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode(), validate=True)

@@ -1,0 +1,298 @@
+"""Typed models: cases and their encrypted entries, attachments, officers, grants, keys, audit, settings.
+
+Plaintext columns are only what statistics and the queue need (DESIGN.md property 1): channel, source,
+category, status, dates, assignee, the referral agency. Everything a person wrote is ciphertext.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Channel(enum.StrEnum):
+    CORRUPTION = "corruption"
+    FEEDBACK = "feedback"
+    QUESTION = "question"
+
+
+class Status(enum.StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    REFERRED = "referred"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+    @property
+    def closed(self) -> bool:
+        return self in (Status.RESOLVED, Status.DISMISSED)
+
+
+CLOSED_STATUSES = (Status.RESOLVED.value, Status.DISMISSED.value)
+
+
+class Source(enum.StrEnum):
+    WEB = "web"
+    PHONE = "phone"
+    LETTER = "letter"
+    WALK_IN = "walk_in"
+    BOX = "box"
+    FACEBOOK = "facebook"
+    LINE = "line"
+    EMAIL = "email"
+    OTHER = "other"
+
+
+class Category(enum.StrEnum):
+    """Corruption categories: a fixed list, so the category may stay plaintext for statistics."""
+
+    BRIBERY = "bribery"
+    PROCUREMENT = "procurement"
+    ABUSE_OF_POSITION = "abuse_of_position"
+    EMBEZZLEMENT = "embezzlement"
+    FAVOURITISM = "favouritism"
+    OTHER = "other"
+
+
+class Agency(enum.StrEnum):
+    """Outside agencies a case may be referred to."""
+
+    NACC = "nacc"
+    PACC = "pacc"
+    DAMRONGDHAMA = "damrongdhama"
+    PROVINCE = "province"
+    OTHER = "other"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    OFFICER = "officer"
+    EXECUTIVE = "executive"
+
+
+class EntryKind(enum.StrEnum):
+    """What an entry on a case's timeline is. Its body (if any) is encrypted."""
+
+    SUBMISSION = "submission"  # the citizen's form, JSON, content key
+    CONTACT = "contact"  # optional contact details, internal key (the citizen's own key never opens it)
+    FOLLOWUP = "followup"  # a citizen's later message, content key
+    REPLY = "reply"  # officer to citizen, content key, shown on the tracking page
+    STATUS = "status"  # a status change; optional note (content key if public, else internal key)
+    NOTE = "note"  # internal note, internal key, never shown to the citizen
+    ASSIGN = "assign"  # assignment change, no body
+    REFERRAL = "referral"  # referral to an outside agency; reference number and date, internal key
+
+
+class KeyKind(enum.StrEnum):
+    CONTENT = "content"
+    INTERNAL = "internal"
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_channel_status_received", "channel", "status", "received_at"),
+        Index("ix_cases_received_at", "received_at"),
+        Index("ix_cases_answer_due_at", "answer_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16), default=Source.WEB.value)
+    category: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
+    # When the municipality received it (offline cases: the date written on the letter, etc.).
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    referred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ack_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    referred_to: Mapped[str | None] = mapped_column(String(16))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
+    # Lookup by token: HMAC-SHA256(server secret, normalised token). The token itself is never stored.
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    citizen_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    # Content and internal keys sealed to the channel's public key.
+    sealed_for_channel: Mapped[bytes] = mapped_column(LargeBinary)
+    # The content key encrypted under the key derived from the token.
+    sealed_for_citizen: Mapped[bytes] = mapped_column(LargeBinary)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    entries: Mapped[list[Entry]] = relationship(
+        back_populates="case", order_by="Entry.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="case", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+    assignee: Mapped[Officer | None] = relationship()
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+
+class Entry(Base):
+    """One event on a case's timeline, with an optional encrypted body."""
+
+    __tablename__ = "entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    # For STATUS entries: the new status (plaintext, statistics and the citizen's timeline need it).
+    status: Mapped[str | None] = mapped_column(String(16))
+    key: Mapped[str | None] = mapped_column(String(8))  # KeyKind of the body, None when no body
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    case: Mapped[Case] = relationship(back_populates="entries")
+    officer: Mapped[Officer | None] = relationship()
+
+
+class Attachment(Base):
+    """An encrypted file; its name, type and size are encrypted in `meta`."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    key: Mapped[str] = mapped_column(String(8), default=KeyKind.CONTENT.value)
+    meta: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="attachments")
+
+
+class Officer(Base):
+    __tablename__ = "officers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default=Role.OFFICER.value)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Argon2id(password, salt) -> 64 bytes: first half wraps the private key, second half is verified.
+    password_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    password_kdf: Mapped[dict[str, int]] = mapped_column(JSON)
+    password_verifier: Mapped[bytes] = mapped_column(LargeBinary(32))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # TOTP secret encrypted under a key derived from the officer's unlocked private key.
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_counter: Mapped[int | None] = mapped_column(Integer)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    grants: Mapped[list[Grant]] = relationship(
+        back_populates="officer", cascade="all, delete-orphan", foreign_keys="Grant.officer_id"
+    )
+
+    @property
+    def channels(self) -> set[str]:
+        return {g.channel for g in self.grants}
+
+
+class Grant(Base):
+    """A channel's private key sealed to one officer's public key."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("officer_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+
+    officer: Mapped[Officer] = relationship(back_populates="grants", foreign_keys=[officer_id])
+
+
+class ChannelKey(Base):
+    """A channel's public key, and its private key sealed to the recovery key."""
+
+    __tablename__ = "channel_keys"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    sealed_for_recovery: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OfficerSession(Base):
+    """Server half of a signed-in session: the officer's private key under a key only the cookie holds."""
+
+    __tablename__ = "officer_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's session id
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    second_factor_done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained record of what officers did."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))  # officer username, or "system" / "cli"
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Setting(Base):
+    """Operator settings edited in the admin pages (municipality name, deadlines, limits, retention)."""
+
+    __tablename__ = "settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class PublishedAnswer(Base):
+    """A question and its answer published on /faq with the asker's consent (public by design)."""
+
+    __tablename__ = "published_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))

@@ -1,0 +1,76 @@
+"""Operator settings stored in the database, with typed accessors and the defaults they fall back to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Channel, Setting
+
+DEFAULTS: dict[str, str] = {
+    "municipality_name": "เทศบาลตำบลตัวอย่าง",
+    "ack_days.corruption": "7",
+    "ack_days.feedback": "7",
+    "ack_days.question": "7",
+    "answer_days.corruption": "15",
+    "answer_days.feedback": "15",
+    "answer_days.question": "15",
+}
+
+
+class SettingInvalid(ValueError):
+    """A setting was given a value it cannot take."""
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    acknowledge_days: int
+    answer_days: int
+
+
+def get(session: Session, name: str) -> str:
+    row = session.get(Setting, name)
+    if row is not None:
+        return row.value
+    if name in DEFAULTS:
+        return DEFAULTS[name]
+    return str(current_app.config[name.upper()])
+
+
+def put(session: Session, name: str, value: str) -> None:
+    row = session.get(Setting, name)
+    if row is None:
+        session.add(Setting(name=name, value=value))
+    else:
+        row.value = value
+
+
+def get_int(session: Session, name: str) -> int:
+    try:
+        return int(get(session, name))
+    except ValueError as exc:
+        raise SettingInvalid(name) from exc
+
+
+def deadlines(session: Session, channel: str) -> Deadlines:
+    return Deadlines(get_int(session, f"ack_days.{channel}"), get_int(session, f"answer_days.{channel}"))
+
+
+def all_values(session: Session) -> dict[str, str]:
+    stored = {row.name: row.value for row in session.scalars(select(Setting))}
+    return {**DEFAULTS, **stored}
+
+
+def attachment_limits(session: Session) -> tuple[int, int]:
+    """(bytes per file, bytes per submission): a setting if an administrator set one, else config."""
+    return get_int(session, "attachment_max_file"), get_int(session, "attachment_max_total")
+
+
+def retention_years(session: Session) -> int:
+    return get_int(session, "retention_years")
+
+
+CHANNELS = tuple(c.value for c in Channel)

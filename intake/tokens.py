@@ -1,0 +1,50 @@
+"""Tracking tokens: made with `secrets`, grouped for people, forgiving when typed, stored as a keyed hash.
+
+Format: 20 symbols of Crockford's base32 (0-9, A-Z without I, L, O, U), 5 bits each = 100 bits,
+shown as four groups of five: ``7KQ2M-X9PAB-C4D8F-GH3JN``. Typing it back forgives case, spaces,
+dashes, dots and the look-alikes O->0, I/L->1.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from . import crypto
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LENGTH = 20
+GROUP = 5
+BITS = LENGTH * 5
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_SEPARATORS = str.maketrans("", "", " -_.\t\u00a0\u200b")
+
+
+class TokenMalformed(ValueError):
+    """The text typed cannot be a token (wrong length or symbols)."""
+
+
+def make() -> str:
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return display(raw)
+
+
+def display(normalised: str) -> str:
+    return "-".join(normalised[i : i + GROUP] for i in range(0, len(normalised), GROUP))
+
+
+def normalise(typed: str) -> str:
+    """The canonical form of a typed token; raises TokenMalformed."""
+    text = typed.upper().translate(_SEPARATORS).translate(_LOOKALIKES)
+    if len(text) != LENGTH or any(ch not in ALPHABET for ch in text):
+        raise TokenMalformed
+    return text
+
+
+def lookup_hash(secret: bytes, token: str) -> bytes:
+    """What the database stores: HMAC-SHA256 with a server secret kept outside the database."""
+    return crypto.keyed_hash(secret, b"intake token v1:" + normalise(token).encode())
+
+
+def key_material(token: str) -> bytes:
+    """Input for the citizen key (distinct from the lookup hash's input)."""
+    return b"intake citizen v1:" + normalise(token).encode()

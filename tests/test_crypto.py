@@ -1,0 +1,63 @@
+"""Crypto primitives: sealing, symmetric boxes, streaming files, TOTP."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from intake import crypto
+
+
+def test_seal_roundtrip_and_wrong_key() -> None:
+    pair, other = crypto.generate_keypair(), crypto.generate_keypair()
+    sealed = crypto.seal(pair.public, b"secret", b"ctx")
+    assert crypto.unseal(pair.private, sealed, b"ctx") == b"secret"
+    with pytest.raises(crypto.CryptoError):
+        crypto.unseal(other.private, sealed, b"ctx")
+    with pytest.raises(crypto.CryptoError):
+        crypto.unseal(pair.private, sealed, b"other context")
+
+
+def test_encrypt_detects_tampering() -> None:
+    key = crypto.random_key()
+    blob = bytearray(crypto.encrypt(key, b"hello", b"aad"))
+    blob[-1] ^= 1
+    with pytest.raises(crypto.CryptoError):
+        crypto.decrypt(key, bytes(blob), b"aad")
+
+
+@pytest.mark.parametrize("size", [0, 1, crypto.CHUNK_SIZE - 1, crypto.CHUNK_SIZE, 3 * crypto.CHUNK_SIZE + 5])
+def test_stream_roundtrip(size: int) -> None:
+    key, data = crypto.random_key(), bytes(range(256)) * (size // 256 + 1)
+    data = data[:size]
+    sink = io.BytesIO()
+    assert crypto.encrypt_stream(key, io.BytesIO(data), sink, b"a") == size
+    out = b"".join(crypto.decrypt_stream(key, io.BufferedReader(io.BytesIO(sink.getvalue())), b"a"))
+    assert out == data
+
+
+def test_stream_truncation_detected() -> None:
+    key = crypto.random_key()
+    sink = io.BytesIO()
+    crypto.encrypt_stream(key, io.BytesIO(b"x" * (3 * crypto.CHUNK_SIZE)), sink, b"a")
+    cut = sink.getvalue()[: -(crypto.CHUNK_SIZE + 20)]
+    with pytest.raises(crypto.CryptoError):
+        b"".join(crypto.decrypt_stream(key, io.BufferedReader(io.BytesIO(cut)), b"a"))
+
+
+def test_totp_refuses_replay() -> None:
+    secret = crypto.new_totp_secret()
+    code = crypto.totp_now(secret, at=1_000_000)
+    step = crypto.totp_match(secret, code, None, at=1_000_000)
+    with pytest.raises(crypto.CryptoError):
+        crypto.totp_match(secret, code, step, at=1_000_010)
+    with pytest.raises(crypto.CryptoError):
+        crypto.totp_match(secret, "000000" if code != "000000" else "111111", None, at=1_000_000)
+
+
+def test_password_keys_depend_on_salt() -> None:
+    params = crypto.kdf_params("fast")
+    a = crypto.derive_password_keys("pw", b"a" * 16, params)
+    b = crypto.derive_password_keys("pw", b"b" * 16, params)
+    assert a != b and len(a[0]) == 32
