@@ -73,7 +73,33 @@ def label(mapping: dict[str, object], value: str | None) -> str:
     return str(mapping.get(value or "", value or ""))
 
 
+def human_size(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
+
+
+def _page_context() -> dict[str, object]:
+    """Values every page shows: the municipality's name, the upload limits."""
+    from flask import current_app
+
+    from . import db, settings
+
+    try:
+        session = db.session()
+        name = settings.get(session, "municipality_name")
+        max_file, max_total = settings.attachment_limits(session)
+    except Exception:  # noqa: BLE001 - an error page must render even when the database is down
+        name = settings.DEFAULTS["municipality_name"]
+        max_file = current_app.config["ATTACHMENT_MAX_FILE"]
+        max_total = current_app.config["ATTACHMENT_MAX_TOTAL"]
+    return {
+        "municipality_name": name,
+        "limits": {"file": human_size(max_file), "total": human_size(max_total),
+                   "file_bytes": max_file, "total_bytes": max_total},
+    }
+
+
 def register(app: Flask) -> None:
+    app.context_processor(_page_context)
     app.add_template_filter(be_date)
     app.add_template_filter(be_datetime)
     app.add_template_filter(lambda v: label(CHANNEL_LABELS, v), "channel_label")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
@@ -21,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from intake import create_app, db, migrate
+from intake.catalogs import compile_all
 from intake.db import Base, make_engine
 from intake.extensions import limiter
 
@@ -36,7 +38,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = os.environ.get("INTAKE_TEST_DATABASE_URL")
     if not base:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-        migrate.upgrade(make_engine(url))
+        create_schema(url)
         yield url
         return
     name = f"intake_test_{os.getpid()}_{secrets.token_hex(3)}"
@@ -44,13 +46,27 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    create_schema(url)
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def create_schema(url: str) -> None:
+    """The schema from the models (tests/test_migrations.py checks that Alembic's head matches them)."""
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        cfg = migrate.alembic_config()
+        cfg.attributes["connection"] = conn
+        command.stamp(cfg, "head")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _catalogues() -> None:
+    compile_all()
 
 
 def app_config(database_url: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:

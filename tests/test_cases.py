@@ -44,8 +44,9 @@ def test_officer_without_channel_cannot_decrypt(factory: Factory, session: Sessi
     # Even calling the crypto layer directly with every row: pr's grant for feedback is not the key.
     grant = pr.grants[0]
     feedback_private = crypto.unseal(pr_private, grant.sealed_private_key, b"intake channel key:feedback")
+    aad = f"intake case keys:{sub.case.id}".encode()
     with pytest.raises(crypto.CryptoError):
-        crypto.unseal(feedback_private, sub.case.sealed_for_channel, f"intake case keys:{sub.case.id}".encode())
+        crypto.unseal(feedback_private, sub.case.sealed_for_channel, aad)
 
 
 def test_officer_handles_case_and_citizen_sees_reply_not_note(factory: Factory, session: Session) -> None:
@@ -74,7 +75,8 @@ def test_attachment_roundtrip_and_name_encrypted(factory: Factory, session: Sess
     assert b"my-secret-name" not in att.meta
     meta = attachments.read_meta(att, found.keys.content)
     assert meta["name"] == "my-secret-name.txt"
-    data = attachments.read_all(attachments.open_plain(factory.app.config["INSTANCE_DIR"], att, found.keys.content))
+    instance = factory.app.config["INSTANCE_DIR"]
+    data = attachments.read_all(attachments.open_plain(instance, att, found.keys.content))
     assert data == b"hello evidence"
 
 
