@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import audit, db, keyring, migrate
@@ -44,6 +44,7 @@ def parse_channels(values: tuple[str, ...]) -> list[str]:
 
 
 @click.command("setup")
+@with_appcontext
 @click.option("--admin", "admin_name", required=True, help="Username of the administrator.")
 @click.option(
     "--recovery-key-out",
@@ -217,6 +218,7 @@ DEMO_OFFICERS = (
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Set up a demonstration instance (development only) and print its sign-ins."""
     if current_app.config["ENV"] == "production":

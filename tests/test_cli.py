@@ -1,0 +1,81 @@
+"""Operator commands: setup is idempotent, officer add grants through the recovery key, audit verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from intake import db, keyring
+from intake.models import ChannelKey, Officer
+
+from .conftest import PASSWORD, RECOVERY
+
+ENV = {"INTAKE_ADMIN_PASSWORD": PASSWORD, "INTAKE_RECOVERY_PASSPHRASE": RECOVERY}
+
+
+def test_setup_creates_everything_then_changes_nothing(make_app: Any, tmp_path: Path) -> None:
+    app: Flask = make_app(setup=False)
+    runner = app.test_cli_runner()
+    out = tmp_path / "offline" / "recovery.key"
+    first = runner.invoke(args=["setup", "--admin", "chief", "--recovery-key-out", str(out)], env=ENV)
+    assert first.exit_code == 0, first.output
+    assert "Created administrator chief" in first.output
+    assert "move the recovery key offline" in first.output
+    assert PASSWORD not in first.output and RECOVERY not in first.output
+    assert out.exists() and out.stat().st_mode & 0o077 == 0
+    assert b"PRIVATE" not in out.read_bytes()
+    keys_dir = Path(app.config["KEYS_DIR"])
+    assert (keys_dir / "token.secret").stat().st_mode & 0o077 == 0
+    assert (keys_dir / "recovery.pub").exists()
+    second = runner.invoke(args=["setup", "--admin", "chief", "--recovery-key-out", str(out)], env=ENV)
+    assert second.exit_code == 0
+    assert "Nothing to do" in second.output
+    with app.app_context():
+        session = db.session()
+        assert len(session.scalars(select(ChannelKey)).all()) == 3
+        chief = session.scalar(select(Officer).where(Officer.username == "chief"))
+        assert chief is not None
+        assert chief.channels == {"corruption", "feedback", "question"}
+
+
+def test_setup_without_password_fails_with_one_line(make_app: Any) -> None:
+    app: Flask = make_app(setup=False)
+    result = app.test_cli_runner().invoke(
+        args=["setup", "--admin", "chief"], env={"INTAKE_RECOVERY_PASSPHRASE": "short"}
+    )
+    assert result.exit_code != 0
+    assert "at least 8 characters" in result.output
+
+
+def test_officer_add_grants_with_recovery_key(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    env = {"INTAKE_OFFICER_PASSWORD": "new officer pw", "INTAKE_RECOVERY_PASSPHRASE": RECOVERY}
+    result = runner.invoke(args=["officer", "add", "legal", "--channel", "corruption"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "new officer pw" not in result.output
+    with app.app_context():
+        session = db.session()
+        legal = session.scalar(select(Officer).where(Officer.username == "legal"))
+        assert legal is not None
+        private = keyring.unlock(legal, "new officer pw")
+        keyring.channel_private(session, legal, private, "corruption")
+
+
+def test_officer_add_refuses_wrong_passphrase_and_bad_channel(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    env = {"INTAKE_OFFICER_PASSWORD": "new officer pw", "INTAKE_RECOVERY_PASSPHRASE": "wrong passphrase"}
+    wrong = runner.invoke(args=["officer", "add", "x", "--channel", "feedback"], env=env)
+    assert wrong.exit_code != 0
+    assert "does not open" in wrong.output
+    bad = runner.invoke(args=["officer", "add", "y", "--channel", "gossip"], env=env)
+    assert bad.exit_code != 0
+    assert "unknown channel" in bad.output
+
+
+def test_audit_verify_command(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0
+    assert "intact" in result.output
