@@ -13,7 +13,6 @@ import io
 import json
 import os
 import secrets
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Iterator
@@ -60,7 +59,7 @@ class AttachmentMissing(FileNotFoundError):
 
 @dataclass
 class CleanFile:
-    """A checked upload, ready to encrypt: plaintext in an unnamed temporary file."""
+    """A checked upload, ready to encrypt: in a temporary file encrypted under a key held in memory."""
 
     name: str
     kind: str
@@ -96,7 +95,7 @@ def sniff(head: bytes) -> str | None:
 
 def inspect(stream: BinaryIO, filename: str | None, max_bytes: int) -> CleanFile:
     """Check one upload by content; images come back re-encoded without metadata."""
-    spool: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `close_all`
+    spool: BinaryIO = crypto.ephemeral_file()
     size = 0
     while chunk := stream.read(READ_CHUNK):
         size += len(chunk)
@@ -139,7 +138,7 @@ def _is_text(data: BinaryIO) -> bool:
 
 def _strip_image(data: BinaryIO, kind: str, filename: str) -> BinaryIO:
     """Decode and re-encode: pixels survive, EXIF/GPS/XMP/ICC text and comments do not."""
-    out = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller
+    out = crypto.ephemeral_file()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import os
 import secrets
 import struct
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidKey, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -221,6 +224,77 @@ def _at_end(source: BinaryIO) -> bool:
     end = source.seek(0, os.SEEK_END)
     source.seek(pos)
     return pos == end
+
+
+# --- ephemeral temporary files -----------------------------------------------------------------
+
+
+class EphemeralFile(io.RawIOBase):
+    """A temporary file whose bytes on disk are AES-256-CTR under a key that lives only in memory.
+
+    Uploads are spooled here before they are checked and encrypted for good, so that plaintext never
+    reaches the disk even for a moment (as GlobaLeaks does). Random access works (CTR), which Pillow
+    and Werkzeug need. No authentication: the key dies with the object, within one request.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._key = secrets.token_bytes(32)
+        self._nonce = int.from_bytes(secrets.token_bytes(16), "big")
+        self._pos = 0
+
+    def _xor(self, data: bytes, offset: int) -> bytes:
+        block, skip = divmod(offset, 16)
+        counter = ((self._nonce + block) % (1 << 128)).to_bytes(16, "big")
+        ctx = Cipher(algorithms.AES(self._key), modes.CTR(counter)).encryptor()
+        return ctx.update(b"\x00" * skip + data)[skip:]
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        data = bytes(data)
+        self._file.seek(self._pos)
+        self._file.write(self._xor(data, self._pos))
+        self._pos += len(data)
+        return len(data)
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        self._file.seek(self._pos)
+        raw = self._file.read(len(buffer))
+        plain = self._xor(raw, self._pos)
+        buffer[: len(plain)] = plain
+        self._pos += len(plain)
+        return len(plain)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END:
+            offset += self._file.seek(0, os.SEEK_END)
+        elif whence == os.SEEK_CUR:
+            offset += self._pos
+        self._pos = max(0, offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+            self._key = b""
+        super().close()
+
+
+def ephemeral_file() -> BinaryIO:
+    """A buffered EphemeralFile: what upload spooling and attachment checks write plaintext into."""
+    return io.BufferedRandom(EphemeralFile(), buffer_size=CHUNK_SIZE)
 
 
 # --- TOTP (RFC 6238, SHA-1, 6 digits, 30 s) -----------------------------------------------------

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+from typing import IO
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+
+from . import crypto
+
+MEMORY_SPOOL = 500 * 1024
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -31,6 +37,21 @@ def set_headers(response: Response) -> Response:
     return response
 
 
+class UploadRequest(Request):
+    """Uploads larger than MEMORY_SPOOL are spooled to disk encrypted under a key held in memory only."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        if total_content_length is not None and total_content_length <= MEMORY_SPOOL:
+            return io.BytesIO()
+        return crypto.ephemeral_file()
+
+
 class _NoClientAddress(logging.Filter):
     """Werkzeug's development server starts each request line with the client's address: blank it."""
 
@@ -43,6 +64,7 @@ class _NoClientAddress(logging.Filter):
 
 
 def register(app: Flask) -> None:
+    app.request_class = UploadRequest
     app.after_request(set_headers)
     logging.getLogger("werkzeug").addFilter(_NoClientAddress())
     if app.config["PROXY_FIX_X_FOR"]:

@@ -61,3 +61,17 @@ def test_password_keys_depend_on_salt() -> None:
     a = crypto.derive_password_keys("pw", b"a" * 16, params)
     b = crypto.derive_password_keys("pw", b"b" * 16, params)
     assert a != b and len(a[0]) == 32
+
+
+def test_ephemeral_file_random_access_and_ciphertext_on_disk() -> None:
+    f = crypto.ephemeral_file()
+    data = b"plaintext marker " * 10_000
+    f.write(data)
+    f.seek(17 * 100 + 3)
+    assert f.read(20) == data[1703:1723]
+    f.seek(0)
+    assert f.read() == data
+    raw = f.raw._file  # type: ignore[attr-defined]
+    raw.seek(0)
+    assert b"plaintext marker" not in raw.read()
+    f.close()
