@@ -259,6 +259,8 @@ class OfficerSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
     second_factor_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A TOTP secret being enrolled, encrypted under the session key, until the first code confirms it.
+    pending_totp: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class AuditEntry(Base):

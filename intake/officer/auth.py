@@ -1,0 +1,273 @@
+"""Officer sessions: the unlocked private key kept server-side under a key only the cookie carries.
+
+The signed Flask cookie holds a random session id and a random session key. The database row is keyed
+by SHA-256 of the id and holds the officer's private key encrypted under the session key, so neither a
+copy of the database nor the cookie alone opens anything. Rows expire when idle and after an absolute
+lifetime; signing out deletes the row, and with it the only copy of the wrapped key.
+
+`login_required(*roles)` guards a view: anonymous visitors go to the sign-in page; a role outside
+`roles` gets 403 (or 404 with `hide=True`, for case content). Views then call `current_officer()` and
+`current_private_key()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, g, redirect, request, url_for
+from flask import session as cookie
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from .. import crypto, dates, db
+from ..models import Channel, Officer, OfficerSession, Role
+
+SESSION_ID = "officer_sid"
+SESSION_KEY = "officer_key"
+TOTP_REQUIRED_CHANNELS = frozenset({Channel.CORRUPTION.value})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Stage(enum.IntEnum):
+    """How far sign-in has come; each view asks for a stage."""
+
+    PASSWORD = 1  # password checked; a second factor (or its enrolment) may still be due
+    SECOND_FACTOR = 2  # second factor done (or not needed); a forced password change may be due
+    READY = 3  # fully signed in
+
+
+class NotSignedIn(Exception):
+    """No valid officer session for this request (none, expired, or the officer was deactivated)."""
+
+
+@dataclass
+class Current:
+    row: OfficerSession
+    officer: Officer
+    session_key: bytes
+
+
+# --- starting and ending ---------------------------------------------------------------------------
+
+
+def _row_id(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _key_aad(row_id: str) -> bytes:
+    return f"intake officer session:{row_id}".encode()
+
+
+def requires_totp(officer: Officer) -> bool:
+    """A second factor is required for anyone holding the corruption channel."""
+    return bool(officer.channels & TOTP_REQUIRED_CHANNELS)
+
+
+def start(session: Session, officer: Officer, private_key: bytes, *, second_factor_done: bool) -> None:
+    """A fresh session after a correct password: new id, new key, old cookie content dropped."""
+    cookie.clear()
+    sid = secrets.token_urlsafe(32)
+    key = crypto.random_key()
+    row_id = _row_id(sid)
+    now = dates.now()
+    row = OfficerSession(
+        id=row_id,
+        officer_id=officer.id,
+        created_at=now,
+        last_seen_at=now,
+        wrapped_private_key=crypto.encrypt(key, private_key, _key_aad(row_id)),
+        second_factor_done=second_factor_done,
+    )
+    session.add(row)
+    session.flush()
+    cookie[SESSION_ID] = sid
+    cookie[SESSION_KEY] = base64.urlsafe_b64encode(key).decode()
+    cookie.permanent = True
+    g.officer_current = Current(row, officer, key)
+
+
+def end(session: Session) -> Officer | None:
+    """Delete this request's session row (the wrapped key goes with it) and empty the cookie."""
+    officer = None
+    sid = cookie.get(SESSION_ID)
+    if isinstance(sid, str):
+        row = session.get(OfficerSession, _row_id(sid))
+        if row is not None:
+            officer = session.get(Officer, row.officer_id)
+            session.delete(row)
+            session.flush()
+    cookie.clear()
+    g.pop("officer_current", None)
+    return officer
+
+
+def end_all(session: Session, officer: Officer) -> int:
+    """Delete every session of an officer (deactivation, 2FA reset). Returns how many."""
+    result = session.execute(delete(OfficerSession).where(OfficerSession.officer_id == officer.id))
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- the current request ---------------------------------------------------------------------------
+
+
+def idle_timeout() -> timedelta:
+    return timedelta(seconds=int(current_app.config["OFFICER_IDLE_TIMEOUT"]))
+
+
+def absolute_lifetime() -> timedelta:
+    return current_app.permanent_session_lifetime
+
+
+def _load() -> Current:
+    cached = g.get("officer_current")
+    if cached is not None:
+        return cast(Current, cached)
+    sid, encoded = cookie.get(SESSION_ID), cookie.get(SESSION_KEY)
+    if not isinstance(sid, str) or not isinstance(encoded, str):
+        raise NotSignedIn
+    try:
+        key = base64.urlsafe_b64decode(encoded.encode())
+    except (binascii.Error, ValueError) as exc:
+        raise NotSignedIn from exc
+    session = db.session()
+    row = session.get(OfficerSession, _row_id(sid))
+    if row is None:
+        cookie.clear()
+        raise NotSignedIn
+    officer = session.get(Officer, row.officer_id)
+    now = dates.now()
+    expired = now - row.last_seen_at > idle_timeout() or now - row.created_at > absolute_lifetime()
+    if expired or officer is None or not officer.active:
+        session.delete(row)
+        session.commit()
+        cookie.clear()
+        g.officer_expired = expired
+        raise NotSignedIn
+    current = Current(row, officer, key)
+    g.officer_current = current
+    return current
+
+
+def current_session() -> OfficerSession:
+    return _load().row
+
+
+def current_officer() -> Officer:
+    """The signed-in officer of this request; raises NotSignedIn."""
+    return _load().officer
+
+
+def current_private_key() -> bytes:
+    """The officer's private key, unwrapped for this request only."""
+    current = _load()
+    try:
+        return crypto.decrypt(current.session_key, current.row.wrapped_private_key, _key_aad(current.row.id))
+    except crypto.CryptoError as exc:
+        raise NotSignedIn from exc
+
+
+def signed_in() -> bool:
+    try:
+        _load()
+    except NotSignedIn:
+        return False
+    return True
+
+
+def stage_of(current: Current) -> Stage:
+    officer = current.officer
+    if not current.row.second_factor_done:
+        return Stage.PASSWORD
+    if requires_totp(officer) and officer.totp_secret is None:
+        return Stage.PASSWORD  # granted the corruption channel since signing in: enrol first
+    if officer.must_change_password:
+        return Stage.SECOND_FACTOR
+    return Stage.READY
+
+
+def next_step_url(current: Current) -> str:
+    """Where an officer goes to finish signing in (or their home page once ready)."""
+    stage = stage_of(current)
+    if stage == Stage.PASSWORD:
+        if current.officer.totp_secret is not None and not current.row.second_factor_done:
+            return url_for("officer.login_code")
+        return url_for("officer.totp_enrol")
+    if stage == Stage.SECOND_FACTOR:
+        return url_for("officer.password")
+    return home_url(current.officer)
+
+
+def home_url(officer: Officer) -> str:
+    if officer.role == Role.EXECUTIVE:
+        return "/officer/reports"
+    return url_for("officer.queue")
+
+
+def safe_next(target: str | None) -> str | None:
+    """A path of our own officer pages, or None (never another host)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//") or "\\" in target:
+        return None
+    if not parts.path.startswith("/officer/"):
+        return None
+    return target
+
+
+def _touch(current: Current) -> None:
+    """Record activity (idle expiry counts from here); at most once a minute to spare writes."""
+    now = dates.now()
+    if now - current.row.last_seen_at >= timedelta(seconds=min(60, idle_timeout().total_seconds() / 10)):
+        current.row.last_seen_at = now
+        db.session().commit()
+
+
+def _guard(view: F, roles: tuple[Role, ...], hide: bool, stage: Stage) -> F:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            current = _load()
+        except NotSignedIn:
+            wanted = request.full_path if request.method == "GET" else None
+            target = safe_next(wanted.rstrip("?") if wanted else None)
+            return redirect(url_for("officer.login", next=target) if target else url_for("officer.login"))
+        reached = stage_of(current)
+        if reached < stage:
+            return redirect(next_step_url(current))
+        if roles and current.officer.role not in {r.value for r in roles}:
+            abort(404 if hide else 403)
+        _touch(current)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def login_required(*roles: Role, hide: bool = False) -> Callable[[F], F]:
+    """Only for signed-in officers (any role when none is given); 403 for other roles, 404 if `hide`."""
+
+    def decorator(view: F) -> F:
+        return _guard(view, tuple(roles), hide, Stage.READY)
+
+    return decorator
+
+
+def stage_required(stage: Stage) -> Callable[[F], F]:
+    """For the sign-in steps themselves (second factor, enrolment, forced password change, sign-out)."""
+
+    def decorator(view: F) -> F:
+        return _guard(view, (), False, stage)
+
+    return decorator
