@@ -10,6 +10,7 @@ commit themselves because the token may be shown only once the case and its file
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -177,6 +178,7 @@ def submit(
     received_at: datetime | None = None,
     category: str | None = None,
     officer: Officer | None = None,
+    before_commit: Callable[[Case], None] | None = None,
 ) -> Submitted:
     """Store a new case encrypted, commit it with its files, and return its token."""
     token = tokens.make()
@@ -229,6 +231,8 @@ def submit(
             key_kind=KeyKind.INTERNAL,
             at=received,
         )
+    if before_commit is not None:  # e.g. the audit entry of an officer's intake, in the same transaction
+        before_commit(case)
     _commit_with_files(session, case, entry, keys.content, files, instance_dir)
     return Submitted(case, token)
 
