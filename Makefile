@@ -9,7 +9,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip --disable-pip-version-check
+PIP := $(PY) -m pip --disable-pip-version-check --quiet
 # Two cores: two test processes. Each process gets its own database (tests/conftest.py).
 PYTEST_ARGS ?= -n 2
 HOST ?= 127.0.0.1
