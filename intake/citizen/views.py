@@ -4,12 +4,39 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+
+from .. import cases, db, tokens
+from ..extensions import limiter
+from ..models import Channel
+from . import submission
+from .forms import CitizenForm, CorruptionForm, FeedbackForm, FollowupForm, QuestionForm, TrackForm
 
 bp = Blueprint("citizen", __name__)
 
 LANG_COOKIE_AGE = 365 * 24 * 3600
+Page = tuple[str, int]
+
+
+def _submit_limit() -> str:
+    return str(current_app.config["RATELIMIT_SUBMIT"])
+
+
+def _track_failure_limit() -> str:
+    return str(current_app.config["RATELIMIT_TRACK_FAILURES"])
+
+
+def _token_failed(_response: Response) -> bool:
+    """Only a wrong (or malformed) token counts against the tracking limit; successes cost nothing."""
+    return bool(g.get("token_failed"))
+
+
+# One budget for every way a citizen can store something; one for wrong tokens, however they arrive.
+submit_limit = limiter.shared_limit(_submit_limit, scope="citizen-submit", methods=["POST"])
+track_failures = limiter.shared_limit(
+    _track_failure_limit, scope="citizen-track-failures", methods=["POST"], deduct_when=_token_failed
+)
 
 
 @bp.get("/")
@@ -29,3 +56,79 @@ def set_language(code: str) -> Response:
         response.set_cookie("lang", code, max_age=LANG_COOKIE_AGE, httponly=True, samesite="Lax",
                             secure=request.is_secure)
     return response
+
+
+def _report(channel: Channel, form: CitizenForm) -> Page:
+    """The form of one channel; on success the receipt, answered directly (the token never goes in a URL)."""
+    if request.method == "POST":
+        submitted = submission.receive(form, channel)
+        if submitted is not None:
+            return render_template("citizen/receipt.html", case=submitted.case, token=submitted.token), 200
+    return render_template(f"citizen/{channel.value}.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/report/corruption", methods=["GET", "POST"])
+@submit_limit
+def report_corruption() -> Page:
+    return _report(Channel.CORRUPTION, CorruptionForm())
+
+
+@bp.route("/report/feedback", methods=["GET", "POST"])
+@submit_limit
+def report_feedback() -> Page:
+    return _report(Channel.FEEDBACK, FeedbackForm())
+
+
+@bp.route("/ask", methods=["GET", "POST"])
+@submit_limit
+def ask() -> Page:
+    return _report(Channel.QUESTION, QuestionForm())
+
+
+def _not_found() -> Page:
+    """The one answer to a wrong or malformed code: nothing typed is echoed, so both look the same."""
+    g.token_failed = True
+    form = TrackForm(formdata=None)
+    form.token.errors = [submission.not_found_message()]
+    return render_template("citizen/track.html", form=form, not_found=True), 404
+
+
+def _case_page(found: cases.CitizenCase, typed: str, form: FollowupForm | None = None,
+               added: bool = False, status: int = 200) -> Page:
+    code = tokens.display(tokens.normalise(typed))
+    form = form or FollowupForm(formdata=None, token=code)
+    timeline = cases.citizen_timeline(db.session(), found)
+    return render_template("citizen/case.html", case=found.case, timeline=timeline, form=form,
+                           added=added), status
+
+
+@bp.route("/track", methods=["GET", "POST"])
+@track_failures
+def track() -> Page:
+    form = TrackForm()
+    if request.method == "POST" and form.validate():
+        try:
+            found = cases.find_by_token(db.session(), form.token.data)
+        except cases.TokenNotFound:
+            return _not_found()
+        return _case_page(found, form.token.data)
+    return render_template("citizen/track.html", form=form), 400 if form.errors else 200
+
+
+@bp.post("/track/followup")
+@track_failures
+@submit_limit
+def followup() -> Page:
+    """A follow-up on an open case: the token travels in the POST body, the answer is the case page."""
+    form = FollowupForm()
+    try:
+        found = cases.find_by_token(db.session(), form.token.data or "")
+    except cases.TokenNotFound:
+        return _not_found()
+    try:
+        added = submission.follow_up(form, found)
+    except submission.FollowupRefused:
+        return _case_page(found, form.token.data, status=409)
+    if added:
+        return _case_page(found, form.token.data, added=True)
+    return _case_page(found, form.token.data, form=form, status=400)
