@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from flask import request
+import hashlib
+import hmac
+
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
 babel = Babel()
-# Keys by client address in memory (or Redis) only, with short windows; never written anywhere else.
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+
+
+def client_key() -> str:
+    """The rate-limit key: a keyed hash of the client's address, so neither the limiter's store (memory or
+    Redis) nor its log line on a breach holds the address itself."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    address = (request.remote_addr or "").encode()
+    return hmac.new(secret, b"intake rate limit:" + address, hashlib.sha256).hexdigest()[:32]
+
+
+# Short windows only; the address itself is never kept (see client_key).
+limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=False)
 
 
 def select_locale() -> str:
