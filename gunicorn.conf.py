@@ -1,0 +1,102 @@
+"""gunicorn settings for serving `wsgi:app`: loopback by default, no access log, production checks at start.
+
+    gunicorn -c gunicorn.conf.py wsgi:app
+
+Environment: INTAKE_BIND (default 127.0.0.1:8000; several addresses separated by commas),
+INTAKE_WORKERS (default 2 x cores + 1, at most 8), INTAKE_WORKER_TIMEOUT (seconds, default 60).
+A reverse proxy (nginx, docs/deployment.md) terminates TLS and buffers request bodies in front of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _workers() -> int:
+    configured = os.environ.get("INTAKE_WORKERS", "").strip()
+    if configured:
+        return max(1, int(configured))
+    return min(2 * multiprocessing.cpu_count() + 1, 8)
+
+
+bind = [b.strip() for b in os.environ.get("INTAKE_BIND", "127.0.0.1:8000").split(",") if b.strip()]
+workers = _workers()
+worker_class = "sync"  # the proxy buffers slow clients; each request is short
+timeout = int(os.environ.get("INTAKE_WORKER_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 2
+preload_app = False  # each worker opens its own database engine after the fork
+_SHM = Path("/dev/shm")  # noqa: S108 - gunicorn's heartbeat files, on tmpfs (its documented advice)
+worker_tmp_dir = str(_SHM) if _SHM.is_dir() else None
+max_requests = 2000
+max_requests_jitter = 200
+
+# Citizens' addresses are never logged: no access log at all; errors (no request lines) to stderr.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("INTAKE_LOG_LEVEL", "info")
+capture_output = False
+
+# Request limits. Bodies are bounded by the app (MAX_CONTENT_LENGTH -> 413) and by the proxy.
+limit_request_line = 4094
+limit_request_fields = 60
+limit_request_field_size = 8190
+
+# Trust X-Forwarded-Proto only from a proxy on this machine.
+forwarded_allow_ips = "127.0.0.1,::1"
+proxy_allow_ips = "127.0.0.1,::1"
+
+
+class _NoClientAddress(logging.Filter):
+    """gunicorn's 'Invalid request from ip=…' warning would write a client's address: blank it."""
+
+    _ip = re.compile(r"\bip=\S+?(?=:|\s|$)")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "ip=" in record.msg:
+            record.msg = self._ip.sub("ip=-", record.msg)
+        return True
+
+
+_error_log = logging.getLogger("gunicorn.error")
+if not any(isinstance(f, _NoClientAddress) for f in _error_log.filters):
+    _error_log.addFilter(_NoClientAddress())
+
+
+class StartRefused(SystemExit):
+    """Production configuration is incomplete: gunicorn must not start."""
+
+
+def production_problems(env: dict[str, str]) -> list[str]:
+    """What is missing for INTAKE_ENV=production (an empty list when nothing is)."""
+    if env.get("INTAKE_ENV", "development") != "production":
+        return []
+    problems = []
+    if not env.get("INTAKE_SECRET_KEY", "").strip():
+        problems.append("INTAKE_SECRET_KEY is not set")
+    keys = Path(env.get("INTAKE_KEYS_DIR") or ROOT / "keys")
+    for name in ("token.secret", "recovery.pub"):
+        if not (keys / name).is_file():
+            problems.append(f"{keys / name} is missing (run `flask --app wsgi setup` first)")
+    if (keys / "recovery.key").exists():
+        print(
+            f"WARNING: {keys / 'recovery.key'} is on the server: move it offline (docs/deployment.md)",
+            file=sys.stderr,
+        )
+    return problems
+
+
+def on_starting(server: Any) -> None:
+    problems = production_problems(dict(os.environ))
+    if problems:
+        for problem in problems:
+            print(f"intake: refusing to start: {problem}", file=sys.stderr)
+        raise StartRefused(1)

@@ -1,0 +1,155 @@
+"""gunicorn with two workers: rate limits hold across workers on Redis; no access log; production checks."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from .servers import ROOT, Client, Redis, Server, env_for, redis_server, start_gunicorn
+
+pytestmark = pytest.mark.slow
+
+WRONG_TOKEN = "ABCD-EFGH-JKMN-PQRS-TVWX"  # well formed, opens nothing
+LIMIT = 3
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    server = redis_server(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def serve(make_app: Any, tmp_path: Path) -> Iterator[Any]:
+    """Start gunicorn (2 workers) on the test instance with extra INTAKE_* settings."""
+    servers: list[Server] = []
+
+    def start(**extra: Any) -> Server:
+        app: Flask = make_app()
+        env = env_for(app.config, **extra)
+        server = start_gunicorn(env, tmp_path / f"gunicorn-{len(servers)}.log", workers=2)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def _held_track_post(server: Server, client: Client) -> tuple[socket.socket, bytes]:
+    """Open a connection and send all of a wrong-token POST /track but its last byte.
+
+    A sync worker accepts it and blocks reading the body, so every later request goes to the OTHER
+    worker until the last byte is sent (the listen queue is first in, first out).
+    """
+    csrf = client.csrf("/track")
+    cookies = "; ".join(f"{c.name}={c.value}" for c in client.jar)
+    body = urllib.parse.urlencode({"csrf_token": csrf, "token": WRONG_TOKEN}).encode()
+    head = (
+        f"POST /track HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nCookie: {cookies}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    sock.sendall(head + body[:-1])
+    return sock, body[-1:]
+
+
+def _finish(sock: socket.socket, rest: bytes) -> int:
+    with sock:
+        sock.sendall(rest)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+def _wrong_tokens_then_held(server: Server) -> tuple[list[int], int]:
+    client = Client(server.url)
+    held, rest = _held_track_post(server, client)
+    statuses = [
+        client.post("/track", {"token": WRONG_TOKEN}).status for _ in range(LIMIT + 1)
+    ]
+    return statuses, _finish(held, rest)
+
+
+def test_tracking_limit_holds_across_workers_with_redis(serve: Any, redis: Redis) -> None:
+    server = serve(
+        RATELIMIT_STORAGE_URI=redis.url,
+        RATELIMIT_KEY_PREFIX="test-" + secrets.token_hex(6),
+        RATELIMIT_TRACK_FAILURES=f"{LIMIT} per 10 minutes",
+    )
+    statuses, held = _wrong_tokens_then_held(server)
+    assert statuses == [404] * LIMIT + [429]
+    # The held request is answered by the worker that has served nothing else: it still knows.
+    assert held == 429
+
+
+def test_memory_storage_would_not_hold_across_workers(serve: Any) -> None:
+    """The control: with per-process memory the other worker has its own count (why Redis is needed)."""
+    server = serve(RATELIMIT_STORAGE_URI="memory://", RATELIMIT_TRACK_FAILURES=f"{LIMIT} per 10 minutes")
+    statuses, held = _wrong_tokens_then_held(server)
+    assert statuses == [404] * LIMIT + [429]
+    assert held == 404
+
+
+def test_no_access_log_and_no_client_address(serve: Any) -> None:
+    server = serve()
+    client = Client(server.url)
+    assert client.get("/").status == 200
+    assert client.post("/track", {"token": WRONG_TOKEN}).status == 404
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(b"GARBAGE\x01 / HTTP/1.1\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 400")
+    server.stop()
+    log = server.log()
+    assert "Booting worker" in log  # the error log is written: it just holds no request
+    assert "127.0.0.1" not in log.replace(f"127.0.0.1:{server.port}", "")
+    assert "GET /" not in log
+    assert "POST /track" not in log
+    assert "Invalid request from ip=-" in log
+
+
+def _gunicorn_refuses(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
+    full.update(env)
+    full.update(INTAKE_ENV="production", INTAKE_BIND="127.0.0.1:0")
+    return subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_production_refuses_to_start_without_secret_and_keys(tmp_path: Path) -> None:
+    result = _gunicorn_refuses(tmp_path, INTAKE_KEYS_DIR=str(tmp_path / "keys"))
+    assert result.returncode != 0
+    assert "refusing to start: INTAKE_SECRET_KEY is not set" in result.stderr
+    assert "token.secret is missing" in result.stderr
+    assert "recovery.pub is missing" in result.stderr
+    assert "Booting worker" not in result.stderr
+
+
+def test_production_refuses_without_keys_even_with_secret(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "token.secret").write_text("x")
+    result = _gunicorn_refuses(tmp_path, INTAKE_KEYS_DIR=str(keys), INTAKE_SECRET_KEY="s" * 40)
+    assert result.returncode != 0
+    assert "recovery.pub is missing" in result.stderr
+    assert "INTAKE_SECRET_KEY" not in result.stderr
