@@ -105,6 +105,7 @@ def _case_page(found: cases.CitizenCase, typed: str, form: FollowupForm | None =
 @bp.route("/track", methods=["GET", "POST"])
 @track_failures
 def track() -> Page:
+    g.token_failed = False
     form = TrackForm()
     if request.method == "POST" and form.validate():
         try:
@@ -115,11 +116,18 @@ def track() -> Page:
     return render_template("citizen/track.html", form=form), 400 if form.errors else 200
 
 
+@bp.get("/track/followup")
+def followup_form() -> Response:
+    """Someone who lands here by a link (e.g. the language switch) goes to the tracking form."""
+    return redirect(url_for("citizen.track"), code=303)
+
+
 @bp.post("/track/followup")
 @track_failures
 @submit_limit
 def followup() -> Page:
     """A follow-up on an open case: the token travels in the POST body, the answer is the case page."""
+    g.token_failed = False
     form = FollowupForm()
     try:
         found = cases.find_by_token(db.session(), form.token.data or "")
