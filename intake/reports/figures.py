@@ -1,0 +1,389 @@
+"""Report figures for a period, computed in SQL with a fixed number of grouped queries.
+
+Definitions (a case is counted by its `received_at`, an offline case by the date it was received):
+- received: received in [start, end).
+- carried over: received before start and not closed at start.
+- the cases handled in the period are those two sets; each is counted once more by its state at the
+  period's end, taken from history: the last STATUS entry before `end` (none = still new). A case closed
+  after the period's end therefore counts as open at the end. pending = new or acknowledged.
+  carried over + received = pending + in progress + referred + resolved + dismissed.
+- closed within the period: resolved + dismissed at the end (they were open at the start).
+- acknowledged / answered within deadline: of the cases received in the period, those whose
+  `acknowledged_at <= ack_due_at` (`answered_at <= answer_due_at`); a case not acknowledged (answered) yet
+  counts as not within, so the share settles once the period's last deadline has passed.
+- median days to acknowledge: over the cases acknowledged within the period (received -> acknowledged);
+  median days to close: over the cases closed within the period (received -> the closing status entry).
+- monthly: received per month by channel; closed per month (by the closing status entry) by channel.
+
+Only what retention keeps is read: the case's plaintext columns and the STATUS entries' kind, at and
+status. Nothing here loops over cases in Python; durations' medians are found by window functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Float,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from .. import dates
+from ..models import CLOSED_STATUSES, Case, Category, Channel, Entry, EntryKind, Source
+from .periods import Period
+
+CHANNELS = tuple(c.value for c in Channel)
+SOURCES = tuple(s.value for s in Source)
+CATEGORIES = tuple(c.value for c in Category)
+UNCATEGORISED = ""
+END_STATES = ("pending", "in_progress", "referred", "resolved", "dismissed")
+_STATE_OF = {
+    "new": "pending",
+    "acknowledged": "pending",
+    "in_progress": "in_progress",
+    "referred": "referred",
+    "resolved": "resolved",
+    "dismissed": "dismissed",
+}
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass
+class Counts:
+    """Cases handled in a period, and their state at its end."""
+
+    carried_over: int = 0
+    received: int = 0
+    pending: int = 0
+    in_progress: int = 0
+    referred: int = 0
+    resolved: int = 0
+    dismissed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.carried_over + self.received
+
+    @property
+    def closed(self) -> int:
+        """Closed within the period (resolved or dismissed at its end)."""
+        return self.resolved + self.dismissed
+
+    @property
+    def open(self) -> int:
+        """Still being handled at the end: pending or in progress (referred cases apart)."""
+        return self.pending + self.in_progress
+
+    def add(self, other: Counts) -> None:
+        for name in ("carried_over", "received", *END_STATES):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class Timeliness:
+    received: int = 0
+    ack_on_time: int = 0
+    answered_on_time: int = 0
+    median_ack_days: float | None = None
+    median_close_days: float | None = None
+
+    @property
+    def ack_share(self) -> float | None:
+        return self.ack_on_time / self.received if self.received else None
+
+    @property
+    def answered_share(self) -> float | None:
+        return self.answered_on_time / self.received if self.received else None
+
+
+@dataclass
+class MonthFigures:
+    month: date
+    received: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
+    closed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
+
+    @property
+    def received_total(self) -> int:
+        return sum(self.received.values())
+
+    @property
+    def closed_total(self) -> int:
+        return sum(self.closed.values())
+
+
+@dataclass
+class Report:
+    period: Period
+    as_of: datetime
+    by_channel: dict[str, Counts]
+    by_source: dict[str, Counts]
+    by_category: dict[str, Counts]  # corruption channel only; UNCATEGORISED for none
+    timeliness: dict[str, Timeliness]  # per channel, and "all"
+    months: list[MonthFigures]
+
+    @property
+    def total(self) -> Counts:
+        out = Counts()
+        for counts in self.by_channel.values():
+            out.add(counts)
+        return out
+
+    @property
+    def empty(self) -> bool:
+        """No case received in the period (zero is a figure: the report says so in words)."""
+        return self.total.received == 0
+
+    @property
+    def empty_channels(self) -> list[str]:
+        """Channels that received nothing in the period."""
+        return [c for c in CHANNELS if self.by_channel[c].received == 0]
+
+
+# --- SQL building blocks -------------------------------------------------------------------------
+
+
+def _last_status(before: datetime, column: Any) -> ColumnElement[Any]:
+    """The status (or time) of a case's last STATUS entry before `before`: history, not the current row."""
+    return (
+        select(column)
+        .where(Entry.case_id == Case.id, Entry.kind == EntryKind.STATUS.value, Entry.at < before)
+        .order_by(Entry.at.desc(), Entry.id.desc())
+        .limit(1)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+
+
+def _per_case(p: Period) -> CTE:
+    """Every case received before the period's end with its status at the start and at the end.
+
+    MATERIALIZED so that each correlated look-up runs once per case, however often it is referred to.
+    """
+    s0 = case((Case.received_at < p.start, _last_status(p.start, Entry.status)), else_=None)
+    return (
+        select(
+            Case.channel,
+            Case.source,
+            Case.category,
+            Case.received_at,
+            Case.acknowledged_at,
+            Case.ack_due_at,
+            Case.answered_at,
+            Case.answer_due_at,
+            s0.label("s0"),
+            _last_status(p.end, Entry.status).label("s1"),
+            _last_status(p.end, Entry.at).label("t1"),
+        )
+        .where(Case.received_at < p.end)
+        .cte("per_case")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _in_scope(pc: CTE, p: Period) -> ColumnElement[bool]:
+    """Received in the period, or carried over (open at its start)."""
+    return or_(pc.c.received_at >= p.start, pc.c.s0.is_(None), pc.c.s0.not_in(CLOSED_STATUSES))
+
+
+def _month_index(column: Any, p: Period) -> ColumnElement[Any]:
+    """0-based month of the period that `column` falls in (bounds computed here, so any dialect works)."""
+    whens = [(column < m.end, i) for i, m in enumerate(p.months)]
+    return case((column < p.start, None), *whens, else_=None)
+
+
+def _seconds(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * SECONDS_PER_DAY
+
+
+def _is_closed(column: Any) -> ColumnElement[bool]:
+    return column.in_(CLOSED_STATUSES)
+
+
+# --- the queries ---------------------------------------------------------------------------------
+
+
+def _count_rows(session: Session, p: Period) -> list[Any]:
+    pc = _per_case(p)
+    received = pc.c.received_at >= p.start
+    classified = (
+        select(
+            pc.c.channel,
+            pc.c.source,
+            pc.c.category,
+            case((received, 1), else_=0).label("in_period"),
+            func.coalesce(pc.c.s1, "new").label("status"),
+            case(
+                (and_(_is_closed(pc.c.s1), pc.c.t1 >= p.start), _month_index(pc.c.t1, p)), else_=None
+            ).label("close_month"),
+            case(
+                (and_(received, pc.c.acknowledged_at <= pc.c.ack_due_at), 1), else_=0
+            ).label("ack_ok"),
+            case(
+                (and_(received, pc.c.answered_at <= pc.c.answer_due_at), 1), else_=0
+            ).label("answer_ok"),
+        )
+        .where(_in_scope(pc, p))
+        .subquery("classified")
+    )
+    c = classified.c
+    keys = (c.channel, c.source, c.category, c.in_period, c.status, c.close_month)
+    stmt = select(*keys, func.count(), func.sum(c.ack_ok), func.sum(c.answer_ok)).group_by(*keys)
+    return list(session.execute(stmt).all())
+
+
+def _received_by_month(session: Session, p: Period) -> list[Any]:
+    sub = (
+        select(Case.channel, _month_index(Case.received_at, p).label("month"))
+        .where(Case.received_at >= p.start, Case.received_at < p.end)
+        .subquery("received")
+    )
+    stmt = select(sub.c.channel, sub.c.month, func.count()).group_by(sub.c.channel, sub.c.month)
+    return list(session.execute(stmt).all())
+
+
+def _median_rows(session: Session, p: Period) -> list[Any]:
+    """(metric, channel, channel median seconds, sum and count of the overall middle values)."""
+    dialect = session.get_bind().dialect.name
+    pc = _per_case(p)
+    ack = select(
+        literal("ack").label("metric"),
+        Case.channel.label("channel"),
+        cast(_seconds(Case.acknowledged_at, Case.received_at, dialect), Float).label("secs"),
+    ).where(Case.acknowledged_at >= p.start, Case.acknowledged_at < p.end)
+    close = select(
+        literal("close").label("metric"),
+        pc.c.channel.label("channel"),
+        cast(_seconds(pc.c.t1, pc.c.received_at, dialect), Float).label("secs"),
+    ).where(_in_scope(pc, p), _is_closed(pc.c.s1), pc.c.t1 >= p.start)
+    durations = union_all(ack, close).subquery("durations")
+    d = durations.c
+    ranked = select(
+        d.metric,
+        d.channel,
+        d.secs,
+        func.row_number().over(partition_by=(d.metric, d.channel), order_by=d.secs).label("rc"),
+        func.count().over(partition_by=(d.metric, d.channel)).label("nc"),
+        func.row_number().over(partition_by=d.metric, order_by=d.secs).label("rt"),
+        func.count().over(partition_by=d.metric).label("nt"),
+    ).subquery("ranked")
+    r = ranked.c
+    mid_c = or_(r.rc == (r.nc + 1) // 2, r.rc == (r.nc + 2) // 2)
+    mid_t = or_(r.rt == (r.nt + 1) // 2, r.rt == (r.nt + 2) // 2)
+    stmt = select(
+        r.metric,
+        r.channel,
+        func.avg(case((mid_c, r.secs), else_=None)),
+        func.sum(case((mid_t, r.secs), else_=None)),
+        func.sum(case((mid_t, 1), else_=0)),
+    ).group_by(r.metric, r.channel)
+    return list(session.execute(stmt).all())
+
+
+# --- assembling ----------------------------------------------------------------------------------
+
+
+def _days(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds) / SECONDS_PER_DAY, 1)
+
+
+def _counts_from(rows: list[Any]) -> tuple[dict[str, Counts], dict[str, Counts], dict[str, Counts]]:
+    by_channel = {c: Counts() for c in CHANNELS}
+    by_source = {s: Counts() for s in SOURCES}
+    by_category = {c: Counts() for c in (*CATEGORIES, UNCATEGORISED)}
+    for channel, source, category, in_period, status, _month, n, _ack, _answer in rows:
+        one = Counts()
+        if in_period:
+            one.received = n
+        else:
+            one.carried_over = n
+        state = _STATE_OF.get(status, "in_progress")
+        setattr(one, state, n)
+        by_channel.setdefault(channel, Counts()).add(one)
+        by_source.setdefault(source, Counts()).add(one)
+        if channel == Channel.CORRUPTION:
+            by_category.setdefault(category or UNCATEGORISED, Counts()).add(one)
+    return by_channel, by_source, by_category
+
+
+def compute(session: Session, p: Period, as_of: datetime | None = None) -> Report:
+    """All figures of period `p` in three grouped queries."""
+    rows = _count_rows(session, p)
+    by_channel, by_source, by_category = _counts_from(rows)
+    months = [MonthFigures(m.first_day) for m in p.months]
+    timeliness = {c: Timeliness() for c in (*CHANNELS, "all")}
+    for channel, _source, _category, in_period, _status, month, n, ack, answer in rows:
+        if month is not None and channel in CHANNELS:
+            months[int(month)].closed[channel] += n
+        if in_period:
+            for key in (channel, "all"):
+                t = timeliness.setdefault(key, Timeliness())
+                t.received += n
+                t.ack_on_time += int(ack or 0)
+                t.answered_on_time += int(answer or 0)
+    for channel, month, n in _received_by_month(session, p):
+        if month is not None and channel in CHANNELS:
+            months[int(month)].received[channel] += n
+    overall: dict[str, list[float]] = {"ack": [0.0, 0.0], "close": [0.0, 0.0]}
+    for metric, channel, channel_median, mid_sum, mid_count in _median_rows(session, p):
+        t = timeliness.setdefault(channel, Timeliness())
+        if metric == "ack":
+            t.median_ack_days = _days(channel_median)
+        else:
+            t.median_close_days = _days(channel_median)
+        overall[metric][0] += float(mid_sum or 0)
+        overall[metric][1] += float(mid_count or 0)
+    everything = timeliness["all"]
+    if overall["ack"][1]:
+        everything.median_ack_days = _days(overall["ack"][0] / overall["ack"][1])
+    if overall["close"][1]:
+        everything.median_close_days = _days(overall["close"][0] / overall["close"][1])
+    return Report(
+        period=p,
+        as_of=as_of or dates.now(),
+        by_channel=by_channel,
+        by_source=by_source,
+        by_category=by_category,
+        timeliness=timeliness,
+        months=months,
+    )
+
+
+@dataclass
+class PublicYear:
+    """What /stats shows for one fiscal year: channel totals and the corruption channel's months."""
+
+    period: Period
+    by_channel: dict[str, Counts]
+    corruption_months: list[tuple[date, int]]
+
+
+def public_year(session: Session, p: Period, now: datetime | None = None) -> PublicYear:
+    """Two grouped queries; months that have not begun by `now` are left out."""
+    by_channel, _sources, _categories = _counts_from(_count_rows(session, p))
+    received = dict.fromkeys(range(len(p.months)), 0)
+    for channel, month, n in _received_by_month(session, p):
+        if channel == Channel.CORRUPTION and month is not None:
+            received[int(month)] += n
+    moment = now or dates.now()
+    months = [(m.first_day, received[i]) for i, m in enumerate(p.months) if m.start <= moment]
+    return PublicYear(p, by_channel, months)
+
+
+def earliest_fiscal_year(session: Session) -> int | None:
+    first = session.scalar(select(func.min(Case.received_at)))
+    return None if first is None else dates.fiscal_year_of(first)
