@@ -340,6 +340,7 @@ def gunicorn(
         str(workers),
         "--timeout",
         "300",
+        "--no-control-socket",  # several servers at once (and other people's) must not share one
         "--chdir",
         str(ROOT),
         *extra_args,
