@@ -1,0 +1,225 @@
+"""Backup and restore: a consistent snapshot while the app runs, only ciphertext inside, read back whole."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import make_url
+
+from intake import attachments, audit, backup, cases, create_app, db, keyring
+from intake.db import make_engine
+from intake.models import Case, Channel, Officer, Setting
+
+from . import factories
+from .conftest import PASSWORD, app_config, create_schema
+
+MARK = "ZQX" + secrets.token_hex(4).upper()
+PNG = factories.PNG_1PX
+
+
+@pytest.fixture
+def second_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second, empty database on the same engine as the suite's (no schema)."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'restored' / 'restored.sqlite3'}"
+        return
+    name = f"intake_restore_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = make_engine(os.environ["INTAKE_TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _restored_app(url: str, tmp_path: Path) -> Flask:
+    return create_app(
+        app_config(
+            url, tmp_path, INSTANCE_DIR=str(tmp_path / "restored" / "instance"),
+            KEYS_DIR=str(tmp_path / "restored" / "keys"),
+        )
+    )
+
+
+def _populate(app: Flask) -> dict[str, Any]:
+    """Cases in every channel with contact, files, follow-ups, a reply and an internal note."""
+    made: dict[str, Any] = {}
+    with app.app_context():
+        session = db.session()
+        factory = factories.Factory(app, session)
+        for i, channel in enumerate(Channel):
+            files = [(f"{MARK}-FILE-{i}".encode() * 20, f"{MARK}-name-{i}.txt"), (PNG, "photo.png")]
+            submitted = factory.case(
+                channel, f"{MARK}-DETAILS-{i}", contact=f"{MARK}-CONTACT-{i}", files=files
+            )
+            found = cases.find_by_token(session, submitted.token)
+            clean = [factory.clean_file(f"{MARK}-FOLLOWUP-FILE-{i}".encode(), "more.txt")]
+            cases.add_followup(session, found, f"{MARK}-FOLLOWUP-{i}", clean, app.config["INSTANCE_DIR"])
+            admin = factory.admin()
+            keys = cases.officer_keys(session, admin, keyring.unlock(admin, PASSWORD), submitted.case)
+            cases.reply(session, submitted.case, admin, keys, f"{MARK}-REPLY-{i}")
+            cases.add_note(session, submitted.case, admin, keys, f"{MARK}-NOTE-{i}")
+            session.commit()
+            made[submitted.token] = {
+                "id": submitted.case.id,
+                "details": f"{MARK}-DETAILS-{i}",
+                "contact": f"{MARK}-CONTACT-{i}",
+                "files": {
+                    f"{MARK}-name-{i}.txt": files[0][0],
+                    "more.txt": f"{MARK}-FOLLOWUP-FILE-{i}".encode(),
+                },
+            }
+    return made
+
+
+def test_backup_restores_every_case_readable_and_holds_only_ciphertext(
+    make_app: Any, tmp_path: Path, second_database: str
+) -> None:
+    app = make_app()
+    made = _populate(app)
+    out = tmp_path / "backups" / "intake.tar"
+
+    # A writer holds an open transaction while the backup runs (the app keeps serving).
+    with app.app_context(), db.engine().connect() as writer:
+        writer.begin()
+        writer.execute(insert(Setting).values(name="uncommitted", value=MARK))
+        result = app.test_cli_runner().invoke(args=["backup", "--output", str(out)])
+        writer.rollback()
+    assert result.exit_code == 0, result.output
+    assert "3 cases, 9 attachments" in result.output
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+
+    raw = out.read_bytes()
+    for secret in [MARK, *made]:
+        assert secret.encode() not in raw
+        assert secret.replace("-", "").encode() not in raw
+    recovery_key = (Path(app.config["KEYS_DIR"]) / "recovery.key").read_bytes()
+    assert json.loads(recovery_key)["ciphertext"].encode() not in raw
+    with tarfile.open(out) as tar:
+        names = tar.getnames()
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert "keys/recovery.key" not in names
+    assert {"keys/token.secret", "keys/recovery.pub"} <= set(names)
+    assert manifest["cases"] == 3
+    assert "recovery.key" in manifest["not_included"]
+
+    restored = _restored_app(second_database, tmp_path)
+    result = restored.test_cli_runner().invoke(args=["restore", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Restored 3 cases and 9 attachments" in result.output
+
+    with restored.app_context():
+        session = db.session()
+        assert audit.verify(session) is None
+        assert session.scalar(select(Setting).where(Setting.name == "uncommitted")) is None
+        admin = session.scalar(select(Officer).where(Officer.username == "admin"))
+        assert admin is not None
+        private = keyring.unlock(admin, PASSWORD)
+        assert len(session.scalars(select(Case)).all()) == len(made)
+        instance = restored.config["INSTANCE_DIR"]
+        for token, expected in made.items():
+            case = session.get(Case, expected["id"])
+            assert case is not None
+            view = cases.officer_view(session, case, cases.officer_keys(session, admin, private, case))
+            assert view.submission["details"] == expected["details"]
+            assert view.contact == expected["contact"]
+            texts = [item.text for item in view.timeline]
+            assert any(t and "REPLY" in t for t in texts) and any(t and "NOTE" in t for t in texts)
+            keys = cases.officer_keys(session, admin, private, case)
+            files = {}
+            for att in case.attachments:
+                meta = attachments.read_meta(att, keys.for_kind(att.key))
+                plain = attachments.open_plain(instance, att, keys.content)
+                files[meta["name"]] = attachments.read_all(plain)
+            assert files.pop("photo.png").startswith(b"\x89PNG")
+            assert files == expected["files"]
+            found = cases.find_by_token(session, token)
+            timeline = cases.citizen_timeline(session, found)
+            assert [i.kind for i in timeline][:1] == ["received"]
+            assert any(i.kind == "reply" for i in timeline)
+
+
+def test_restore_refuses_a_non_empty_instance(make_app: Any, tmp_path: Path) -> None:
+    app = make_app()
+    _populate(app)
+    out = tmp_path / "b.tar"
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["backup", "--output", str(out)]).exit_code == 0
+    result = runner.invoke(args=["restore", str(out)])
+    assert result.exit_code == 1
+    assert "not empty" in result.output
+    with app.app_context():
+        assert len(db.session().scalars(select(Case)).all()) == 3
+
+
+def test_restore_into_an_empty_schema(make_app: Any, tmp_path: Path, second_database: str) -> None:
+    """An operator may have run `db upgrade` on the new server before restoring: still empty."""
+    app = make_app()
+    made = _populate(app)
+    out = tmp_path / "b.tar"
+    assert app.test_cli_runner().invoke(args=["backup", "--output", str(out)]).exit_code == 0
+    create_schema(second_database)
+    restored = _restored_app(second_database, tmp_path)
+    result = restored.test_cli_runner().invoke(args=["restore", str(out)])
+    assert result.exit_code == 0, result.output
+    with restored.app_context():
+        for token in made:
+            assert cases.find_by_token(db.session(), token).case.id == made[token]["id"]
+
+
+def _tampered(source: Path, target: Path, member: str, data: bytes) -> None:
+    with tarfile.open(source) as src, tarfile.open(target, "w") as dst:
+        for info in src.getmembers():
+            content = src.extractfile(info).read()  # type: ignore[union-attr]
+            if info.name == member:
+                content = data
+                info.size = len(data)
+            dst.addfile(info, io.BytesIO(content))
+
+
+@pytest.mark.parametrize(
+    ("member", "data"),
+    [("keys/token.secret", b"forged\n"), ("../escape", b"x"), ("manifest.json", b"{not json")],
+)
+def test_restore_refuses_altered_or_foreign_backups(
+    make_app: Any, tmp_path: Path, second_database: str, member: str, data: bytes
+) -> None:
+    app = make_app()
+    _populate(app)
+    good = tmp_path / "b.tar"
+    assert app.test_cli_runner().invoke(args=["backup", "--output", str(good)]).exit_code == 0
+    bad = tmp_path / "bad.tar"
+    _tampered(good, bad, member, data)
+    if member == "../escape":
+        with tarfile.open(bad, "a") as tar:
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    restored = _restored_app(second_database, tmp_path)
+    result = restored.test_cli_runner().invoke(args=["restore", str(bad)])
+    assert result.exit_code == 1
+    assert not (tmp_path / "escape").exists()
+    assert not (Path(restored.config["KEYS_DIR"]) / "token.secret").exists()
+    assert not (tmp_path / "restored" / "instance" / "attachments").exists() or not any(
+        (tmp_path / "restored" / "instance" / "attachments").iterdir()
+    )
+
+
+def test_backup_names_a_missing_schema(make_app: Any, tmp_path: Path, second_database: str) -> None:
+    empty = _restored_app(second_database, tmp_path)
+    result = empty.test_cli_runner().invoke(args=["backup", "--output", str(tmp_path / "x.tar")])
+    assert result.exit_code == 1
+    assert "no schema" in result.output
+    assert not (tmp_path / "x.tar").exists()
+    assert backup.FORMAT == "intake-backup-v1"
