@@ -158,6 +158,10 @@ class Entry(Base):
     """One event on a case's timeline, with an optional encrypted body."""
 
     __tablename__ = "entries"
+    __table_args__ = (
+        # Reports: a case's last status entry before a moment (history survives retention).
+        Index("ix_entries_status_history", "case_id", "kind", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
