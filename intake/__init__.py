@@ -50,6 +50,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .answers.views import bp as answers
     from .citizen.views import bp as citizen
     from .officer.views import bp as officer
     from .reports.views import bp as reports
@@ -57,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(citizen)
     app.register_blueprint(officer)
     app.register_blueprint(reports)
+    app.register_blueprint(answers)
 
 
 def register_errorhandlers(app: Flask) -> None:

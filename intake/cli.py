@@ -201,12 +201,25 @@ def db_upgrade() -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the audit chain; exit 1 naming the first broken entry."""
-    broken = audit.verify(db.session())
+@click.option("--expect", "expect", default=None, metavar="ID:HASH",
+              help="A tail printed by an earlier run and kept elsewhere: it must still be there.")
+def audit_verify(expect: str | None) -> None:
+    """Check the audit chain and its tail; exit 1 naming the first broken entry."""
+    expected = None
+    if expect:
+        entry_id, _, digest = expect.partition(":")
+        if not entry_id.isdigit() or len(digest) != 64:
+            raise CommandFailed("--expect takes ID:HASH as printed by audit verify")
+        expected = audit.Tail(int(entry_id), digest, 0)
+    session = db.session()
+    broken = audit.verify_all(session, expected)
     if broken is not None:
         raise CommandFailed(f"audit chain broken at entry {broken.entry_id} ({broken.reason})")
-    click.echo("Audit chain intact.")
+    last = audit.tail(session)
+    if last is None:
+        click.echo("Audit chain intact (no entries yet).")
+    else:
+        click.echo(f"Audit chain intact: {last.count} entries; tail {last.entry_id}:{last.hash}")
 
 
 DEMO_PASSWORD = "demo-password-only"  # noqa: S105 - printed for the quick start, development only

@@ -24,8 +24,9 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, current_app, flash, has_request_context, redirect, request, url_for
 from flask import session as cookie
+from flask_babel import gettext as _
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -94,7 +95,7 @@ def start(session: Session, officer: Officer, private_key: bytes, *, second_fact
     cookie[SESSION_ID] = sid
     cookie[SESSION_KEY] = base64.urlsafe_b64encode(key).decode()
     cookie.permanent = True
-    g.officer_current = Current(row, officer, key)
+    _remember(Current(row, officer, key))
 
 
 def end(session: Session) -> Officer | None:
@@ -108,7 +109,7 @@ def end(session: Session) -> Officer | None:
             session.delete(row)
             session.flush()
     cookie.clear()
-    g.pop("officer_current", None)
+    _remember(None)
     return officer
 
 
@@ -130,10 +131,23 @@ def absolute_lifetime() -> timedelta:
     return current_app.permanent_session_lifetime
 
 
+_CACHE = "intake.officer_current"
+
+
+def _remember(current: Current | None) -> None:
+    """Per request (not `g`: an app context may outlive one request, e.g. in tests)."""
+    request.environ[_CACHE] = current
+
+
+def loaded() -> Current | None:
+    """The session a guarded view already loaded in this request, without touching the database."""
+    return cast("Current | None", request.environ.get(_CACHE)) if has_request_context() else None
+
+
 def _load() -> Current:
-    cached = g.get("officer_current")
+    cached = loaded()
     if cached is not None:
-        return cast(Current, cached)
+        return cached
     sid, encoded = cookie.get(SESSION_ID), cookie.get(SESSION_KEY)
     if not isinstance(sid, str) or not isinstance(encoded, str):
         raise NotSignedIn
@@ -153,10 +167,10 @@ def _load() -> Current:
         session.delete(row)
         session.commit()
         cookie.clear()
-        g.officer_expired = expired
+        request.environ["intake.officer_expired"] = expired
         raise NotSignedIn
     current = Current(row, officer, key)
-    g.officer_current = current
+    _remember(current)
     return current
 
 
@@ -241,6 +255,8 @@ def _guard(view: F, roles: tuple[Role, ...], hide: bool, stage: Stage) -> F:
         try:
             current = _load()
         except NotSignedIn:
+            if request.environ.get("intake.officer_expired"):
+                flash(_("Your session expired. Please sign in again."), "error")
             wanted = request.full_path if request.method == "GET" else None
             target = safe_next(wanted.rstrip("?") if wanted else None)
             return redirect(url_for("officer.login", next=target) if target else url_for("officer.login"))

@@ -1,0 +1,1 @@
+"""Public answers (ITA e9): questions and answers published on /faq with the asker's consent."""

@@ -1,0 +1,228 @@
+"""Administration pages (administrators only): officers, channel grants, 2FA reset, settings, audit trail."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from .. import audit, db, settings
+from ..i18n import CHANNEL_LABELS
+from ..models import AuditEntry, Officer, Role
+from . import accounts
+from .auth import current_officer, current_private_key, login_required
+from .forms import MB, AuditFilterForm, ChannelForm, EmptyForm, NewOfficerForm, SettingsForm
+from .views import bp
+
+AUDIT_PAGE = 100
+CHANNELS = ("corruption", "feedback", "question")
+
+
+def _officer_or_404(officer_id: int) -> Officer:
+    target = db.session().get(Officer, officer_id)
+    if target is None:
+        abort(404)
+    return target
+
+
+@bp.get("/admin/")
+@login_required(Role.ADMIN)
+def admin_home() -> Response:
+    return redirect(url_for("officer.admin_officers"))
+
+
+@bp.get("/admin/officers")
+@login_required(Role.ADMIN)
+def admin_officers() -> tuple[str, int]:
+    return render_template("officer/admin/officers.html", officers=accounts.officers(db.session())), 200
+
+
+@bp.route("/admin/officers/new", methods=["GET", "POST"])
+@login_required(Role.ADMIN)
+def admin_new_officer() -> tuple[str, int]:
+    admin = current_officer()
+    session = db.session()
+    form = NewOfficerForm()
+    form.channels.choices = [(c, CHANNEL_LABELS[c]) for c in CHANNELS if c in admin.channels]
+    if form.validate_on_submit():
+        try:
+            officer, password = accounts.add_officer(
+                session,
+                admin,
+                current_private_key(),
+                (form.username.data or "").strip(),
+                Role(form.role.data),
+                list(form.channels.data or []),
+            )
+        except accounts.UsernameTaken:
+            form.username.errors = [_("This username is taken.")]
+        except accounts.ChannelNotHeld:
+            form.channels.errors = [_("You can only grant channels you hold yourself.")]
+        except accounts.NotAllowed:
+            form.channels.errors = [_("An executive holds no channel.")]
+        else:
+            session.commit()
+            # Shown once, in this answer only: it is stored nowhere in plaintext.
+            return render_template("officer/admin/created.html", officer=officer, password=password), 200
+        return render_template("officer/admin/new_officer.html", form=form), 400
+    status = 400 if request.method == "POST" else 200
+    return render_template("officer/admin/new_officer.html", form=form), status
+
+
+@bp.get("/admin/officers/<int:officer_id>")
+@login_required(Role.ADMIN)
+def admin_officer(officer_id: int) -> tuple[str, int]:
+    admin = current_officer()
+    target = _officer_or_404(officer_id)
+    grant_form = ChannelForm(formdata=None)
+    grant_form.channel.choices = [
+        (c, CHANNEL_LABELS[c]) for c in CHANNELS if c in admin.channels and c not in target.channels
+    ]
+    return render_template(
+        "officer/admin/officer.html",
+        target=target,
+        grant_form=grant_form,
+        form=EmptyForm(formdata=None),
+        is_self=target.id == admin.id,
+    ), 200
+
+
+def _back(target: Officer, message: str, category: str = "success") -> Response:
+    flash(message, category)
+    return redirect(url_for("officer.admin_officer", officer_id=target.id), code=303)
+
+
+@bp.post("/admin/officers/<int:officer_id>/grant")
+@login_required(Role.ADMIN)
+def admin_grant(officer_id: int) -> Response:
+    admin = current_officer()
+    target = _officer_or_404(officer_id)
+    form = ChannelForm()
+    if not form.validate_on_submit():
+        return _back(target, _("Choose a channel."), "error")
+    session = db.session()
+    try:
+        accounts.grant_channel(session, admin, current_private_key(), target, form.channel.data or "")
+    except accounts.ChannelNotHeld:
+        return _back(target, _("You can only grant channels you hold yourself."), "error")
+    except accounts.NotAllowed:
+        return _back(target, _("This account cannot hold channels."), "error")
+    session.commit()
+    return _back(target, _("Channel granted."))
+
+
+@bp.post("/admin/officers/<int:officer_id>/revoke")
+@login_required(Role.ADMIN)
+def admin_revoke(officer_id: int) -> Response:
+    admin = current_officer()
+    target = _officer_or_404(officer_id)
+    form = ChannelForm()
+    if not form.validate_on_submit():
+        return _back(target, _("Choose a channel."), "error")
+    session = db.session()
+    accounts.revoke_channel(session, admin, target, form.channel.data or "")
+    session.commit()
+    return _back(target, _("Channel access removed."))
+
+
+@bp.post("/admin/officers/<int:officer_id>/reset-2fa")
+@login_required(Role.ADMIN)
+def admin_reset_totp(officer_id: int) -> Response:
+    admin = current_officer()
+    target = _officer_or_404(officer_id)
+    EmptyForm().validate_on_submit()
+    session = db.session()
+    accounts.reset_totp(session, admin, target)
+    session.commit()
+    if target.id == admin.id:
+        return redirect(url_for("officer.login"), code=303)
+    return _back(target, _("Two-step sign-in reset: the officer enrols again at the next sign-in."))
+
+
+@bp.post("/admin/officers/<int:officer_id>/deactivate")
+@login_required(Role.ADMIN)
+def admin_deactivate(officer_id: int) -> Response:
+    admin = current_officer()
+    target = _officer_or_404(officer_id)
+    EmptyForm().validate_on_submit()
+    session = db.session()
+    try:
+        accounts.deactivate(session, admin, target)
+    except accounts.NotAllowed:
+        return _back(target, _("You cannot deactivate your own account."), "error")
+    session.commit()
+    return _back(target, _("Account deactivated: its channel keys and sessions are deleted."))
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+
+def _settings_initial() -> dict[str, object]:
+    session = db.session()
+    data: dict[str, object] = {"municipality_name": settings.get(session, "municipality_name")}
+    for channel in CHANNELS:
+        limits = settings.deadlines(session, channel)
+        data[f"ack_days_{channel}"] = limits.acknowledge_days
+        data[f"answer_days_{channel}"] = limits.answer_days
+    max_file, max_total = settings.attachment_limits(session)
+    data["attachment_max_file_mb"] = max(1, max_file // MB)
+    data["attachment_max_total_mb"] = max(1, max_total // MB)
+    data["retention_years"] = settings.retention_years(session)
+    return data
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+@login_required(Role.ADMIN)
+def admin_settings() -> Response | tuple[str, int]:
+    form = SettingsForm(data=_settings_initial()) if request.method == "GET" else SettingsForm()
+    if form.validate_on_submit():
+        values = {"municipality_name": (form.municipality_name.data or "").strip()}
+        for channel in CHANNELS:
+            values[f"ack_days.{channel}"] = str(form[f"ack_days_{channel}"].data)
+            values[f"answer_days.{channel}"] = str(form[f"answer_days_{channel}"].data)
+        values["attachment_max_file"] = str(int(form.attachment_max_file_mb.data or 0) * MB)
+        values["attachment_max_total"] = str(int(form.attachment_max_total_mb.data or 0) * MB)
+        values["retention_years"] = str(form.retention_years.data)
+        session = db.session()
+        changed = accounts.save_settings(session, current_officer(), values)
+        session.commit()
+        flash(_("Settings saved.") if changed else _("Nothing changed."), "success")
+        return redirect(url_for("officer.admin_settings"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("officer/admin/settings.html", form=form), status
+
+
+# --- audit trail -----------------------------------------------------------------------------------
+
+
+@bp.get("/admin/audit")
+@login_required(Role.ADMIN)
+def admin_audit() -> tuple[str, int]:
+    session = db.session()
+    form = AuditFilterForm(request.args)
+    query = select(AuditEntry)
+    if form.validate():
+        if form.actor.data:
+            query = query.where(AuditEntry.actor == form.actor.data.strip())
+        if form.action.data:
+            query = query.where(AuditEntry.action.startswith(form.action.data.strip(), autoescape=True))
+        if form.target.data:
+            query = query.where(AuditEntry.target == form.target.data.strip())
+    before = request.args.get("before", "")
+    if before.isdigit():
+        query = query.where(AuditEntry.id < int(before))
+    entries = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE + 1)))
+    more = len(entries) > AUDIT_PAGE
+    entries = entries[:AUDIT_PAGE]
+    broken = audit.verify_all(session)
+    return render_template(
+        "officer/admin/audit.html",
+        form=form,
+        entries=entries,
+        more=more,
+        next_before=entries[-1].id if entries and more else None,
+        broken=broken,
+        last=audit.tail(session),
+        filters={k: v for k, v in request.args.items() if k in ("actor", "action", "target") and v},
+    ), 200

@@ -1,0 +1,165 @@
+"""The triage queue: plaintext columns only (channel, status, source, dates, assignee), never content.
+
+Only the officer's granted channels are ever queried. Pages are LIMIT/OFFSET over indexed columns
+(channel, status, received_at) and (answer_due_at), with the id as tie-breaker so the order is stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from math import ceil
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import CLOSED_STATUSES, Case, Source, Status
+
+PAGE_SIZE = 50
+OPEN = "open"
+SORTS = ("received", "received_asc", "due")
+
+
+@dataclass
+class QueueFilter:
+    channel: str | None = None
+    status: str | None = None  # a Status value, or "open" (not closed)
+    source: str | None = None
+    assignee: str | None = None  # "me", "none", or an officer id
+    overdue: bool = False
+    sort: str = "received"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: dict[str, str]) -> QueueFilter:
+        """Read the query string leniently: unknown values are ignored, never an error."""
+        status = args.get("status") or None
+        if status not in {s.value for s in Status} | {OPEN}:
+            status = None
+        source = args.get("source") or None
+        if source not in {s.value for s in Source}:
+            source = None
+        assignee = args.get("assignee") or None
+        if assignee not in ("me", "none") and not (assignee or "").isdigit():
+            assignee = None
+        sort = args.get("sort") or "received"
+        try:
+            page = max(1, min(int(args.get("page") or 1), 100_000))
+        except ValueError:
+            page = 1
+        return cls(
+            channel=args.get("channel") or None,
+            status=status,
+            source=source,
+            assignee=assignee,
+            overdue=args.get("overdue") in ("1", "on", "true", "yes"),
+            sort=sort if sort in SORTS else "received",
+            page=page,
+        )
+
+    def args(self, **changes: object) -> dict[str, object]:
+        """The query string for a link to this view with `changes` (page resets unless given)."""
+        values: dict[str, object] = {
+            "channel": self.channel,
+            "status": self.status,
+            "source": self.source,
+            "assignee": self.assignee,
+            "overdue": "1" if self.overdue else None,
+            "sort": self.sort if self.sort != "received" else None,
+        }
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+@dataclass
+class QueuePage:
+    cases: list[Case]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Case.status.notin_(CLOSED_STATUSES),
+        or_(
+            and_(Case.acknowledged_at.is_(None), Case.ack_due_at < now),
+            and_(Case.answered_at.is_(None), Case.answer_due_at < now),
+        ),
+    )
+
+
+def overdue_kinds(case: Case, now: datetime) -> list[str]:
+    """Which deadlines an open case has missed: "acknowledge" and/or "answer"."""
+    if case.is_closed:
+        return []
+    kinds = []
+    if case.acknowledged_at is None and case.ack_due_at < now:
+        kinds.append("acknowledge")
+    if case.answered_at is None and case.answer_due_at < now:
+        kinds.append("answer")
+    return kinds
+
+
+def _conditions(
+    flt: QueueFilter, channels: set[str], officer_id: int, now: datetime
+) -> list[ColumnElement[bool]]:
+    wanted = sorted(channels & {flt.channel}) if flt.channel else sorted(channels)
+    conds: list[ColumnElement[bool]] = [Case.channel.in_(wanted), Case.purged_at.is_(None)]
+    if flt.source:
+        conds.append(Case.source == flt.source)
+    if flt.assignee == "me":
+        conds.append(Case.assignee_id == officer_id)
+    elif flt.assignee == "none":
+        conds.append(Case.assignee_id.is_(None))
+    elif flt.assignee:
+        conds.append(Case.assignee_id == int(flt.assignee))
+    if flt.overdue:
+        conds.append(overdue_clause(now))
+    return conds
+
+
+def _status_condition(status: str | None) -> list[ColumnElement[bool]]:
+    if status == OPEN:
+        return [Case.status.notin_(CLOSED_STATUSES)]
+    if status:
+        return [Case.status == status]
+    return []
+
+
+def fetch(
+    session: Session, flt: QueueFilter, channels: set[str], officer_id: int, now: datetime
+) -> QueuePage:
+    """One page of the queue and the counts per status, within `channels` only."""
+    if not channels:
+        return QueuePage([], 0, 1, 1, {})
+    base = _conditions(flt, channels, officer_id, now)
+    counts = {
+        status: int(n)
+        for status, n in session.execute(select(Case.status, func.count()).where(*base).group_by(Case.status))
+    }
+    where = base + _status_condition(flt.status)
+    if flt.status is None:
+        total = sum(counts.values())
+    elif flt.status == OPEN:
+        total = sum(n for s, n in counts.items() if s not in CLOSED_STATUSES)
+    else:
+        total = counts.get(flt.status, 0)
+    pages = max(1, ceil(total / PAGE_SIZE))
+    page = min(flt.page, pages)
+    if flt.sort == "due":
+        order = (Case.answer_due_at.asc(), Case.id.asc())
+    elif flt.sort == "received_asc":
+        order = (Case.received_at.asc(), Case.id.asc())
+    else:
+        order = (Case.received_at.desc(), Case.id.desc())
+    rows = session.scalars(
+        select(Case)
+        .where(*where)
+        .options(selectinload(Case.assignee))
+        .order_by(*order)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return QueuePage(list(rows), total, page, pages, counts)

@@ -1,0 +1,188 @@
+"""Sign-in steps without `request`: password (Argon2id), TOTP second factor and its enrolment, throttling.
+
+Failures are written in their own transaction (the request's is rolled back), so that the failure
+counter, the account lock and the audit entry survive the failed request. An unknown username costs
+the same time as a real check, and every failure (unknown name, wrong password, locked account, wrong
+code) reads the same to the person signing in.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import audit, crypto, dates, db, keyring
+from ..models import Officer, OfficerSession
+
+MAX_FAILURES = 5
+LOCK_TIME = timedelta(minutes=15)
+TOTP_ISSUER = "intake"
+
+
+class SignInFailed(Exception):
+    """The sign-in step failed; `reason` is for the audit trail only, never shown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EnrolmentFailed(Exception):
+    """The code typed does not match the secret being enrolled."""
+
+
+def _totp_key(private_key: bytes) -> bytes:
+    return crypto.derive_subkey(private_key, b"totp")
+
+
+def _totp_aad(officer: Officer) -> bytes:
+    return f"intake totp:{officer.id}".encode()
+
+
+def _pending_aad(row: OfficerSession) -> bytes:
+    return f"intake totp pending:{row.id}".encode()
+
+
+def is_locked(officer: Officer) -> bool:
+    return officer.locked_until is not None and officer.locked_until > dates.now()
+
+
+def record_failure(officer_id: int | None, actor: str, reason: str, *, count: bool = True) -> None:
+    """Count the failure (locking the account at MAX_FAILURES) and audit it, committed on its own."""
+    with db.new_session() as s:
+        if officer_id is not None and count:
+            officer = s.get(Officer, officer_id)
+            if officer is not None:
+                officer.failed_logins = (officer.failed_logins or 0) + 1
+                if officer.failed_logins >= MAX_FAILURES:
+                    officer.locked_until = dates.now() + LOCK_TIME
+                    officer.failed_logins = 0
+                    reason += "; locked"
+        audit.record(s, actor, "login.failure", None if actor == "unknown" else actor, f"reason={reason}")
+        s.commit()
+
+
+def password_step(session: Session, username: str, password: str) -> tuple[Officer, bytes]:
+    """The officer and their unlocked private key; raises SignInFailed (same to the user whatever why)."""
+    officer = session.scalar(select(Officer).where(Officer.username == username.strip()))
+    if officer is None:
+        keyring.burn_password_time(password)
+        session.rollback()
+        record_failure(None, "unknown", "unknown user")
+        raise SignInFailed("unknown user")
+    officer_id, name = officer.id, officer.username
+    if not officer.active:
+        keyring.burn_password_time(password)
+        session.rollback()
+        record_failure(officer_id, name, "inactive", count=False)
+        raise SignInFailed("inactive")
+    if is_locked(officer):
+        keyring.burn_password_time(password)
+        session.rollback()
+        record_failure(officer_id, name, "locked", count=False)
+        raise SignInFailed("locked")
+    try:
+        private = keyring.unlock(officer, password)
+    except keyring.WrongPassword as exc:
+        session.rollback()
+        record_failure(officer_id, name, "password")
+        raise SignInFailed("password") from exc
+    return officer, private
+
+
+def needs_code(officer: Officer) -> bool:
+    return officer.totp_secret is not None
+
+
+def code_step(
+    session: Session, officer: Officer, private_key: bytes, code: str, at: float | None = None
+) -> None:
+    """Check a TOTP code (a used one is refused); raises SignInFailed."""
+    officer_id, name = officer.id, officer.username
+    if is_locked(officer):
+        session.rollback()
+        record_failure(officer_id, name, "locked", count=False)
+        raise SignInFailed("locked")
+    if officer.totp_secret is None:
+        raise SignInFailed("not enrolled")
+    secret = crypto.decrypt(_totp_key(private_key), officer.totp_secret, _totp_aad(officer))
+    try:
+        step = crypto.totp_match(secret, normalise_code(code), officer.totp_last_counter, at)
+    except crypto.CryptoError as exc:
+        session.rollback()
+        record_failure(officer_id, name, "code")
+        raise SignInFailed("code") from exc
+    officer.totp_last_counter = step
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in code if ch.isdigit())[:6]
+
+
+def succeeded(session: Session, officer: Officer, row: OfficerSession) -> None:
+    """Both steps done: reset the failure counter and put the sign-in on the record."""
+    row.second_factor_done = True
+    officer.failed_logins = 0
+    officer.locked_until = None
+    officer.last_login_at = dates.now()
+    audit.record(session, officer.username, "login.success", officer.username)
+
+
+# --- TOTP enrolment --------------------------------------------------------------------------------
+
+
+def pending_secret(row: OfficerSession, session_key: bytes) -> bytes:
+    """The secret being enrolled in this session (made on first call), kept under the session key."""
+    if row.pending_totp is not None:
+        try:
+            return crypto.decrypt(session_key, row.pending_totp, _pending_aad(row))
+        except crypto.CryptoError:
+            row.pending_totp = None
+    secret = crypto.new_totp_secret()
+    row.pending_totp = crypto.encrypt(session_key, secret, _pending_aad(row))
+    return secret
+
+
+def provisioning_uri(secret: bytes, officer: Officer, issuer: str) -> str:
+    return crypto.totp_uri(secret, officer.username, issuer or TOTP_ISSUER)
+
+
+def finish_enrolment(
+    session: Session,
+    officer: Officer,
+    private_key: bytes,
+    row: OfficerSession,
+    session_key: bytes,
+    code: str,
+    at: float | None = None,
+) -> None:
+    """Store the pending secret (encrypted under a key derived from the private key) once a code matches."""
+    secret = pending_secret(row, session_key)
+    try:
+        step = crypto.totp_match(secret, normalise_code(code), None, at)
+    except crypto.CryptoError as exc:
+        raise EnrolmentFailed from exc
+    officer.totp_secret = crypto.encrypt(_totp_key(private_key), secret, _totp_aad(officer))
+    officer.totp_last_counter = step
+    row.pending_totp = None
+    audit.record(session, officer.username, "totp.enrol", officer.username)
+
+
+def totp_secret_of(officer: Officer, private_key: bytes) -> bytes:
+    """The decrypted TOTP secret (tests and re-display only)."""
+    if officer.totp_secret is None:
+        raise EnrolmentFailed
+    return crypto.decrypt(_totp_key(private_key), officer.totp_secret, _totp_aad(officer))
+
+
+def change_password(session: Session, officer: Officer, private_key: bytes, current: str, new: str) -> None:
+    """Re-wrap the private key under a new password; raises SignInFailed when `current` is wrong."""
+    try:
+        keyring.unlock(officer, current)
+    except keyring.WrongPassword as exc:
+        raise SignInFailed("password") from exc
+    keyring.set_password(officer, private_key, new)
+    officer.must_change_password = False
+    audit.record(session, officer.username, "password.change", officer.username)

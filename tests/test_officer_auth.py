@@ -1,0 +1,253 @@
+"""Officer sign-in: password, TOTP enrolment and code (replay refused), throttling, expiry, logout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from intake import crypto, dates, keyring
+from intake.models import OfficerSession
+from intake.officer import signin
+
+from .conftest import ADMIN, PASSWORD, csrf_token
+from .officer_helpers import OfficerActions, audit_actions, officer_named, secret_from_page, world
+
+
+def _sessions(app: Flask) -> int:
+    with world(app) as (s, _f):
+        return int(s.scalar(select(func.count()).select_from(OfficerSession)) or 0)
+
+
+def test_login_page_has_the_contract_fields(client: FlaskClient) -> None:
+    page = client.get("/officer/login").get_data(as_text=True)
+    assert 'name="username"' in page and 'name="password"' in page and 'name="csrf_token"' in page
+
+
+def test_anonymous_is_sent_to_sign_in(client: FlaskClient) -> None:
+    response = client.get("/officer/queue")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/officer/login")
+
+
+def test_admin_enrols_totp_at_first_sign_in_and_then_needs_code(app: Flask, client: FlaskClient) -> None:
+    actions = OfficerActions(client)
+    first = actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD})
+    assert first.headers["Location"] == "/officer/totp"
+    # Before enrolling, nothing else opens: the queue sends back to enrolment.
+    assert client.get("/officer/queue").headers["Location"] == "/officer/totp"
+    page = client.get("/officer/totp").get_data(as_text=True)
+    assert "<svg" in page and 'id="totp-secret"' in page and "<script" not in page
+    secret = secret_from_page(page)
+    assert secret_from_page(client.get("/officer/totp").get_data(as_text=True)) == secret  # stable on reload
+    wrong_code = "000000" if crypto.totp_now(secret) != "000000" else "111111"
+    wrong = actions.post("/officer/totp", {"code": wrong_code})
+    assert wrong.status_code == 200 and client.get("/officer/queue").status_code == 302
+    actions.secrets[ADMIN] = secret
+    done = actions.post("/officer/totp", {"code": actions.code_for(ADMIN)})
+    assert done.status_code == 303 and done.headers["Location"] == "/officer/queue"
+    assert client.get("/officer/queue").status_code == 200
+    with world(app) as (s, _f):
+        admin = officer_named(s, ADMIN)
+        assert admin.totp_secret is not None and secret not in admin.totp_secret  # encrypted at rest
+        assert signin.totp_secret_of(admin, keyring.unlock(admin, PASSWORD)) == secret
+    actions.logout()
+    again = actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD})
+    assert again.headers["Location"] == "/officer/login/code"
+    assert client.get("/officer/queue").headers["Location"] == "/officer/login/code"
+    # An enrolled officer cannot skip the code by enrolling again.
+    assert client.get("/officer/totp").headers["Location"] == "/officer/login/code"
+    ok = actions.post("/officer/login/code", {"code": actions.code_for(ADMIN)})
+    assert ok.status_code == 303 and client.get("/officer/queue").status_code == 200
+    assert len(audit_actions(app, "login.success")) == 2 and len(audit_actions(app, "totp.enrol")) == 1
+
+
+def test_replayed_code_is_refused(app: Flask, client: FlaskClient) -> None:
+    actions = OfficerActions(client)
+    actions.login(ADMIN, PASSWORD)
+    used = crypto.totp_now(actions.secrets[ADMIN], actions.last_step[ADMIN] * crypto.TOTP_STEP)
+    actions.logout()
+    actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD})
+    replay = actions.post("/officer/login/code", {"code": used})
+    assert replay.status_code == 200
+    assert client.get("/officer/queue").headers["Location"] == "/officer/login/code"
+    assert any("reason=code" in e.detail for e in audit_actions(app, "login.failure"))
+
+
+def test_code_check_in_domain_refuses_replay(app: Flask) -> None:
+    at = 1_700_000_000.0
+    secret = crypto.new_totp_secret()
+    with world(app) as (s, factory):
+        admin = factory.admin()
+        private = keyring.unlock(admin, PASSWORD)
+        admin.totp_secret = crypto.encrypt(
+            crypto.derive_subkey(private, b"totp"), secret, f"intake totp:{admin.id}".encode()
+        )
+        s.commit()
+        code = crypto.totp_now(secret, at)
+        signin.code_step(s, admin, private, code, at=at)
+        s.commit()
+        with pytest.raises(signin.SignInFailed):
+            signin.code_step(s, admin, private, code, at=at + 5)
+        # The next time step's code is fine.
+        signin.code_step(s, admin, private, crypto.totp_now(secret, at + 30), at=at + 30)
+
+
+def test_wrong_password_and_unknown_user_read_the_same_and_are_audited(app: Flask, client: FlaskClient) -> None:
+    actions = OfficerActions(client)
+    client.set_cookie("lang", "en")
+    wrong = actions.post("/officer/login", {"username": ADMIN, "password": "not it at all"})
+    unknown = actions.post("/officer/login", {"username": "nobody", "password": "not it at all"})
+    assert wrong.status_code == unknown.status_code == 200
+    message = "Wrong username, password or code"
+    assert message in wrong.get_data(as_text=True) and message in unknown.get_data(as_text=True)
+    failures = audit_actions(app, "login.failure")
+    assert sorted(e.actor for e in failures) == [ADMIN, "unknown"]
+    assert all("nobody" not in (e.detail + (e.target or "")) for e in failures)
+
+
+def test_account_locks_after_five_failures_even_for_the_right_password(app: Flask, client: FlaskClient) -> None:
+    actions = OfficerActions(client)
+    for _ in range(signin.MAX_FAILURES):
+        actions.post("/officer/login", {"username": ADMIN, "password": "wrong password"})
+    with world(app) as (s, _f):
+        admin = officer_named(s, ADMIN)
+        assert admin.locked_until is not None and admin.locked_until > dates.now()
+    right = actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD})
+    assert right.status_code == 200  # the same page as a wrong password
+    assert any("reason=locked" in e.detail for e in audit_actions(app, "login.failure"))
+
+
+def test_lock_ends_after_fifteen_minutes(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    actions = OfficerActions(client)
+    for _ in range(signin.MAX_FAILURES):
+        actions.post("/officer/login", {"username": ADMIN, "password": "wrong password"})
+    later = dates.now() + timedelta(minutes=16)
+    monkeypatch.setattr(dates, "now", lambda: later)
+    assert actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD}).status_code == 303
+
+
+def test_per_client_throttling(make_app: Any) -> None:
+    client = make_app(RATELIMIT_LOGIN="3 per minute").test_client()
+    actions = OfficerActions(client)
+    codes = [
+        actions.post("/officer/login", {"username": f"user{i}", "password": "whatever pw"}).status_code
+        for i in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_successful_sign_ins_do_not_use_up_the_client_allowance(make_app: Any) -> None:
+    client = make_app(RATELIMIT_LOGIN="1 per minute").test_client()
+    actions = OfficerActions(client)
+    for _ in range(2):
+        actions.login(ADMIN, PASSWORD)
+        actions.logout()
+
+
+def test_new_session_id_at_sign_in_and_logout_deletes_key_material(app: Flask, client: FlaskClient) -> None:
+    client.get("/officer/login")
+    with client.session_transaction() as cookie:
+        cookie["officer_sid"] = "planted-by-attacker"
+        cookie["officer_key"] = "AAAA"
+    actions = OfficerActions(client)
+    actions.login(ADMIN, PASSWORD)
+    with client.session_transaction() as cookie:
+        assert cookie["officer_sid"] != "planted-by-attacker"
+    assert _sessions(app) == 1
+    with world(app) as (s, _f):
+        row = s.scalars(select(OfficerSession)).one()
+        admin_private = keyring.unlock(officer_named(s, ADMIN), PASSWORD)
+        assert admin_private not in row.wrapped_private_key
+        assert len(row.id) == 64  # a hash of the cookie's id, not the id itself
+    actions.logout()
+    assert _sessions(app) == 0
+    assert client.get("/officer/queue").status_code == 302
+    assert len(audit_actions(app, "logout")) == 1
+
+
+def test_idle_expiry(app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    start = dates.now()
+    monkeypatch.setattr(dates, "now", lambda: start + timedelta(minutes=29))
+    assert client.get("/officer/queue").status_code == 200
+    monkeypatch.setattr(dates, "now", lambda: start + timedelta(minutes=29 + 31))
+    expired = client.get("/officer/queue")
+    assert expired.status_code == 302 and expired.headers["Location"].startswith("/officer/login")
+    assert _sessions(app) == 0
+
+
+def test_absolute_expiry_even_when_active(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_app(PERMANENT_SESSION_LIFETIME=3600, OFFICER_IDLE_TIMEOUT=1800)
+    client = app.test_client()
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    start = dates.now()
+    for minutes in (20, 40, 59):
+        monkeypatch.setattr(dates, "now", lambda m=minutes: start + timedelta(minutes=m))
+        assert client.get("/officer/queue").status_code == 200
+    monkeypatch.setattr(dates, "now", lambda: start + timedelta(minutes=61))
+    assert client.get("/officer/queue").status_code == 302
+
+
+def test_temporary_password_forces_a_change(app: Flask, client: FlaskClient) -> None:
+    with world(app) as (s, _f):
+        keyring.create_officer(s, "newbie", "temporary pw 1", must_change_password=True)
+        s.commit()
+    actions = OfficerActions(client)
+    first = actions.post("/officer/login", {"username": "newbie", "password": "temporary pw 1"})
+    assert first.headers["Location"] == "/officer/password"
+    assert client.get("/officer/queue").headers["Location"] == "/officer/password"
+    bad = actions.post("/officer/password", {"current": "temporary pw 1", "new": "short", "confirm": "short"})
+    assert bad.status_code == 200 and client.get("/officer/queue").status_code == 302
+    new = "my own password 2"
+    ok = actions.post("/officer/password", {"current": "temporary pw 1", "new": new, "confirm": new})
+    assert ok.status_code == 303
+    assert client.get("/officer/queue").status_code == 200
+    with world(app) as (s, _f):
+        officer = officer_named(s, "newbie")
+        assert not officer.must_change_password
+        keyring.unlock(officer, new)
+        with pytest.raises(keyring.WrongPassword):
+            keyring.unlock(officer, "temporary pw 1")
+
+
+def test_next_goes_only_to_our_officer_pages(client: FlaskClient) -> None:
+    token = csrf_token(client, "/officer/login")
+    response = client.post(
+        "/officer/login?next=https://evil.example/",
+        data={"csrf_token": token, "username": ADMIN, "password": PASSWORD},
+    )
+    assert "evil" not in response.headers["Location"]
+
+
+def test_next_returns_to_the_page_asked_for(app: Flask, client: FlaskClient) -> None:
+    with world(app) as (_s, factory):
+        factory.officer("pr", channels=("feedback",))
+    asked = client.get("/officer/queue?status=new")
+    assert asked.headers["Location"].startswith("/officer/login?next=")
+    token = csrf_token(client, asked.headers["Location"])
+    response = client.post(
+        asked.headers["Location"], data={"csrf_token": token, "username": "pr", "password": "officer password 1"}
+    )
+    assert response.headers["Location"] == "/officer/queue?status=new"
+
+
+def test_inactive_officer_cannot_sign_in(app: Flask, client: FlaskClient) -> None:
+    with world(app) as (s, factory):
+        factory.officer("gone", channels=("feedback",)).active = False
+        s.commit()
+    response = OfficerActions(client).post("/officer/login", {"username": "gone", "password": "officer password 1"})
+    assert response.status_code == 200
+    assert any(e.actor == "gone" and "inactive" in e.detail for e in audit_actions(app, "login.failure"))
+
+
+def test_totp_optional_for_feedback_officer(app: Flask, client: FlaskClient) -> None:
+    with world(app) as (_s, factory):
+        factory.officer("pr", channels=("feedback", "question"))
+    actions = OfficerActions(client)
+    assert actions.login("pr", "officer password 1").headers["Location"] == "/officer/queue"
+    assert client.get("/officer/totp").status_code == 200  # may enrol if they wish
