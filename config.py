@@ -46,6 +46,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 8 * 3600  # absolute lifetime of an officer session (seconds)
     OFFICER_IDLE_TIMEOUT = 30 * 60  # idle expiry of an officer session (seconds)
     WTF_CSRF_TIME_LIMIT = 4 * 3600  # a citizen may take a long time to write a complaint
+    # Pages send Referrer-Policy: no-referrer, so browsers send no Referer: Flask-WTF's HTTPS referrer check
+    # would refuse every form. The CSRF token and the SameSite cookie protect the forms.
+    WTF_CSRF_SSL_STRICT = False
 
     # Attachments (bytes). MAX_CONTENT_LENGTH bounds the whole request body.
     ATTACHMENT_MAX_FILE = 10 * 1024 * 1024
