@@ -1,0 +1,220 @@
+"""DESIGN.md properties seen from outside: stolen storage reveals nothing; no trace of the citizen; headers.
+
+(The wall between channels, property 2, is tested in test_cases.py.)
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+from intake import tokens
+
+from .citizen_helpers import (
+    URLS,
+    followup,
+    jpeg_with_gps,
+    submit,
+    submit_ok,
+    token_of,
+    track,
+    valid_data,
+)
+
+CLIENT_ADDRESS = "203.0.113.77"
+USER_AGENT = "MarkerAgent/1.0"
+
+
+# --- what a thief would take: the database dump, the instance folder, the keys folder --------------
+
+
+def _pg_dump() -> str:
+    found = shutil.which("pg_dump") or max(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"), default=None)
+    assert found, "pg_dump is needed to check a PostgreSQL database dump"
+    return found
+
+
+def database_dump(app: Flask) -> bytes:
+    """SQLite: the database files' bytes and `iterdump()`; PostgreSQL: `pg_dump` of the test database."""
+    app.extensions["intake.engine"].dispose()
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() == "sqlite":
+        assert url.database
+        path = Path(url.database)
+        raw = b"".join(
+            p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-journal")) if p.exists()
+        )
+        conn = sqlite3.connect(path)
+        try:
+            dump = "\n".join(conn.iterdump()).encode("utf-8")
+        finally:
+            conn.close()
+        assert b"CREATE TABLE" in dump and raw
+        return raw + b"\n" + dump
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    args = [_pg_dump(), "--no-owner", "--no-privileges", "-h", url.host or "127.0.0.1",
+            "-p", str(url.port or 5432), "-U", url.username or "postgres", url.database or ""]
+    out = subprocess.run(args, capture_output=True, check=True, env=env, timeout=120)  # noqa: S603
+    assert b"CREATE TABLE" in out.stdout
+    return out.stdout
+
+
+def stored_files(app: Flask) -> dict[str, bytes]:
+    """Every file under the instance and keys folders."""
+    out = {}
+    for folder in (app.config["INSTANCE_DIR"], app.config["KEYS_DIR"]):
+        for path in Path(folder).rglob("*"):
+            if path.is_file():
+                out[str(path)] = path.read_bytes()
+    return out
+
+
+def encodings(text: str) -> list[bytes]:
+    """The ways a string could sit in storage: UTF-8, and hex as dumps show binary columns."""
+    raw = text.encode("utf-8")
+    return [raw, raw.hex().encode(), raw.hex().upper().encode()]
+
+
+def assert_nowhere(app: Flask, needles: list[str]) -> None:
+    dump = database_dump(app)
+    files = stored_files(app)
+    assert files, "the instance folder should hold at least the encrypted attachments"
+    for needle in needles:
+        for form in encodings(needle):
+            assert form not in dump, f"{needle!r} found in the database dump"
+            for name, data in files.items():
+                assert form not in data, f"{needle!r} found in {name}"
+
+
+def token_forms(token: str) -> list[str]:
+    plain = tokens.normalise(token)
+    return [token, plain, token.lower(), plain.lower(), " ".join(token.split("-"))]
+
+
+def test_stolen_storage_reveals_no_submitted_text_file_or_token(app: Flask, client: FlaskClient) -> None:
+    marker = "MRK" + secrets.token_hex(6)
+    thai = "ทุจริตลับ" + marker[-4:]
+    issued = []
+    for channel in URLS:
+        data = valid_data(channel, f"{marker} {thai}")
+        files = None
+        if channel != "question":
+            files = [
+                (f"file bytes {marker}".encode(), f"name-{marker}.txt"),
+                (jpeg_with_gps(f"Cam{marker}"), f"photo-{marker}.jpg"),
+            ]
+        token = submit_ok(client, channel, data=data, files=files)
+        issued.append(token)
+    extra = [(marker.encode(), f"f-{marker}.txt")]
+    response = followup(client, issued[0], f"more {marker} {thai}", files=extra)
+    assert response.status_code == 200
+    # The citizen sees it all again with the token...
+    page = track(client, issued[0]).get_data(as_text=True)
+    assert marker in page and f"name-{marker}.txt" in page
+    # ...and a thief with the database, the instance folder and the keys folder sees none of it.
+    needles = [marker, thai, f"Cam{marker}"] + [form for token in issued for form in token_forms(token)]
+    assert_nowhere(app, needles)
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_no_client_address_or_user_agent_anywhere(
+    make_app: Any, caplog: pytest.LogCaptureFixture, proxies: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    app = make_app(PROXY_FIX_X_FOR=proxies, RATELIMIT_TRACK_FAILURES="1 per minute")
+    client = app.test_client()
+    # Every request of this client, the form GETs included, carries the proxy header and the agent.
+    client.environ_base.update({"HTTP_USER_AGENT": USER_AGENT, "HTTP_X_FORWARDED_FOR": CLIENT_ADDRESS})
+    token = submit_ok(client, "corruption", files=[(b"evidence", "e.txt")])
+    assert followup(client, token, "more").status_code == 200
+    assert track(client, "AAAAA-AAAAA-AAAAA-AAAAA").status_code == 404
+    assert track(client, token).status_code == 429  # the limiter logs its breach
+    assert client.get("/no/such/page").status_code == 404
+    records = caplog.records
+    assert any(r.name == "flask-limiter" for r in records), "the limiter's breach line was captured"
+    for record in records:
+        text = record.getMessage() + repr(record.args) + (record.exc_text or "")
+        assert CLIENT_ADDRESS not in text and USER_AGENT not in text, text
+    assert_nowhere(app, [CLIENT_ADDRESS, USER_AGENT])
+
+
+# --- what a browser is told --------------------------------------------------------------------------
+
+
+def _assert_headers(response: Any, no_store: bool = True) -> None:
+    headers = response.headers
+    csp = headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    if no_store:
+        assert "no-store" in headers["Cache-Control"]
+
+
+def _assert_page_is_self_contained(page: str) -> None:
+    assert '<meta name="robots" content="noindex' in page
+    assert "<script" not in page and "<style" not in page and " style=" not in page
+    for url in re.findall(r'(?:href|src|action)="([^"]*)"', page):
+        assert url.startswith(("/", "#")) and not url.startswith("//"), url
+
+
+@pytest.mark.parametrize("url", ["/", "/report/corruption", "/report/feedback", "/ask", "/track"])
+def test_headers_and_pages_of_citizen_forms(client: FlaskClient, url: str) -> None:
+    response = client.get(url)
+    _assert_headers(response)
+    _assert_page_is_self_contained(response.get_data(as_text=True))
+
+
+def test_receipt_and_case_pages_are_never_cached(client: FlaskClient) -> None:
+    receipt = submit(client, "feedback")
+    case_page = track(client, token_of(receipt))
+    not_found = track(client, "AAAAA-AAAAA-AAAAA-AAAAA")
+    for response in (receipt, case_page, not_found):
+        _assert_headers(response)
+        assert response.headers["Cache-Control"] == "no-store"
+        _assert_page_is_self_contained(response.get_data(as_text=True))
+
+
+def _cookie_attrs(response: Any, name: str) -> str:
+    found = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{name}=")]
+    assert found, f"no {name} cookie set"
+    return found[0]
+
+
+def test_cookies_are_httponly_and_samesite(app: Flask, client: FlaskClient) -> None:
+    session_cookie = _cookie_attrs(client.get("/report/corruption"), app.config["SESSION_COOKIE_NAME"])
+    lang_cookie = _cookie_attrs(client.get("/lang/en?next=/"), "lang")
+    for cookie in (session_cookie, lang_cookie):
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_cookies_are_secure_over_https(make_app: Any) -> None:
+    app = make_app(SESSION_COOKIE_SECURE=True)
+    client = app.test_client()
+    https = "https://localhost"
+    session_cookie = _cookie_attrs(client.get("/report/corruption", base_url=https),
+                                   app.config["SESSION_COOKIE_NAME"])
+    lang_cookie = _cookie_attrs(client.get("/lang/en?next=/", base_url=https), "lang")
+    for cookie in (session_cookie, lang_cookie):
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # The whole flow works over HTTPS with secure cookies.
+    page = client.get("/ask", base_url=https).get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert csrf
+    response = client.post("/ask", base_url=https, data={"csrf_token": csrf.group(1), "details": "q"})
+    assert response.status_code == 200 and token_of(response)
+    assert "Strict-Transport-Security" in response.headers
