@@ -97,7 +97,9 @@ def test_code_check_in_domain_refuses_replay(app: Flask) -> None:
         signin.code_step(s, admin, private, crypto.totp_now(secret, at + 30), at=at + 30)
 
 
-def test_wrong_password_and_unknown_user_read_the_same_and_are_audited(app: Flask, client: FlaskClient) -> None:
+def test_wrong_password_and_unknown_user_read_the_same_and_are_audited(
+    app: Flask, client: FlaskClient
+) -> None:
     actions = OfficerActions(client)
     client.set_cookie("lang", "en")
     wrong = actions.post("/officer/login", {"username": ADMIN, "password": "not it at all"})
@@ -110,7 +112,9 @@ def test_wrong_password_and_unknown_user_read_the_same_and_are_audited(app: Flas
     assert all("nobody" not in (e.detail + (e.target or "")) for e in failures)
 
 
-def test_account_locks_after_five_failures_even_for_the_right_password(app: Flask, client: FlaskClient) -> None:
+def test_account_locks_after_five_failures_even_for_the_right_password(
+    app: Flask, client: FlaskClient
+) -> None:
     actions = OfficerActions(client)
     for _ in range(signin.MAX_FAILURES):
         actions.post("/officer/login", {"username": ADMIN, "password": "wrong password"})
@@ -231,7 +235,8 @@ def test_next_returns_to_the_page_asked_for(app: Flask, client: FlaskClient) -> 
     assert asked.headers["Location"].startswith("/officer/login?next=")
     token = csrf_token(client, asked.headers["Location"])
     response = client.post(
-        asked.headers["Location"], data={"csrf_token": token, "username": "pr", "password": "officer password 1"}
+        asked.headers["Location"],
+        data={"csrf_token": token, "username": "pr", "password": "officer password 1"},
     )
     assert response.headers["Location"] == "/officer/queue?status=new"
 
@@ -240,7 +245,9 @@ def test_inactive_officer_cannot_sign_in(app: Flask, client: FlaskClient) -> Non
     with world(app) as (s, factory):
         factory.officer("gone", channels=("feedback",)).active = False
         s.commit()
-    response = OfficerActions(client).post("/officer/login", {"username": "gone", "password": "officer password 1"})
+    response = OfficerActions(client).post(
+        "/officer/login", {"username": "gone", "password": "officer password 1"}
+    )
     assert response.status_code == 200
     assert any(e.actor == "gone" and "inactive" in e.detail for e in audit_actions(app, "login.failure"))
 

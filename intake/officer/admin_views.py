@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from .. import audit, db, settings
 from ..i18n import CHANNEL_LABELS
@@ -44,7 +45,7 @@ def admin_new_officer() -> tuple[str, int]:
     admin = current_officer()
     session = db.session()
     form = NewOfficerForm()
-    form.channels.choices = [(c, CHANNEL_LABELS[c]) for c in CHANNELS if c in admin.channels]
+    form.channels.choices = [SelectChoice(c, CHANNEL_LABELS[c]) for c in CHANNELS if c in admin.channels]
     if form.validate_on_submit():
         try:
             officer, password = accounts.add_officer(
@@ -77,7 +78,9 @@ def admin_officer(officer_id: int) -> tuple[str, int]:
     target = _officer_or_404(officer_id)
     grant_form = ChannelForm(formdata=None)
     grant_form.channel.choices = [
-        (c, CHANNEL_LABELS[c]) for c in CHANNELS if c in admin.channels and c not in target.channels
+        SelectChoice(c, CHANNEL_LABELS[c])
+        for c in CHANNELS
+        if c in admin.channels and c not in target.channels
     ]
     return render_template(
         "officer/admin/officer.html",

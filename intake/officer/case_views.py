@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from .. import attachments, audit, cases, dates, db
 from ..answers import publishing
@@ -88,9 +89,9 @@ def _forms(opened: Opened, bound: dict[str, FlaskForm]) -> dict[str, Any]:
     }
 
 
-def assignee_choices(case: Case) -> list[tuple[str, str]]:
+def assignee_choices(case: Case) -> list[SelectChoice]:
     holders = accounts.holders(db.session(), {case.channel})
-    return [("", _("Nobody")), *((str(o.id), o.username) for o in holders)]
+    return [SelectChoice("", _("Nobody")), *(SelectChoice(str(o.id), o.username) for o in holders)]
 
 
 def _render(
@@ -118,7 +119,7 @@ def _render(
         channel_label=CHANNEL_LABELS.get(opened.case.channel),
         can_publish=can_publish,
         published=publishing.for_case(session, opened.case.id),
-        action_error=error or {},
+        action_errors=error or {},
         **forms,
     ), status
 

@@ -18,6 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -40,8 +41,8 @@ OLDEST_OFFLINE_DAYS = 366
 MB = 1024 * 1024
 
 
-def _choices(labels: dict[str, Any], values: list[str] | None = None) -> list[tuple[str, Any]]:
-    return [(k, v) for k, v in labels.items() if values is None or k in values]
+def _choices(labels: dict[str, Any], values: list[str] | None = None) -> list[SelectChoice]:
+    return [SelectChoice(k, v) for k, v in labels.items() if values is None or k in values]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -106,7 +107,7 @@ class EmptyForm(FlaskForm):
 class StatusForm(FlaskForm):
     status = SelectField(
         _l("New status"),
-        choices=[(s.value, STATUS_LABELS[s.value]) for s in Status if s != Status.NEW],
+        choices=[SelectChoice(s.value, STATUS_LABELS[s.value]) for s in Status if s != Status.NEW],
         validators=[InputRequired()],
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=TEXT_MAX)])
@@ -171,7 +172,7 @@ class IntakeForm(FlaskForm):
     )
     category = SelectField(
         _l("Category (corruption complaints)"),
-        choices=[("", _l("Not specified")), *_choices(CATEGORY_LABELS)],
+        choices=[SelectChoice("", _l("Not specified")), *_choices(CATEGORY_LABELS)],
         validators=[Optional()],
     )
     details = TextAreaField(_l("What was reported"), validators=[DataRequired(), Length(max=TEXT_MAX)])

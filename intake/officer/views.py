@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from .. import attachments, audit, cases, dates, db, settings
 from ..i18n import CHANNEL_LABELS, human_size
@@ -32,8 +33,8 @@ def index() -> Response:
     return redirect(auth.home_url(current_officer()))
 
 
-def channel_choices(officer: Officer) -> list[tuple[str, object]]:
-    return [(c.value, CHANNEL_LABELS[c.value]) for c in Channel if c.value in officer.channels]
+def channel_choices(officer: Officer) -> list[SelectChoice]:
+    return [SelectChoice(c.value, CHANNEL_LABELS[c.value]) for c in Channel if c.value in officer.channels]
 
 
 @bp.get("/queue", endpoint="queue")
