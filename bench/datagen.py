@@ -493,7 +493,7 @@ def generate(inst: benchlib.Instance, n: int, mix: str, seeds: int, *, log: bool
             counts[plan.channel] += 1
             if len(bulk.cases) >= BATCH:
                 bulk.flush()
-                if log and (i + 1) % (BATCH * 10) == 0:
+                if log and (i + 1 - n_seeds) % (BATCH * 10) == 0:
                     rate = (i + 1 - n_seeds) / (time.perf_counter() - seeded)
                     print(f"   datagen: {i + 1:,} cases ({rate:,.0f} copies/s)", flush=True)
         bulk.flush()
