@@ -123,11 +123,14 @@ class Results:
         shown = ms(value) if isinstance(value, float) and key.endswith("_s") else value
         print(f"   {label or key}: {shown}")
 
-    def target(self, what: str, ratio: float, limit: float, *, at_least: bool = False) -> bool:
+    def target(
+        self, what: str, ratio: float, limit: float, *, at_least: bool = False, unit: str = ""
+    ) -> bool:
         met = ratio >= limit if at_least else ratio <= limit
         sign = ">=" if at_least else "<="
-        self.targets.append({"what": what, "ratio": round(ratio, 3), "target": f"{sign} {limit}", "met": met})
-        print(f"   TARGET {what}: ratio {ratio:.3f} (target {sign} {limit}) -> {'met' if met else 'MISSED'}")
+        word = unit or "ratio"
+        self.targets.append({"what": what, word: round(ratio, 3), "target": f"{sign} {limit}", "met": met})
+        print(f"   TARGET {what}: {word} {ratio:.3f} (target {sign} {limit}) -> {'met' if met else 'MISSED'}")
         return met
 
     def finish(self) -> None:
@@ -258,9 +261,10 @@ def _pg_exec(server_url: str, sql: str) -> None:
 def create_schema(url: str) -> None:
     from alembic import command
 
-    from intake import migrate
+    from intake import migrate, models
     from intake.db import Base, make_engine
 
+    assert models.Case.__table__ in Base.metadata.sorted_tables  # the models are registered
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
@@ -274,8 +278,10 @@ def schema_fingerprint() -> str:
     """Changes whenever a model gains or loses a column or an index: cached data sets are then remade."""
     import hashlib
 
+    from intake import models
     from intake.db import Base
 
+    assert models.Case.__table__ is not None
     parts = []
     for table in Base.metadata.sorted_tables:
         parts.append(table.name + ":" + ",".join(f"{c.name}/{c.type}" for c in table.columns))
