@@ -1,4 +1,4 @@
-"""The triage queue: filters, counts, order, pages; deadlines and overdue across Bangkok midnight; offline intake."""
+"""The triage queue: filters, counts, order, pages; deadlines across Bangkok midnight; offline intake."""
 
 from __future__ import annotations
 
