@@ -72,6 +72,8 @@ def test_receipt_shows_a_buddhist_era_date_and_print_rules(client: FlaskClient) 
     assert "จดรหัส" in receipt or "พิมพ์" in receipt  # write it down or print the page
     # The printout shows the code and the date; the text the citizen wrote is not on the receipt at all.
     assert "รายละเอียด" not in receipt
+    # No link away from the only page that shows the code, other than the ones that say where they go.
+    assert "/lang/" not in page
 
 
 def test_case_category_is_plaintext_for_statistics_but_optional(app: Flask, client: FlaskClient) -> None:
