@@ -117,11 +117,12 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=4, help="concurrent client processes")
     p.add_argument("--rounds", type=int, default=None)
     p.add_argument("--per-client", type=int, default=None, help="submissions per client and round")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default 2; 1 with --quick)")
     args = p.parse_args()
     rounds = args.rounds or (1 if args.quick else 5)
     per_client = args.per_client or (3 if args.quick else 60)
     clients = min(args.clients, 2) if args.quick else args.clients
+    args.workers = args.workers or (1 if args.quick else 2)
     r = benchlib.Results("submit", args)
     inst = benchlib.instance_for("submit", args.database_url, args.data_dir)
     base = benchlib.instance_for("submit-baseline", args.database_url, args.data_dir)

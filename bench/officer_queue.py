@@ -1,6 +1,6 @@
 """Officer queue: page p50 with 1,000 and with 100,000 cases of the officer's channels (target: 1.5x).
 
-    .venv/bin/python bench/queue.py [--quick] [--database-url URL] [--sizes 1000,100000]
+    .venv/bin/python bench/officer_queue.py [--quick] [--database-url URL] [--sizes 1000,100000]
 
 Data sets (datagen.py, mix "pr"): the given number of cases in the feedback and question channels, plus
 one corruption case for every ten, which this officer must never see. The officer "pr" holds feedback and
@@ -65,7 +65,7 @@ def main() -> None:
     small, large = (int(x) for x in (args.sizes or ("100,1000" if args.quick else "1000,100000")).split(","))
     rounds = args.rounds or (2 if args.quick else 7)
     per_round = args.per_round or (3 if args.quick else 15)
-    r = benchlib.Results("queue", args)
+    r = benchlib.Results("officer_queue", args)
     sets = {
         size: datagen.ensure(
             size * 11 // 10,
