@@ -49,7 +49,8 @@ def set_language(code: str) -> Response:
     """Switch language without JavaScript: a cookie, then back to the same page of our own site."""
     target = request.args.get("next", "")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    unsafe = any(ord(ch) < 0x20 or ch in "\\\x7f" for ch in target)  # header injection; "/\\" = "//"
+    if unsafe or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         target = url_for("citizen.home")
     response = redirect(target, code=303)
     if code in ("th", "en"):
