@@ -8,6 +8,7 @@ import segno
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -19,7 +20,7 @@ from .forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm
 from .views import bp
 
 NEXT_KEY = "officer_next"
-FAILED_MESSAGE = "Wrong username, password or code, or the account is locked for a while."
+FAILED_MESSAGE = _l("Wrong username, password or code, or the account is locked for a while.")
 
 
 def _login_limit() -> str:
@@ -55,7 +56,7 @@ def login() -> Response | tuple[str, int]:
             )
         except signin.SignInFailed:
             request.environ["intake.login_failed"] = True
-            form.password.errors = [_(FAILED_MESSAGE)]
+            form.password.errors = [str(FAILED_MESSAGE)]
             return render_template("officer/login.html", form=form), 200
         wanted = auth.safe_next(request.args.get("next"))
         done = not signin.needs_code(officer) and not auth.requires_totp(officer)
@@ -83,7 +84,7 @@ def login_code() -> Response | tuple[str, int]:
             signin.code_step(session, current.officer, auth.current_private_key(), form.code.data or "")
         except signin.SignInFailed:
             request.environ["intake.login_failed"] = True
-            form.code.errors = [_(FAILED_MESSAGE)]
+            form.code.errors = [str(FAILED_MESSAGE)]
             return render_template("officer/code.html", form=form), 200
         signin.succeeded(session, current.officer, current.row)
         session.commit()
