@@ -1,0 +1,39 @@
+"""Report selectors: GET forms (no CSRF: they change nothing), so pages work without JavaScript."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, Form, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+from .periods import PERIOD_CODES, PeriodInvalid, parse_fiscal_year
+from .tables import PERIOD_NAMES
+
+
+def _fiscal_year(_form: Form, field: Any) -> None:
+    try:
+        field.data = parse_fiscal_year(field.data)
+    except PeriodInvalid as exc:
+        raise ValidationError(_l("Choose a fiscal year (Buddhist Era, e.g. 2569).")) from exc
+
+
+def year_choices(years: list[int], chosen: int | None = None) -> list[SelectChoice]:
+    shown = sorted({*years, *([chosen] if chosen else [])}, reverse=True)
+    return [SelectChoice(y, str(y)) for y in shown]
+
+
+class ReportForm(Form):
+    fiscal_year = SelectField(
+        _l("Fiscal year"), coerce=str, validate_choice=False, validators=[_fiscal_year]
+    )
+    period = SelectField(
+        _l("Period"), choices=[SelectChoice(code, PERIOD_NAMES[code]) for code in PERIOD_CODES], default="q1"
+    )
+    thai_digits = BooleanField(_l("Thai digits in the PDF"))
+
+
+class StatsForm(Form):
+    fiscal_year = SelectField(_l("Fiscal year"), coerce=int)
