@@ -3,7 +3,8 @@
     gunicorn -c gunicorn.conf.py wsgi:app
 
 Environment: INTAKE_BIND (default 127.0.0.1:8000; several addresses separated by commas),
-INTAKE_WORKERS (default 2 x cores + 1, at most 8), INTAKE_WORKER_TIMEOUT (seconds, default 60).
+INTAKE_WORKERS (default 2 x cores + 1, at most 8), INTAKE_WORKER_TIMEOUT (seconds, default 60),
+INTAKE_CONTROL_SOCKET (a path enables gunicorn's control socket; off by default), INTAKE_LOG_LEVEL.
 A reverse proxy (nginx, docs/deployment.md) terminates TLS and buffers request bodies in front of it.
 """
 
@@ -36,6 +37,12 @@ keepalive = 2
 preload_app = False  # each worker opens its own database engine after the fork
 _SHM = Path("/dev/shm")  # noqa: S108 - gunicorn's heartbeat files, on tmpfs (its documented advice)
 worker_tmp_dir = str(_SHM) if _SHM.is_dir() else None
+# gunicorn's control socket (gunicornc) defaults to one path per user, shared by every instance:
+# off unless INTAKE_CONTROL_SOCKET names a path of this instance's own.
+if os.environ.get("INTAKE_CONTROL_SOCKET"):
+    control_socket = os.environ["INTAKE_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 max_requests = 2000
 max_requests_jitter = 200
 
