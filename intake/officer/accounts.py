@@ -49,9 +49,10 @@ def holders(session: Session, channels: set[str]) -> list[Officer]:
     return list(
         session.scalars(
             select(Officer)
-            .join(Grant, Grant.officer_id == Officer.id)
-            .where(Grant.channel.in_(sorted(channels)), Officer.active.is_(True))
-            .distinct()
+            .where(
+                Officer.id.in_(select(Grant.officer_id).where(Grant.channel.in_(sorted(channels)))),
+                Officer.active.is_(True),
+            )
             .order_by(Officer.username)
         )
     )
