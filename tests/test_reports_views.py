@@ -57,6 +57,7 @@ def test_executive_reads_the_quarter(executive: FlaskClient) -> None:
     assert page_figures(html, "channels")[:3] == Q1_ROWS
     assert page_figures(html, "channels")[3] == Q1_BY_CHANNEL["รวม"]
     assert "เรื่อง A" not in html  # figures only, never content
+    assert '<option selected value="2569">' in html and '<option selected value="q1">' in html
 
 
 def test_empty_period_page_says_so(executive: FlaskClient) -> None:

@@ -15,14 +15,14 @@ from .tables import PERIOD_NAMES
 
 def _fiscal_year(_form: Form, field: Any) -> None:
     try:
-        field.data = parse_fiscal_year(field.data)
+        field.data = str(parse_fiscal_year(field.data))
     except PeriodInvalid as exc:
         raise ValidationError(_l("Choose a fiscal year (Buddhist Era, e.g. 2569).")) from exc
 
 
 def year_choices(years: list[int], chosen: int | None = None) -> list[SelectChoice]:
     shown = sorted({*years, *([chosen] if chosen else [])}, reverse=True)
-    return [SelectChoice(y, str(y)) for y in shown]
+    return [SelectChoice(str(y), str(y)) for y in shown]
 
 
 class ReportForm(Form):
@@ -36,4 +36,4 @@ class ReportForm(Form):
 
 
 class StatsForm(Form):
-    fiscal_year = SelectField(_l("Fiscal year"), coerce=int)
+    fiscal_year = SelectField(_l("Fiscal year"), coerce=str)

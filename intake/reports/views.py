@@ -36,13 +36,13 @@ def report_page() -> Response | tuple[str, int]:
     """The report for a fiscal year and period; `format=csv|xlsx|pdf` downloads it instead."""
     session = db.session()
     now_year = current_fiscal_year()
-    form = ReportForm(request.args or None, data={"fiscal_year": now_year, "period": _current_period_code()})
+    defaults = {"fiscal_year": str(now_year), "period": _current_period_code()}
+    form = ReportForm(request.args or None, data=defaults)
     fmt = request.args.get("format", "")
     earliest = figures.earliest_fiscal_year(session) or now_year
     years = list(range(now_year, min(earliest, now_year - YEARS_BACK) - 1, -1))
     valid = form.validate()
-    chosen = form.fiscal_year.data if valid else None
-    form.fiscal_year.choices = year_choices(years, chosen if isinstance(chosen, int) else None)
+    form.fiscal_year.choices = year_choices(years, int(form.fiscal_year.data) if valid else None)
     format_error = fmt not in ("", *exports.FORMATS)
     if not valid or format_error:
         return render_template("reports/report.html", form=form, doc=None, format_error=format_error), 400
@@ -73,7 +73,7 @@ def public_stats() -> tuple[str, int]:
     """Public statistics per fiscal year and channel (no login, no JavaScript, no content)."""
     session = db.session()
     years = public.selectable_years(session)
-    form = StatsForm(request.args or None, data={"fiscal_year": years[0]})
+    form = StatsForm(request.args or None, data={"fiscal_year": str(years[0])})
     form.fiscal_year.choices = year_choices(years)
     if request.args and not form.validate():
         return render_template("reports/stats.html", form=form, stats=None), 400
