@@ -60,6 +60,15 @@ def test_executive_reads_the_quarter(executive: FlaskClient) -> None:
     assert '<option selected value="2569">' in html and '<option selected value="q1">' in html
 
 
+def test_english_page_keeps_buddhist_era_and_files_stay_thai(executive: FlaskClient) -> None:
+    executive.set_cookie("lang", "en")
+    html = executive.get(Q1_URL).get_data(as_text=True)
+    assert "Fiscal year 2569" in html and "Quarter 1 (Oct 2568 BE – Dec 2568 BE)" in html
+    assert "Cases by channel" in html and page_figures(html, "channels")[:3] == Q1_ROWS
+    rows = csv_rows(executive.get(Q1_URL + "&format=csv&thai_digits=y").data)
+    assert ["ประจำปีงบประมาณ พ.ศ. 2569"] in rows and ["ไตรมาสที่ 1 (ตุลาคม 2568 – ธันวาคม 2568)"] in rows
+
+
 def test_empty_period_page_says_so(executive: FlaskClient) -> None:
     html = executive.get("/officer/reports?fiscal_year=2566&period=year").get_data(as_text=True)
     assert "ไม่มีเรื่องร้องเรียนในช่วงเวลานี้" in html

@@ -78,6 +78,7 @@ def export(
     as_of: datetime | None = None,
 ) -> Export:
     """Render the file and record who exported what (the caller commits)."""
+    thai_digits = thai_digits and fmt == "pdf"  # CSV and XLSX keep numbers as numbers
     made = render(session, p, fmt, thai_digits=thai_digits, as_of=as_of)
     detail = f"fy={p.fiscal_year} period={p.code} format={fmt}" + (" digits=thai" if thai_digits else "")
     audit.record(session, actor, "report.export", p.slug, detail)
