@@ -114,6 +114,7 @@ class Case(Base):
         Index("ix_cases_channel_status_received", "channel", "status", "received_at"),
         Index("ix_cases_received_at", "received_at"),
         Index("ix_cases_answer_due_at", "answer_due_at"),
+        Index("ix_cases_channel_received", "channel", "received_at"),  # the queue of one channel
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

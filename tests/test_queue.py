@@ -213,3 +213,16 @@ def test_offline_intake_refuses_web_source_and_category_outside_corruption(
         actions, channel="feedback", source="box", received_at=today, details="x", category="bribery"
     )
     assert bad[0] == 400
+
+
+def test_purged_case_is_listed_and_shows_metadata_only(app: Flask, client: FlaskClient) -> None:
+    with world(app) as (s, factory):
+        case = factory.case("feedback", "เนื้อหาเก่า").case
+        case.status, case.closed_at, case.purged_at = "resolved", dates.now(), dates.now()
+        case.sealed_for_channel = b""
+        s.commit()
+        case_id = case.id
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    assert case_id in _ids(client.get("/officer/queue").get_data(as_text=True))
+    page = client.get(f"/officer/cases/{case_id}")
+    assert page.status_code == 200 and "เนื้อหาเก่า" not in page.get_data(as_text=True)

@@ -127,6 +127,13 @@ def _render(
 @bp.get("/cases/<int:case_id>")
 @login_required(*CASE_ROLES, hide=True)
 def case_page(case_id: int) -> tuple[str, int]:
+    officer = current_officer()
+    try:
+        case = cases.get_for_officer(db.session(), case_id, officer.channels)
+    except cases.CaseNotFound:
+        abort(404)
+    if case.purged_at is not None:  # retention deleted the content; the figures stay
+        return render_template("officer/case_purged.html", case=case), 200
     opened = open_case(case_id)
     session = db.session()
     audit.record(session, opened.officer.username, "case.view", opened.case.id)

@@ -106,7 +106,8 @@ def _conditions(
     flt: QueueFilter, channels: set[str], officer_id: int, now: datetime
 ) -> list[ColumnElement[bool]]:
     wanted = sorted(channels & {flt.channel}) if flt.channel else sorted(channels)
-    conds: list[ColumnElement[bool]] = [Case.channel.in_(wanted), Case.purged_at.is_(None)]
+    # Purged cases (retention) stay listed: their metadata counts; their page says the content is gone.
+    conds: list[ColumnElement[bool]] = [Case.channel.in_(wanted)]
     if flt.source:
         conds.append(Case.source == flt.source)
     if flt.assignee == "me":
