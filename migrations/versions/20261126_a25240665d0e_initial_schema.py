@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 44369bba0cfb
+Revision ID: a25240665d0e
 Revises: 
-Create Date: 2026-11-26 10:41:58.363074
+Create Date: 2026-11-26 11:14:50.386311
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import intake.db
 
 
-revision = '44369bba0cfb'
+revision = 'a25240665d0e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -95,6 +95,7 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_answer_due_at', ['answer_due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index('ix_cases_channel_received', ['channel', 'received_at'], unique=False)
         batch_op.create_index('ix_cases_channel_status_received', ['channel', 'status', 'received_at'], unique=False)
         batch_op.create_index('ix_cases_received_at', ['received_at'], unique=False)
 
@@ -117,6 +118,7 @@ def upgrade() -> None:
     sa.Column('last_seen_at', intake.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('wrapped_private_key', sa.LargeBinary(), nullable=False),
     sa.Column('second_factor_done', sa.Boolean(), nullable=False),
+    sa.Column('pending_totp', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['officer_id'], ['officers.id'], name=op.f('fk_officer_sessions_officer_id_officers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_officer_sessions'))
     )
@@ -139,6 +141,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_entries_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_entries_status_history', ['case_id', 'kind', 'at', 'id'], unique=False)
 
     op.create_table('published_answers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -178,6 +181,7 @@ def downgrade() -> None:
     op.drop_table('attachments')
     op.drop_table('published_answers')
     with op.batch_alter_table('entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_entries_status_history')
         batch_op.drop_index(batch_op.f('ix_entries_case_id'))
 
     op.drop_table('entries')
@@ -189,6 +193,7 @@ def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_received_at')
         batch_op.drop_index('ix_cases_channel_status_received')
+        batch_op.drop_index('ix_cases_channel_received')
         batch_op.drop_index(batch_op.f('ix_cases_assignee_id'))
         batch_op.drop_index('ix_cases_answer_due_at')
 
