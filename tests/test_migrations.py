@@ -1,4 +1,4 @@
-"""Alembic: migrations apply on an empty database of the engine under test and their head matches the models."""
+"""Alembic: migrations apply to an empty database of the engine under test; head matches the models."""
 
 from __future__ import annotations
 
