@@ -35,6 +35,7 @@ from sqlalchemy import (
     extract,
     func,
     literal,
+    literal_column,
     or_,
     select,
     union_all,
@@ -167,12 +168,17 @@ def _last_status(before: datetime, column: Any) -> ColumnElement[Any]:
     )
 
 
-def _per_case(p: Period) -> CTE:
+def _per_case(p: Period, dialect: str) -> CTE:
     """Every case received before the period's end with its status at the start and at the end.
 
     MATERIALIZED so that each correlated look-up runs once per case, however often it is referred to.
+    Nearly every case is received before the end, so the table is read straight through: on SQLite,
+    `+received_at` keeps the planner from fetching a million rows one by one through the date index.
     """
     s0 = case((Case.received_at < p.start, _last_status(p.start, Entry.status)), else_=None)
+    received: Any = Case.received_at
+    if dialect == "sqlite":
+        received = literal_column("+cases.received_at", Case.received_at.type)
     return (
         select(
             Case.channel,
@@ -187,7 +193,7 @@ def _per_case(p: Period) -> CTE:
             _last_status(p.end, Entry.status).label("s1"),
             _last_status(p.end, Entry.at).label("t1"),
         )
-        .where(Case.received_at < p.end)
+        .where(received < p.end)
         .cte("per_case")
         .prefix_with("MATERIALIZED")
     )
@@ -218,7 +224,7 @@ def _is_closed(column: Any) -> ColumnElement[bool]:
 
 
 def _count_rows(session: Session, p: Period) -> list[Any]:
-    pc = _per_case(p)
+    pc = _per_case(p, session.get_bind().dialect.name)
     received = pc.c.received_at >= p.start
     classified = (
         select(
@@ -259,7 +265,7 @@ def _received_by_month(session: Session, p: Period) -> list[Any]:
 def _median_rows(session: Session, p: Period) -> list[Any]:
     """(metric, channel, channel median seconds, sum and count of the overall middle values)."""
     dialect = session.get_bind().dialect.name
-    pc = _per_case(p)
+    pc = _per_case(p, dialect)
     ack = select(
         literal("ack").label("metric"),
         Case.channel.label("channel"),
