@@ -23,7 +23,7 @@ demo: deps catalogs
 	$(VENV)/bin/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 test: system-deps dev-deps catalogs
-	bash .ci/with-services.sh $(MAKE) --no-print-directory check
+	bash .ci/with-services.sh $(MAKE) --no-print-directory --keep-going check
 
 check: lint typecheck audit test-sqlite test-postgres
 
