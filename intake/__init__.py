@@ -54,7 +54,9 @@ def register_blueprints(app: Flask) -> None:
     from .citizen.views import bp as citizen
     from .officer.views import bp as officer
     from .reports.views import bp as reports
+    from .security import DatabaseId
 
+    app.url_map.converters["int"] = DatabaseId  # before any route is added: ids beyond the range are 404
     app.register_blueprint(citizen)
     app.register_blueprint(officer)
     app.register_blueprint(reports)

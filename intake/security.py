@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import logging
 import re
-from typing import IO
+from typing import IO, Any
 
 from flask import Flask, Request, Response, request
+from werkzeug.routing import IntegerConverter
 
 from . import crypto
 
@@ -35,6 +36,16 @@ def set_headers(response: Response) -> Response:
         response.headers["Pragma"] = "no-cache"
     response.headers.pop("Server", None)
     return response
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in routes: ASCII digits within the database's integer range (else 404, never a 500)."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class UploadRequest(Request):

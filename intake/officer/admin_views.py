@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -213,7 +215,7 @@ def admin_audit() -> tuple[str, int]:
         if form.target.data:
             query = query.where(AuditEntry.target == form.target.data.strip())
     before = request.args.get("before", "")
-    if before.isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", before):  # "²".isdigit() is true; a huge id overflows the column
         query = query.where(AuditEntry.id < int(before))
     entries = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE + 1)))
     more = len(entries) > AUDIT_PAGE

@@ -6,6 +6,7 @@ Only the officer's granted channels are ever queried. Pages are LIMIT/OFFSET ove
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from math import ceil
@@ -40,7 +41,7 @@ class QueueFilter:
         if source not in {s.value for s in Source}:
             source = None
         assignee = args.get("assignee") or None
-        if assignee not in ("me", "none") and not (assignee or "").isdigit():
+        if assignee not in ("me", "none") and not re.fullmatch(r"[0-9]{1,9}", assignee or ""):
             assignee = None
         sort = args.get("sort") or "received"
         try:

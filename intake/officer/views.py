@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
@@ -18,6 +18,14 @@ from .forms import IntakeForm
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 
 CASE_ROLES = (Role.ADMIN, Role.OFFICER)
+
+
+@bp.before_request
+def _refuse_nul() -> None:
+    """Nobody types NUL, and PostgreSQL text cannot hold it: a request carrying one is a clean 400."""
+    for fields in (request.args, request.form):
+        if any("\x00" in value for _name, values in fields.lists() for value in values):
+            abort(400)
 
 
 @bp.app_context_processor
