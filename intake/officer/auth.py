@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, has_request_context, redirect, request, url_for
 from flask import session as cookie
 from flask_babel import gettext as _
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
 from .. import crypto, dates, db
@@ -76,12 +76,27 @@ def requires_totp(officer: Officer) -> bool:
 
 
 def start(session: Session, officer: Officer, private_key: bytes, *, second_factor_done: bool) -> None:
-    """A fresh session after a correct password: new id, new key, old cookie content dropped."""
+    """A fresh session after a correct password: new id, new key, old cookie content dropped.
+
+    The browser's previous session row goes, and so does every expired row: a row whose cookie never
+    came back would otherwise keep the wrapped key for good (a database copy plus that old cookie opens it).
+    """
+    now = dates.now()
+    previous = cookie.get(SESSION_ID)
+    if isinstance(previous, str):
+        session.execute(delete(OfficerSession).where(OfficerSession.id == _row_id(previous)))
+    session.execute(
+        delete(OfficerSession).where(
+            or_(
+                OfficerSession.last_seen_at < now - idle_timeout(),
+                OfficerSession.created_at < now - absolute_lifetime(),
+            )
+        )
+    )
     cookie.clear()
     sid = secrets.token_urlsafe(32)
     key = crypto.random_key()
     row_id = _row_id(sid)
-    now = dates.now()
     row = OfficerSession(
         id=row_id,
         officer_id=officer.id,
@@ -113,9 +128,12 @@ def end(session: Session) -> Officer | None:
     return officer
 
 
-def end_all(session: Session, officer: Officer) -> int:
-    """Delete every session of an officer (deactivation, 2FA reset). Returns how many."""
-    result = session.execute(delete(OfficerSession).where(OfficerSession.officer_id == officer.id))
+def end_all(session: Session, officer: Officer, *, keep: OfficerSession | None = None) -> int:
+    """Delete every session of an officer (deactivation, 2FA reset) but `keep` (password change)."""
+    query = delete(OfficerSession).where(OfficerSession.officer_id == officer.id)
+    if keep is not None:
+        query = query.where(OfficerSession.id != keep.id)
+    result = session.execute(query)
     session.flush()
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -234,6 +252,8 @@ def safe_next(target: str | None) -> str | None:
     if not target:
         return None
     parts = urlsplit(target)
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in target):  # no header injection, no 500
+        return None
     if parts.scheme or parts.netloc or target.startswith("//") or "\\" in target:
         return None
     if not parts.path.startswith("/officer/"):

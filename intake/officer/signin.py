@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, crypto, dates, db, keyring
 from ..models import Officer, OfficerSession
+from . import auth
 
 MAX_FAILURES = 5
 LOCK_TIME = timedelta(minutes=15)
@@ -114,7 +115,19 @@ def code_step(
         session.rollback()
         record_failure(officer_id, name, "code")
         raise SignInFailed("code") from exc
-    officer.totp_last_counter = step
+    # Claim the time step in the database itself: of two requests racing with one code, only one wins.
+    claimed = session.execute(
+        update(Officer)
+        .where(
+            Officer.id == officer_id,
+            or_(Officer.totp_last_counter.is_(None), Officer.totp_last_counter < step),
+        )
+        .values(totp_last_counter=step)
+    )
+    if int(getattr(claimed, "rowcount", 0) or 0) != 1:
+        session.rollback()
+        record_failure(officer_id, name, "code reused")
+        raise SignInFailed("code")
 
 
 def normalise_code(code: str) -> str:
@@ -177,12 +190,27 @@ def totp_secret_of(officer: Officer, private_key: bytes) -> bytes:
     return crypto.decrypt(_totp_key(private_key), officer.totp_secret, _totp_aad(officer))
 
 
-def change_password(session: Session, officer: Officer, private_key: bytes, current: str, new: str) -> None:
-    """Re-wrap the private key under a new password; raises SignInFailed when `current` is wrong."""
+def change_password(
+    session: Session,
+    officer: Officer,
+    private_key: bytes,
+    current: str,
+    new: str,
+    keep: OfficerSession | None = None,
+) -> None:
+    """Re-wrap the private key under a new password and end the officer's sessions but `keep`.
+
+    A wrong `current` raises SignInFailed and counts like a failed sign-in (a stolen session must not
+    become a way to guess the password at leisure).
+    """
     try:
         keyring.unlock(officer, current)
     except keyring.WrongPassword as exc:
+        officer_id, name = officer.id, officer.username
+        session.rollback()
+        record_failure(officer_id, name, "current password")
         raise SignInFailed("password") from exc
     keyring.set_password(officer, private_key, new)
     officer.must_change_password = False
+    auth.end_all(session, officer, keep=keep)
     audit.record(session, officer.username, "password.change", officer.username)

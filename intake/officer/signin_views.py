@@ -138,6 +138,7 @@ def totp_enrol() -> Response | tuple[str, int]:
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
 @stage_required(Stage.SECOND_FACTOR)
 def password() -> Response | tuple[str, int]:
     current = auth._load()
@@ -151,8 +152,10 @@ def password() -> Response | tuple[str, int]:
                 auth.current_private_key(),
                 form.current.data or "",
                 form.new.data or "",
+                keep=current.row,
             )
         except signin.SignInFailed:
+            request.environ["intake.login_failed"] = True
             form.current.errors = [_("The current password is wrong.")]
         else:
             session.commit()
