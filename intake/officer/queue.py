@@ -137,10 +137,13 @@ def fetch(
     if not channels:
         return QueuePage([], 0, 1, 1, {})
     base = _conditions(flt, channels, officer_id, now)
-    counts = {
-        status: int(n)
-        for status, n in session.execute(select(Case.status, func.count()).where(*base).group_by(Case.status))
-    }
+    # Grouped by (channel, status), the order of ix_cases_channel_status_received: a streaming count over
+    # the covering index, without the temporary B-tree that grouping by status alone needs (bench/).
+    counts: dict[str, int] = {}
+    for _channel, status, n in session.execute(
+        select(Case.channel, Case.status, func.count()).where(*base).group_by(Case.channel, Case.status)
+    ):
+        counts[status] = counts.get(status, 0) + int(n)
     where = base + _status_condition(flt.status)
     if flt.status is None:
         total = sum(counts.values())
