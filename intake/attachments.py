@@ -147,6 +147,9 @@ def _strip_image(data: BinaryIO, kind: str, filename: str) -> BinaryIO:
                     raise AttachmentRejected("type", filename)
                 img.load()
                 clean = ImageOps.exif_transpose(img) or img
+                # Pillow writes some of `info` back on save (a JPEG comment, a PNG colour profile):
+                # keep only what the pixels need.
+                clean.info = {k: v for k, v in clean.info.items() if k == "transparency"}
                 if kind == "jpeg":
                     clean = clean.convert("RGB") if clean.mode not in ("RGB", "L") else clean
                     clean.save(out, "JPEG", quality=90)

@@ -163,6 +163,9 @@ def _act(
         if error is None:
             return _done(opened, _("Saved."))
         db.session().rollback()
+    # The page shows the decrypted case again: a case view, on the record like the GET.
+    audit.record(db.session(), opened.officer.username, "case.view", opened.case.id)
+    db.session().commit()
     return _render(opened, 400, {name: form}, {name: error} if error else None)
 
 
