@@ -158,8 +158,10 @@ def submit(stats: Stats, client: Client, rng: random.Random) -> None:
     fields = {"csrf_token": csrf, "details": f"load test {channel} " + secrets.token_hex(40), "website": ""}
     files: list[tuple[str, str, bytes, str]] = []
     if channel != "question" and rng.random() < 0.3:
-        files = [("attachments", "note.txt", ("evidence " * 2000).encode(), "text/plain"),
-                 ("attachments", "p.png", PNG_1PX, "image/png")]
+        files = [
+            ("attachments", "note.txt", ("evidence " * 2000).encode(), "text/plain"),
+            ("attachments", "p.png", PNG_1PX, "image/png"),
+        ]
     body, content_type = multipart(fields, files)
     headers = {"Content-Type": content_type}
     reply = timed(stats, "submit", 200, lambda: client.request("POST", path, body, headers))
