@@ -8,6 +8,7 @@ channel public key ──seals──▶ each case's content + internal keys
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import os
 from pathlib import Path
@@ -22,6 +23,7 @@ from .models import Channel, ChannelKey, Grant, Officer, Role
 TOKEN_SECRET_FILE = "token.secret"  # noqa: S105 - a file name
 RECOVERY_PUBLIC_FILE = "recovery.pub"
 RECOVERY_PRIVATE_FILE = "recovery.key"
+CHANNEL_PINS_FILE = "channels.pub"
 
 
 class KeyringError(Exception):
@@ -42,6 +44,10 @@ class WrongPassphrase(KeyringError):
 
 class ChannelNotGranted(KeyringError):
     """This officer holds no key for the channel."""
+
+
+class ChannelKeyChanged(KeyringError):
+    """The channel's public key in the database is not the one pinned in keys/: the database was edited."""
 
 
 class OfficerExists(KeyringError):
@@ -160,10 +166,49 @@ def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, byte
 
 
 def channel_public(session: Session, channel: str) -> bytes:
+    """The channel's public key from the database, checked against its pin in keys/."""
     row = session.get(ChannelKey, channel)
     if row is None:
         raise KeysMissing(channel)
+    _check_pin(channel, row.public_key)
     return row.public_key
+
+
+# Whoever can edit the database could swap a channel's public key for one of their own and read every
+# later case. So each channel public key is pinned in keys/ (outside the database) when first used,
+# normally by `setup`, and a key that differs from its pin is refused. Channel keys are never rotated.
+
+
+def _pins() -> dict[str, bytes]:
+    cached: dict[str, bytes] | None = current_app.extensions.get("intake.channel_pins")
+    if cached is None:
+        path = keys_dir() / CHANNEL_PINS_FILE
+        try:
+            cached = {str(c): _unb64(str(v)) for c, v in json.loads(path.read_text()).items()}
+        except FileNotFoundError:
+            cached = {}
+        except (OSError, ValueError, AttributeError) as exc:
+            raise KeyringError(f"{path} cannot be read") from exc
+        current_app.extensions["intake.channel_pins"] = cached
+    return cached
+
+
+def _check_pin(channel: str, public: bytes) -> None:
+    pinned = _pins().get(channel)
+    if pinned is None:
+        current_app.extensions.pop("intake.channel_pins", None)  # another process may have pinned it
+        pins = _pins()
+        pinned = pins.get(channel)
+        if pinned is None:
+            pins[channel] = public
+            path = keys_dir() / CHANNEL_PINS_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = path.with_name(f"{path.name}.{os.getpid()}.part")
+            part.write_text(json.dumps({c: _b64(k) for c, k in sorted(pins.items())}, indent=2) + "\n")
+            os.replace(part, path)
+            return
+    if not hmac.compare_digest(pinned, public):
+        raise ChannelKeyChanged(channel)
 
 
 def channel_private_by_recovery(session: Session, channel: str, recovery_private: bytes) -> bytes:
