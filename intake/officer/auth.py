@@ -85,14 +85,7 @@ def start(session: Session, officer: Officer, private_key: bytes, *, second_fact
     previous = cookie.get(SESSION_ID)
     if isinstance(previous, str):
         session.execute(delete(OfficerSession).where(OfficerSession.id == _row_id(previous)))
-    session.execute(
-        delete(OfficerSession).where(
-            or_(
-                OfficerSession.last_seen_at < now - idle_timeout(),
-                OfficerSession.created_at < now - absolute_lifetime(),
-            )
-        )
-    )
+    sweep_expired(session)
     cookie.clear()
     sid = secrets.token_urlsafe(32)
     key = crypto.random_key()
@@ -126,6 +119,20 @@ def end(session: Session) -> Officer | None:
     cookie.clear()
     _remember(None)
     return officer
+
+
+def sweep_expired(session: Session) -> int:
+    """Delete every expired session row (sign-in does it; a cron job may too). Returns how many."""
+    now = dates.now()
+    result = session.execute(
+        delete(OfficerSession).where(
+            or_(
+                OfficerSession.last_seen_at < now - idle_timeout(),
+                OfficerSession.created_at < now - absolute_lifetime(),
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def end_all(session: Session, officer: Officer, *, keep: OfficerSession | None = None) -> int:
