@@ -6,7 +6,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _n
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -45,6 +47,54 @@ def _choices(labels: dict[str, Any], values: list[str] | None = None) -> list[Se
     return [SelectChoice(k, v) for k, v in labels.items() if values is None or k in values]
 
 
+# WTForms ships no Thai: its own messages ("This field is required." ...) are listed here so that the
+# officer catalogue carries them, and `OfficerForm` looks them up in our merged catalogues.
+WTFORMS_MESSAGES = (
+    _l("This field is required."),
+    _l("Not a valid choice."),
+    _l("Not a valid integer value."),
+    _l("Invalid input."),
+    _l("Number must be at least %(min)s."),
+    _l("Number must be at most %(max)s."),
+    _l("Number must be between %(min)s and %(max)s."),
+    _l("Field must be between %(min)d and %(max)d characters long."),
+    _l("Field must be equal to %(other_name)s."),
+    _n(
+        "Field cannot be longer than %(max)d character.",
+        "Field cannot be longer than %(max)d characters.",
+        2,
+    ),
+    _n(
+        "Field must be at least %(min)d character long.",
+        "Field must be at least %(min)d characters long.",
+        2,
+    ),
+    _n(
+        "'%(value)s' is not a valid choice for this field.",
+        "'%(value)s' are not valid choices for this field.",
+        2,
+    ),
+)
+
+
+class CatalogueTranslations:
+    """WTForms' translations interface over Flask-Babel's catalogues (no formatting: WTForms does that)."""
+
+    def gettext(self, string: str) -> str:
+        return str(get_translations().ugettext(string))
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return str(get_translations().ungettext(singular, plural, n))
+
+
+class OfficerForm(FlaskForm):
+    """Every officer form: WTForms' built-in messages in the page's language."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> CatalogueTranslations:
+            return CatalogueTranslations()
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -53,7 +103,7 @@ class MultiCheckboxField(SelectMultipleField):
 # --- sign-in -------------------------------------------------------------------------------------
 
 
-class LoginForm(FlaskForm):
+class LoginForm(OfficerForm):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(), Length(max=64)],
@@ -66,7 +116,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class CodeForm(FlaskForm):
+class CodeForm(OfficerForm):
     code = StringField(
         _l("Code from your authenticator app"),
         validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Enter the 6 digits."))],
@@ -74,7 +124,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(OfficerForm):
     current = PasswordField(
         _l("Current password"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
     )
@@ -97,14 +147,14 @@ class PasswordChangeForm(FlaskForm):
             raise ValidationError(_l("Choose a password different from the current one."))
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(OfficerForm):
     """A form with only the CSRF token (sign out, acknowledge, deactivate ...)."""
 
 
 # --- case actions --------------------------------------------------------------------------------
 
 
-class StatusForm(FlaskForm):
+class StatusForm(OfficerForm):
     status = SelectField(
         _l("New status"),
         choices=[SelectChoice(s.value, STATUS_LABELS[s.value]) for s in Status if s != Status.NEW],
@@ -114,19 +164,19 @@ class StatusForm(FlaskForm):
     public = BooleanField(_l("Show this note to the citizen on the tracking page"))
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(OfficerForm):
     message = TextAreaField(_l("Reply to the citizen"), validators=[DataRequired(), Length(max=TEXT_MAX)])
 
 
-class NoteForm(FlaskForm):
+class NoteForm(OfficerForm):
     note = TextAreaField(_l("Internal note"), validators=[DataRequired(), Length(max=TEXT_MAX)])
 
 
-class AssignForm(FlaskForm):
+class AssignForm(OfficerForm):
     officer = SelectField(_l("Assign to"), choices=[], validators=[Optional()])
 
 
-class ReferForm(FlaskForm):
+class ReferForm(OfficerForm):
     agency = SelectField(_l("Agency"), choices=_choices(AGENCY_LABELS), validators=[InputRequired()])
     reference = StringField(_l("Their reference number"), validators=[Optional(), Length(max=100)])
     referred_on = StringField(
@@ -146,7 +196,7 @@ class ReferForm(FlaskForm):
             raise ValidationError(_l("The date cannot be in the future."))
 
 
-class PublishForm(FlaskForm):
+class PublishForm(OfficerForm):
     question = TextAreaField(_l("Public question"), validators=[DataRequired(), Length(max=TEXT_MAX)])
     answer = TextAreaField(_l("Public answer"), validators=[DataRequired(), Length(max=TEXT_MAX)])
     confirm = BooleanField(
@@ -160,7 +210,7 @@ class PublishForm(FlaskForm):
 OFFLINE_SOURCES = [s.value for s in Source if s != Source.WEB]
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(OfficerForm):
     channel = SelectField(_l("Channel"), choices=[], validators=[InputRequired()])
     source = SelectField(
         _l("How it reached us"),
@@ -201,7 +251,7 @@ class IntakeForm(FlaskForm):
 # --- administration ------------------------------------------------------------------------------
 
 
-class NewOfficerForm(FlaskForm):
+class NewOfficerForm(OfficerForm):
     username = StringField(
         _l("Username"),
         validators=[
@@ -221,7 +271,7 @@ class NewOfficerForm(FlaskForm):
             raise ValidationError(_l("An executive holds no channel."))
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(OfficerForm):
     channel = SelectField(_l("Channel"), choices=_choices(CHANNEL_LABELS), validators=[InputRequired()])
 
 
@@ -229,7 +279,7 @@ def days_field(label: Any) -> IntegerField:
     return IntegerField(label, validators=[InputRequired(), NumberRange(min=1, max=365)])
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(OfficerForm):
     municipality_name = StringField(
         _l("Name of the municipality"), validators=[DataRequired(), Length(max=200)]
     )
@@ -260,7 +310,7 @@ class SettingsForm(FlaskForm):
             raise ValidationError(_l("At most %(n)d MB with the current server configuration.", n=ceiling))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(OfficerForm):
     class Meta:
         csrf = False
 
