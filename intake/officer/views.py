@@ -32,7 +32,10 @@ def _refuse_nul() -> None:
 def _officer_context() -> dict[str, object]:
     """The signed-in officer for the navigation, only when a guarded view already loaded it (no query)."""
     current = auth.loaded()
-    return {"officer_user": current.officer if current is not None else None}
+    if current is None:
+        return {"officer_user": None, "officer_ready": False}
+    # Until sign-in is complete (code, enrolment, forced password change) the menu offers only "sign out".
+    return {"officer_user": current.officer, "officer_ready": auth.stage_of(current) == auth.Stage.READY}
 
 
 @bp.get("/")
