@@ -256,9 +256,8 @@ def remove_files(instance_dir: str | Path, stored_names: list[str], overwrite: b
             if overwrite:
                 size = path.stat().st_size
                 with open(path, "r+b") as fh:
-                    zeros = b"\x00" * READ_CHUNK
-                    for _ in range(0, size, READ_CHUNK):
-                        fh.write(zeros)
+                    for offset in range(0, size, READ_CHUNK):
+                        fh.write(b"\x00" * min(READ_CHUNK, size - offset))
                     fh.flush()
                     os.fsync(fh.fileno())
             path.unlink()

@@ -39,13 +39,13 @@ from .db import Base
 
 FORMAT = "intake-backup-v1"
 MANIFEST = "manifest.json"
-KEY_FILES = ("token.secret", "recovery.pub")
+KEY_FILES = ("token.secret", "recovery.pub", "channels.pub")
 NOT_INCLUDED = {
     "recovery.key": "the recovery private key is kept offline, never on the server or in a backup",
 }
 CHUNK = 1024 * 1024
 MEMBER = re.compile(
-    r"manifest\.json|database\.(sqlite3|pgdump)|attachments/[0-9a-f]{32}|keys/(token\.secret|recovery\.pub)"
+    r"manifest\.json|database\.(sqlite3|pgdump)|attachments/[0-9a-f]{32}|keys/(token\.secret|recovery\.pub|channels\.pub)"
 )
 
 
@@ -353,7 +353,9 @@ def restore(
             _restore_postgres(engine, backup.folder / "database.pgdump")
         _install_files(backup.folder / "attachments", instance / "attachments", 0o600)
         _install_files(backup.folder / "keys", Path(keys_dir), 0o600, only=KEY_FILES)
-        (Path(keys_dir) / "recovery.pub").chmod(0o644)
+        for public in ("recovery.pub", "channels.pub"):
+            if (Path(keys_dir) / public).exists():
+                (Path(keys_dir) / public).chmod(0o644)
     return manifest
 
 

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import attachments, backup, db, migrate, retention, settings
+from .officer.auth import sweep_expired
 
 
 class MaintenanceFailed(click.ClickException):
@@ -67,12 +68,15 @@ def purge_command() -> None:
     session = db.session()
     years = settings.retention_years(session)
     result = retention.purge(session, _instance())
+    expired = sweep_expired(db.session())
+    db.session().commit()
     click.echo(
         f"Purged {result.cases} cases closed more than {years} years ago "
         f"({result.attachments} attachments overwritten and deleted)."
     )
     if result.orphans:
         click.echo(f"Removed {len(result.orphans)} orphan attachment files.")
+    click.echo(f"Deleted {expired} expired officer sessions (and their wrapped keys).")
 
 
 @click.command("sweep-orphans")

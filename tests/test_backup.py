@@ -110,7 +110,7 @@ def test_backup_restores_every_case_readable_and_holds_only_ciphertext(
         names = tar.getnames()
         manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
     assert "keys/recovery.key" not in names
-    assert {"keys/token.secret", "keys/recovery.pub"} <= set(names)
+    assert {"keys/token.secret", "keys/recovery.pub", "keys/channels.pub"} <= set(names)
     assert manifest["cases"] == 3
     assert "recovery.key" in manifest["not_included"]
 
@@ -118,6 +118,10 @@ def test_backup_restores_every_case_readable_and_holds_only_ciphertext(
     result = restored.test_cli_runner().invoke(args=["restore", str(out)])
     assert result.exit_code == 0, result.output
     assert "Restored 3 cases and 9 attachments" in result.output
+    pins = "channels.pub"
+    assert (Path(restored.config["KEYS_DIR"]) / pins).read_bytes() == (
+        Path(app.config["KEYS_DIR"]) / pins
+    ).read_bytes()
 
     with restored.app_context():
         session = db.session()
