@@ -50,6 +50,10 @@ class ChannelKeyChanged(KeyringError):
     """The channel's public key in the database is not the one pinned in keys/: the database was edited."""
 
 
+class OfficerTampered(KeyringError):
+    """An officer's row no longer matches its tag: someone edited the database (public key, role, 2FA)."""
+
+
 class OfficerExists(KeyringError):
     """An officer with this username exists already."""
 
@@ -239,6 +243,7 @@ def grant(
     """Seal a channel's private key to an officer (replacing an earlier grant)."""
     if crypto.public_key_of(channel_private_key) != channel_public(session, channel):
         raise KeyringError("that is not this channel's key")
+    check_officer(officer)
     revoke(session, officer, channel)
     row = Grant(
         officer_id=officer.id,
@@ -293,7 +298,35 @@ def create_officer(
     set_password(officer, pair.private, password)
     session.add(officer)
     session.flush()
+    stamp_officer(officer)
     return officer
+
+
+def _officer_tag(officer: Officer) -> bytes:
+    fields = [
+        str(officer.id),
+        officer.username,
+        officer.role,
+        officer.public_key.hex(),
+        "totp" if officer.totp_secret is not None else "-",
+    ]
+    key = crypto.derive_subkey(token_secret(), b"officer record")
+    return crypto.keyed_hash(key, "\x1f".join(fields).encode("utf-8"))
+
+
+def stamp_officer(officer: Officer) -> None:
+    """Record the officer's security-relevant fields under the server secret (after any change to them)."""
+    officer.record_tag = _officer_tag(officer)
+
+
+def check_officer(officer: Officer) -> None:
+    """Raise OfficerTampered unless the row still matches its tag.
+
+    Whoever can write the database but not read keys/ cannot swap an officer's public key (so that the
+    next grant seals a channel key to them), raise a role, or clear a TOTP secret to skip the second factor.
+    """
+    if not crypto.verifier_matches(officer.record_tag or b"", _officer_tag(officer)):
+        raise OfficerTampered(officer.username)
 
 
 def set_password(officer: Officer, private_key: bytes, password: str) -> None:

@@ -216,6 +216,9 @@ class Officer(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # HMAC (server secret in keys/) over the fields whose change would hand over keys or skip a factor:
+    # username, role, public key, TOTP enrolled or not. See keyring.stamp_officer / check_officer.
+    record_tag: Mapped[bytes] = mapped_column(LargeBinary(32), default=b"")
 
     grants: Mapped[list[Grant]] = relationship(
         back_populates="officer", cascade="all, delete-orphan", foreign_keys="Grant.officer_id"

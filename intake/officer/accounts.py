@@ -122,8 +122,10 @@ def revoke_channel(session: Session, admin: Officer, target: Officer, channel: s
 
 def reset_totp(session: Session, admin: Officer, target: Officer) -> None:
     """Forget the officer's TOTP secret; they enrol again at their next sign-in."""
+    keyring.check_officer(target)
     target.totp_secret = None
     target.totp_last_counter = None
+    keyring.stamp_officer(target)
     auth.end_all(session, target)
     audit.record(session, admin.username, "totp.reset", target.username)
 

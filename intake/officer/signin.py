@@ -90,6 +90,12 @@ def password_step(session: Session, username: str, password: str) -> tuple[Offic
         session.rollback()
         record_failure(officer_id, name, "password")
         raise SignInFailed("password") from exc
+    try:
+        keyring.check_officer(officer)
+    except keyring.OfficerTampered as exc:
+        session.rollback()
+        record_failure(officer_id, name, "record altered in the database", count=False)
+        raise SignInFailed("tampered") from exc
     return officer, private
 
 
@@ -177,8 +183,10 @@ def finish_enrolment(
         step = crypto.totp_match(secret, normalise_code(code), None, at)
     except crypto.CryptoError as exc:
         raise EnrolmentFailed from exc
+    keyring.check_officer(officer)
     officer.totp_secret = crypto.encrypt(_totp_key(private_key), secret, _totp_aad(officer))
     officer.totp_last_counter = step
+    keyring.stamp_officer(officer)
     row.pending_totp = None
     audit.record(session, officer.username, "totp.enrol", officer.username)
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a25240665d0e
+Revision ID: e4b722c90125
 Revises: 
-Create Date: 2026-11-26 11:14:50.386311
+Create Date: 2026-11-26 11:45:24.971499
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import intake.db
 
 
-revision = 'a25240665d0e'
+revision = 'e4b722c90125'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -59,6 +59,7 @@ def upgrade() -> None:
     sa.Column('failed_logins', sa.Integer(), nullable=False),
     sa.Column('locked_until', intake.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_login_at', intake.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('record_tag', sa.LargeBinary(length=32), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_officers')),
     sa.UniqueConstraint('username', name=op.f('uq_officers_username'))
     )

@@ -1,0 +1,67 @@
+"""Key hierarchy: recovery key, grants, and officer rows that an editor of the database cannot subvert."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from intake import crypto, keyring
+from intake.officer import signin
+
+from .conftest import PASSWORD, RECOVERY
+from .factories import Factory
+
+
+def test_grant_refuses_a_swapped_public_key(factory: Factory, session: Session) -> None:
+    """Whoever writes the database puts their own public key on an officer before an admin grants them."""
+    pr = factory.officer("pr", channels=())
+    attacker = crypto.generate_keypair()
+    pr.public_key = attacker.public
+    session.commit()
+    admin = factory.admin()
+    private = keyring.channel_private(session, admin, keyring.unlock(admin, PASSWORD), "corruption")
+    with pytest.raises(keyring.OfficerTampered):
+        keyring.grant(session, pr, "corruption", private, by=admin)
+
+
+@pytest.mark.parametrize("field", ["role", "public_key"])
+def test_sign_in_refuses_an_altered_officer_row(factory: Factory, session: Session, field: str) -> None:
+    pr = factory.officer("pr", channels=("feedback",))
+    if field == "role":
+        pr.role = "admin"
+    else:
+        pr.public_key = crypto.generate_keypair().public
+    session.commit()
+    with pytest.raises(signin.SignInFailed) as caught:
+        signin.password_step(session, "pr", "officer password 1")
+    assert caught.value.reason == "tampered"
+
+
+def test_clearing_a_totp_secret_does_not_skip_the_second_factor(factory: Factory, session: Session) -> None:
+    admin = factory.admin()
+    admin.totp_secret = b"enrolled"
+    keyring.stamp_officer(admin)  # as enrolment does
+    session.commit()
+    admin.totp_secret = None  # an editor of the database clears it to enrol their own authenticator
+    session.commit()
+    with pytest.raises(signin.SignInFailed):
+        signin.password_step(session, "admin", PASSWORD)
+
+
+def test_untouched_officer_passes_the_check(app: Flask, factory: Factory, session: Session) -> None:
+    pr = factory.officer("pr", channels=("feedback",))
+    keyring.check_officer(pr)
+    officer, private = signin.password_step(session, "pr", "officer password 1")
+    assert officer.id == pr.id
+    assert crypto.public_key_of(private) == pr.public_key
+
+
+def test_recovery_key_opens_with_its_passphrase_only(app: Flask, session: Session) -> None:
+    path = Path(app.config["KEYS_DIR"]) / keyring.RECOVERY_PRIVATE_FILE
+    private = keyring.open_recovery(path, RECOVERY)
+    assert crypto.public_key_of(private) == keyring.recovery_public(Path(app.config["KEYS_DIR"]))
+    with pytest.raises(keyring.WrongPassphrase):
+        keyring.open_recovery(path, "not the passphrase")
