@@ -374,6 +374,17 @@ def gunicorn(
         server.stop()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes so far (from /proc/<pid>/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
+
+
 def proc_status(pid: int, field_name: str) -> int:
     """A /proc/<pid>/status field in KiB (VmRSS, VmHWM)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -98,10 +98,13 @@ def client(job: tuple[int, str, int]) -> dict[str, Any]:
     return {"latencies": latencies, "failures": failures, "tokens": len(tokens)}
 
 
-def run_round(pool: Any, port: int, path: str, clients: int, per_client: int) -> dict[str, Any]:
+def run_round(pool: Any, server: benchlib.Server, path: str, clients: int, per_client: int) -> dict[str, Any]:
+    workers = server.worker_pids()
+    cpu = benchlib.cpu_seconds(workers)
     start = time.perf_counter()
-    results = pool.map(client, [(port, path, per_client)] * clients)
+    results = pool.map(client, [(server.port, path, per_client)] * clients)
     elapsed = time.perf_counter() - start
+    cpu = benchlib.cpu_seconds(workers) - cpu
     latencies = [x for r in results for x in r["latencies"]]
     ok = sum(r["tokens"] for r in results)
     return {
@@ -109,6 +112,7 @@ def run_round(pool: Any, port: int, path: str, clients: int, per_client: int) ->
         "latencies": latencies,
         "failures": sum(r["failures"] for r in results),
         "ok": ok,
+        "worker_cpu_per_submission_s": cpu / max(1, ok),
     }
 
 
@@ -165,13 +169,11 @@ def main() -> None:
             )
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(clients) as pool:
-                run_round(pool, real.port, "/report/feedback", clients, 2)  # warm-up
-                run_round(pool, bare.port, "/form", clients, 2)
+                run_round(pool, real, "/report/feedback", clients, 2)  # warm-up
+                run_round(pool, bare, "/form", clients, 2)
                 for _ in range(rounds):
-                    series["intake"].append(
-                        run_round(pool, real.port, "/report/feedback", clients, per_client)
-                    )
-                    series["baseline"].append(run_round(pool, bare.port, "/form", clients, per_client))
+                    series["intake"].append(run_round(pool, real, "/report/feedback", clients, per_client))
+                    series["baseline"].append(run_round(pool, bare, "/form", clients, per_client))
         engine = make_engine(inst.database_url)
         with engine.connect() as conn:
             stored = conn.scalar(select(func.count()).select_from(Case))
@@ -192,11 +194,15 @@ def main() -> None:
             "p95_s": benchlib.percentile(lat, 95),
             "failures": sum(one["failures"] for one in rs),
             "ok": sum(one["ok"] for one in rs),
+            "worker_cpu_per_submission_s": benchlib.median(
+                [one["worker_cpu_per_submission_s"] for one in rs]
+            ),
         }
         s = summary[name]
         print(
             f"   {name}: {s['per_s']:.1f} submissions/s (rounds {s['per_s_rounds']}), GET+POST p50 "
-            f"{benchlib.ms(s['p50_s'])}, p95 {benchlib.ms(s['p95_s'])}, failures {s['failures']}"
+            f"{benchlib.ms(s['p50_s'])}, p95 {benchlib.ms(s['p95_s'])}, failures {s['failures']}, "
+            f"server CPU per submission {benchlib.ms(s['worker_cpu_per_submission_s'])}"
         )
     r.figures["throughput"] = summary
     expected = summary["intake"]["ok"] + clients * 2  # + warm-up
