@@ -199,6 +199,8 @@ def submit(
         citizen_salt=salt,
         sealed_for_channel=b"",
         sealed_for_citizen=b"",
+        entries=[],  # a new case has none: no lazy load when the first is appended
+        attachments=[],
     )
     session.add(case)
     session.flush()

@@ -31,16 +31,29 @@ class Deadlines:
     answer_days: int
 
 
+_CACHE = "intake.settings"
+
+
+def _stored(session: Session) -> dict[str, str]:
+    """Every stored setting, read once per session (one request): a page asks for several."""
+    cached: dict[str, str] | None = session.info.get(_CACHE)
+    if cached is None:
+        cached = {row.name: row.value for row in session.scalars(select(Setting))}
+        session.info[_CACHE] = cached
+    return cached
+
+
 def get(session: Session, name: str) -> str:
-    row = session.get(Setting, name)
-    if row is not None:
-        return row.value
+    stored = _stored(session)
+    if name in stored:
+        return stored[name]
     if name in DEFAULTS:
         return DEFAULTS[name]
     return str(current_app.config[name.upper()])
 
 
 def put(session: Session, name: str, value: str) -> None:
+    session.info.pop(_CACHE, None)
     row = session.get(Setting, name)
     if row is None:
         session.add(Setting(name=name, value=value))
@@ -60,8 +73,7 @@ def deadlines(session: Session, channel: str) -> Deadlines:
 
 
 def all_values(session: Session) -> dict[str, str]:
-    stored = {row.name: row.value for row in session.scalars(select(Setting))}
-    return {**DEFAULTS, **stored}
+    return {**DEFAULTS, **_stored(session)}
 
 
 def attachment_limits(session: Session) -> tuple[int, int]:
