@@ -99,20 +99,44 @@ def test_filters_counts_and_sorting(app: Flask, client: FlaskClient) -> None:
         s.commit()
     OfficerActions(client).login(ADMIN, PASSWORD)
     get = lambda q: client.get(f"/officer/queue{q}").get_data(as_text=True)  # noqa: E731
-    assert _ids(get("")) == [c, b, a]
-    assert _ids(get("?sort=received_asc")) == [a, b, c]
-    assert _ids(get("?channel=question")) == [b]
+    assert _ids(get("")) == [c, a]  # the default view is the open cases: triage
+    assert _ids(get("?status=all")) == [c, b, a]
+    assert _ids(get("?status=all&sort=received_asc")) == [a, b, c]
+    assert _ids(get("?channel=question&status=all")) == [b]
     assert _ids(get("?status=resolved")) == [b]
     assert _ids(get("?status=open")) == [c, a]
-    assert _ids(get("?source=phone")) == [b]
+    assert _ids(get("?status=all&source=phone")) == [b]
     assert _ids(get("?assignee=me")) == [c]
-    assert _ids(get("?assignee=none")) == [b, a]
+    assert _ids(get("?status=all&assignee=none")) == [b, a]
     assert _ids(get("?status=bogus&source=bogus&sort=bogus&page=x")) == [c, b, a]  # lenient
     page = get("?channel=feedback")
     assert re.search(r'data-status="new">[^<]*<strong>1</strong>', page)
     counts = get("")
     assert re.search(r'data-status="new">[^<]*<strong>2</strong>', counts)
     assert re.search(r'data-status="resolved">[^<]*<strong>1</strong>', counts)
+
+
+def test_closed_counts_cover_this_fiscal_year_and_lists_stay_whole(app: Flask, client: FlaskClient) -> None:
+    """Counts of closed cases start at this fiscal year (1 Oct); filtering by status still finds them all."""
+    start = dates.fiscal_year_bounds(dates.fiscal_year_of(dates.now()))[0]
+    with world(app) as (s, factory):
+        old = factory.case("feedback", received_at=start - timedelta(days=40)).case.id
+        new = factory.case("feedback", received_at=start + timedelta(hours=1)).case.id
+        admin = factory.admin()
+        from intake import keyring
+
+        private = keyring.unlock(admin, PASSWORD)
+        for case_id in (old, new):
+            case = s.get(Case, case_id)
+            assert case is not None
+            keys = cases.officer_keys(s, admin, private, case)
+            cases.change_status(s, case, admin, keys, cases.Status.RESOLVED)
+        s.commit()
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    page = client.get("/officer/queue?status=resolved").get_data(as_text=True)
+    assert re.search(r'data-status="resolved">[^<]*<strong>1</strong>', page)  # this fiscal year's only
+    assert _ids(page) == [new, old]  # but the list holds every resolved case
+    assert _ids(client.get("/officer/queue").get_data(as_text=True)) == []
 
 
 def test_pagination_is_stable_and_complete(app: Flask) -> None:
@@ -223,6 +247,6 @@ def test_purged_case_is_listed_and_shows_metadata_only(app: Flask, client: Flask
         s.commit()
         case_id = case.id
     OfficerActions(client).login(ADMIN, PASSWORD)
-    assert case_id in _ids(client.get("/officer/queue").get_data(as_text=True))
+    assert case_id in _ids(client.get("/officer/queue?status=all").get_data(as_text=True))
     page = client.get(f"/officer/cases/{case_id}")
     assert page.status_code == 200 and "เนื้อหาเก่า" not in page.get_data(as_text=True)

@@ -14,10 +14,13 @@ from math import ceil
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from .. import dates
 from ..models import CLOSED_STATUSES, Case, Source, Status
 
 PAGE_SIZE = 50
 OPEN = "open"
+ALL = "all"
+OPEN_STATUSES = tuple(s.value for s in Status if s.value not in CLOSED_STATUSES)
 SORTS = ("received", "received_asc", "due")
 
 
@@ -33,8 +36,11 @@ class QueueFilter:
 
     @classmethod
     def from_args(cls, args: dict[str, str]) -> QueueFilter:
-        """Read the query string leniently: unknown values are ignored, never an error."""
-        status = args.get("status") or None
+        """Read the query string leniently: unknown values are ignored, never an error.
+
+        With no status asked for, the queue shows open cases (triage); `status=all` shows every case.
+        """
+        status: str | None = args.get("status", OPEN) or None
         if status not in {s.value for s in Status} | {OPEN}:
             status = None
         source = args.get("source") or None
@@ -62,7 +68,7 @@ class QueueFilter:
         """The query string for a link to this view with `changes` (page resets unless given)."""
         values: dict[str, object] = {
             "channel": self.channel,
-            "status": self.status,
+            "status": self.status or ALL,
             "source": self.source,
             "assignee": self.assignee,
             "overdue": "1" if self.overdue else None,
@@ -79,6 +85,7 @@ class QueuePage:
     page: int
     pages: int
     counts: dict[str, int] = field(default_factory=dict)
+    closed_since: datetime | None = None  # closed statuses are counted for cases received since then
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
@@ -137,20 +144,19 @@ def fetch(
     if not channels:
         return QueuePage([], 0, 1, 1, {})
     base = _conditions(flt, channels, officer_id, now)
-    # Grouped by (channel, status), the order of ix_cases_channel_status_received: a streaming count over
-    # the covering index, without the temporary B-tree that grouping by status alone needs (bench/).
-    counts: dict[str, int] = {}
-    for _channel, status, n in session.execute(
-        select(Case.channel, Case.status, func.count()).where(*base).group_by(Case.channel, Case.status)
-    ):
-        counts[status] = counts.get(status, 0) + int(n)
+    # Open statuses are counted over all time, closed ones over the current fiscal year: an all-time count
+    # of closed cases (most of the table after a few years) would make every queue view scan them all.
+    # Each query is grouped by (channel, status) along ix_cases_channel_status_received (bench/).
+    since = dates.fiscal_year_bounds(dates.fiscal_year_of(now))[0]
+    counts = _counts(session, base + [Case.status.in_(OPEN_STATUSES)])
+    counts.update(_counts(session, base + [Case.status.in_(CLOSED_STATUSES), Case.received_at >= since]))
     where = base + _status_condition(flt.status)
-    if flt.status is None:
-        total = sum(counts.values())
-    elif flt.status == OPEN:
-        total = sum(n for s, n in counts.items() if s not in CLOSED_STATUSES)
-    else:
+    if flt.status == OPEN:
+        total = sum(counts.get(s, 0) for s in OPEN_STATUSES)
+    elif flt.status in OPEN_STATUSES:
         total = counts.get(flt.status, 0)
+    else:  # every case, or one closed status: counted exactly, only when asked for
+        total = int(session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
     pages = max(1, ceil(total / PAGE_SIZE))
     page = min(flt.page, pages)
     if flt.sort == "due":
@@ -167,4 +173,13 @@ def fetch(
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
-    return QueuePage(list(rows), total, page, pages, counts)
+    return QueuePage(list(rows), total, page, pages, counts, since)
+
+
+def _counts(session: Session, where: list[ColumnElement[bool]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for _channel, status, n in session.execute(
+        select(Case.channel, Case.status, func.count()).where(*where).group_by(Case.channel, Case.status)
+    ):
+        counts[status] = counts.get(status, 0) + int(n)
+    return counts
