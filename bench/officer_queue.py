@@ -5,8 +5,8 @@
 Data sets (datagen.py, mix "pr"): the given number of cases in the feedback and question channels, plus
 one corruption case for every ten, which this officer must never see. The officer "pr" holds feedback and
 question only, so signs in with a password (no TOTP step), through the Flask test client with CSRF on.
-Views timed, interleaved between the sizes round by round: the default queue (/officer/queue), and
-filtered ones (one channel and status; open cases only; overdue only). p50 and p95 of the whole GET.
+Views timed, interleaved between the sizes round by round: the default queue (/officer/queue: open
+cases), and filtered ones (one channel and status; open cases only; overdue only; every status). p50 and p95 of the whole GET.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ VIEWS = {
     "channel+status": "/officer/queue?channel=feedback&status=in_progress",
     "open": "/officer/queue?status=open",
     "overdue": "/officer/queue?overdue=1",
+    "all statuses": "/officer/queue?status=all",
 }
 TARGETED = ("default", "channel+status")
 
