@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
+
+from . import crypto
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -18,8 +17,8 @@ def client_key() -> str:
     """The rate-limit key: a keyed hash of the client's address, so neither the limiter's store (memory or
     Redis) nor its log line on a breach holds the address itself."""
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    address = (request.remote_addr or "").encode()
-    return hmac.new(secret, b"intake rate limit:" + address, hashlib.sha256).hexdigest()[:32]
+    limiter_input = b"intake rate limit:" + (request.remote_addr or "").encode()
+    return crypto.keyed_hash(secret, limiter_input).hex()[:32]
 
 
 # Short windows only; the address itself is never kept (see client_key).
