@@ -269,9 +269,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(officer_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(audit_cli)
-    for module in ("intake.reports.cli", "intake.maintenance"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError:
-            continue
-        mod.register(app)
+    from . import maintenance
+    from .reports import cli as report_cli
+
+    report_cli.register(app)
+    maintenance.register(app)
