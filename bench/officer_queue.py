@@ -6,7 +6,8 @@ Data sets (datagen.py, mix "pr"): the given number of cases in the feedback and 
 one corruption case for every ten, which this officer must never see. The officer "pr" holds feedback and
 question only, so signs in with a password (no TOTP step), through the Flask test client with CSRF on.
 Views timed, interleaved between the sizes round by round: the default queue (/officer/queue: open
-cases), and filtered ones (one channel and status; open cases only; overdue only; every status). p50 and p95 of the whole GET.
+cases), and filtered ones (one channel and status; open cases only; overdue only; every status).
+p50 and p95 of the whole GET.
 """
 
 from __future__ import annotations
