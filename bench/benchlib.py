@@ -259,18 +259,11 @@ def _pg_exec(server_url: str, sql: str) -> None:
 
 
 def create_schema(url: str) -> None:
-    from alembic import command
+    from intake import migrate
+    from intake.db import make_engine
 
-    from intake import migrate, models
-    from intake.db import Base, make_engine
-
-    assert models.Case.__table__ in Base.metadata.sorted_tables  # the models are registered
     engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    with engine.begin() as conn:
-        cfg = migrate.alembic_config()
-        cfg.attributes["connection"] = conn
-        command.stamp(cfg, "head")
+    migrate.create_from_models(engine)
     engine.dispose()
 
 

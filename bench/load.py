@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from intake import cases, create_app, db, keyring  # noqa: E402
+from intake import cases, create_app, db, keyring, migrate  # noqa: E402
 from intake.db import make_engine  # noqa: E402
 from intake.models import Role  # noqa: E402
 from tests.factories import PNG_1PX  # noqa: E402
@@ -100,9 +100,9 @@ def make_instance(directory: Path, server_url: str | None) -> tuple[dict[str, An
         "KDF_PROFILE": "fast",
         "SESSION_COOKIE_SECURE": False,
     }
-    from tests.conftest import create_schema
-
-    create_schema(url)
+    engine = make_engine(url)
+    migrate.create_from_models(engine)
+    engine.dispose()
     app = create_app(config)
     os.environ["INTAKE_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY

@@ -24,6 +24,19 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def create_from_models(engine: Engine) -> None:
+    """Build the schema straight from the models and stamp it at head (test suite and benchmarks; tests/
+    test_migrations.py checks that the migrations' head matches the models)."""
+    from . import models  # noqa: F401 - registers the tables
+    from .db import Base
+
+    Base.metadata.create_all(engine)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.stamp(cfg, "head")
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
