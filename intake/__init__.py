@@ -41,10 +41,6 @@ def register_extensions(app: Flask) -> None:
     Database().init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    app.config.setdefault(
-        "BABEL_TRANSLATION_DIRECTORIES",
-        ";".join(str(p) for p in sorted((ROOT / "intake" / "translations").iterdir()) if p.is_dir()),
-    )
     babel.init_app(app, locale_selector=select_locale)
     i18n.register(app)
 

@@ -21,7 +21,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from intake import create_app, db, migrate
-from intake.catalogs import compile_all
 from intake.db import Base, make_engine
 from intake.extensions import limiter
 
@@ -57,11 +56,6 @@ def create_schema(url: str) -> None:
     engine = make_engine(url)
     migrate.create_from_models(engine)
     engine.dispose()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _catalogues() -> None:
-    compile_all()
 
 
 def app_config(database_url: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:
