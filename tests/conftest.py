@@ -51,6 +51,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def empty_database(tmp_path: Path) -> Iterator[str]:
+    """An empty database on the engine the suite runs against (SQLite, or PostgreSQL when configured)."""
+    base = os.environ.get("INTAKE_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"intake_mig_{secrets.token_hex(4)}"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def create_schema(url: str) -> None:
     """The schema from the models, stamped at head."""
     engine = make_engine(url)

@@ -108,8 +108,11 @@ class Server:
         os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def start_gunicorn(env: Mapping[str, str], log_path: Path, workers: int = 2, timeout: float = 60) -> Server:
-    """gunicorn with the project's gunicorn.conf.py on a free loopback port; returns once it answers."""
+def start_gunicorn(
+    env: Mapping[str, str], log_path: Path, workers: int = 2, timeout: float = 60, root: Path = ROOT
+) -> Server:
+    """gunicorn with the gunicorn.conf.py of `root` (this checkout, or a copy) on a free loopback port, run
+    from there; returns once it answers."""
     port = free_port()
     full = dict(env)
     full["INTAKE_BIND"] = f"127.0.0.1:{port}"
@@ -117,8 +120,8 @@ def start_gunicorn(env: Mapping[str, str], log_path: Path, workers: int = 2, tim
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
-            cwd=ROOT,
+            [sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"), "wsgi:app"],
+            cwd=root,
             env=full,
             stdin=subprocess.DEVNULL,
             stdout=log,
