@@ -109,10 +109,17 @@ class Server:
 
 
 def start_gunicorn(
-    env: Mapping[str, str], log_path: Path, workers: int = 2, timeout: float = 60, root: Path = ROOT
+    env: Mapping[str, str],
+    log_path: Path,
+    workers: int = 2,
+    timeout: float = 60,
+    root: Path = ROOT,
+    python: str = sys.executable,
+    config: str | None = None,
 ) -> Server:
-    """gunicorn with the gunicorn.conf.py of `root` (this checkout, or a copy) on a free loopback port, run
-    from there; returns once it answers."""
+    """gunicorn with the gunicorn.conf.py of `root` (this checkout, or a copy; `config` for another, e.g.
+    python:intake.gunicorn_conf of an installed wheel) on a free loopback port, run from `root`; returns
+    once it answers."""
     port = free_port()
     full = dict(env)
     full["INTAKE_BIND"] = f"127.0.0.1:{port}"
@@ -120,7 +127,7 @@ def start_gunicorn(
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"), "wsgi:app"],
+            [python, "-m", "gunicorn", "-c", config or str(root / "gunicorn.conf.py"), "wsgi:app"],
             cwd=root,
             env=full,
             stdin=subprocess.DEVNULL,
