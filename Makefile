@@ -15,14 +15,14 @@ PYTEST_ARGS ?= -n 2
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test check system-deps deps dev-deps catalogs lint typecheck audit test-sqlite test-postgres \
+.PHONY: demo test check system-deps deps dev-deps lint typecheck audit test-sqlite test-postgres \
 	requirements
 
-demo: deps catalogs
+demo: deps
 	$(VENV)/bin/flask --app wsgi demo
 	$(VENV)/bin/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-test: system-deps dev-deps catalogs
+test: system-deps dev-deps
 	bash .ci/with-services.sh $(MAKE) --no-print-directory --keep-going check
 
 check: lint typecheck audit test-sqlite test-postgres
@@ -44,9 +44,6 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 deps: $(VENV)/.deps
 
 dev-deps: $(VENV)/.dev-deps
-
-catalogs: | $(PY)
-	$(PY) -m intake.catalogs
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,10 @@ from typing import Any
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent
+# Where ./instance and ./keys are by default: beside config.py in a checkout (the folder every documented
+# command runs from); the working directory when installed from the wheel (config.py then sits in
+# site-packages, which is no place for state).
+HOME = ROOT if (ROOT / "pyproject.toml").is_file() else Path.cwd()
 
 
 class ConfigError(RuntimeError):
@@ -20,8 +24,8 @@ class Config:
     """Defaults shared by every environment. Every name may be overridden as INTAKE_<NAME>."""
 
     ENV = "development"
-    INSTANCE_DIR = str(ROOT / "instance")
-    KEYS_DIR = str(ROOT / "keys")
+    INSTANCE_DIR = str(HOME / "instance")
+    KEYS_DIR = str(HOME / "keys")
     DATABASE_URL = ""  # empty: SQLite file under INSTANCE_DIR
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True

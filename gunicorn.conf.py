@@ -1,6 +1,7 @@
 """gunicorn settings for serving `wsgi:app`: loopback by default, no access log, production checks at start.
 
-    gunicorn -c gunicorn.conf.py wsgi:app
+    gunicorn -c gunicorn.conf.py wsgi:app                  (from the checkout)
+    gunicorn -c python:intake.gunicorn_conf wsgi:app       (installed from the wheel, which ships it so)
 
 Environment: INTAKE_BIND (default 127.0.0.1:8000; several addresses separated by commas),
 INTAKE_WORKERS (default 2 x cores + 1, at most 8), INTAKE_WORKER_TIMEOUT (seconds, default 60),
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent
+from config import Config
 
 
 def _workers() -> int:
@@ -89,7 +90,7 @@ def production_problems(env: dict[str, str]) -> list[str]:
     problems = []
     if not env.get("INTAKE_SECRET_KEY", "").strip():
         problems.append("INTAKE_SECRET_KEY is not set")
-    keys = Path(env.get("INTAKE_KEYS_DIR") or ROOT / "keys")
+    keys = Path(env.get("INTAKE_KEYS_DIR") or Config.KEYS_DIR)
     for name in ("token.secret", "recovery.pub"):
         if not (keys / name).is_file():
             problems.append(f"{keys / name} is missing (run `flask --app wsgi setup` first)")

@@ -7,7 +7,10 @@ from typing import Any
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# The folder holding templates/, migrations/ and alembic.ini: beside the package in the repository, inside it
+# when installed from the wheel (pyproject.toml maps them there).
+ROOT = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -15,7 +18,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "intake" / "static"),
+        static_folder=str(PACKAGE / "static"),
     )
     configure(app, overrides)
     register_extensions(app)
@@ -41,10 +44,6 @@ def register_extensions(app: Flask) -> None:
     Database().init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    app.config.setdefault(
-        "BABEL_TRANSLATION_DIRECTORIES",
-        ";".join(str(p) for p in sorted((ROOT / "intake" / "translations").iterdir()) if p.is_dir()),
-    )
     babel.init_app(app, locale_selector=select_locale)
     i18n.register(app)
 

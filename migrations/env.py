@@ -7,7 +7,9 @@ from pathlib import Path
 
 from alembic import context
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_CHECKOUT = Path(__file__).resolve().parent.parent
+if (_CHECKOUT / "config.py").is_file():  # plain `alembic` in the checkout; installed, config is importable
+    sys.path.insert(0, str(_CHECKOUT))
 
 from config import database_url_from_env  # noqa: E402
 from intake import models  # noqa: E402,F401 - registers the tables

@@ -21,7 +21,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from intake import create_app, db, migrate
-from intake.catalogs import compile_all
 from intake.db import Base, make_engine
 from intake.extensions import limiter
 
@@ -52,16 +51,28 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def empty_database(tmp_path: Path) -> Iterator[str]:
+    """An empty database on the engine the suite runs against (SQLite, or PostgreSQL when configured)."""
+    base = os.environ.get("INTAKE_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"intake_mig_{secrets.token_hex(4)}"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def create_schema(url: str) -> None:
     """The schema from the models, stamped at head."""
     engine = make_engine(url)
     migrate.create_from_models(engine)
     engine.dispose()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _catalogues() -> None:
-    compile_all()
 
 
 def app_config(database_url: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:

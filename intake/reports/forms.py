@@ -9,6 +9,7 @@ from wtforms import BooleanField, Form, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from ..officer.forms import CatalogueTranslations
 from .periods import PERIOD_CODES, PeriodInvalid, parse_fiscal_year
 from .tables import PERIOD_NAMES
 
@@ -25,7 +26,15 @@ def year_choices(years: list[int], chosen: int | None = None) -> list[SelectChoi
     return [SelectChoice(str(y), str(y)) for y in shown]
 
 
-class ReportForm(Form):
+class SelectorForm(Form):
+    """WTForms' built-in messages ("Not a valid choice.") in the page's language, as on officer forms."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> CatalogueTranslations:
+            return CatalogueTranslations()
+
+
+class ReportForm(SelectorForm):
     fiscal_year = SelectField(
         _l("Fiscal year"), coerce=str, validate_choice=False, validators=[_fiscal_year]
     )
@@ -35,5 +44,5 @@ class ReportForm(Form):
     thai_digits = BooleanField(_l("Thai digits in the PDF"))
 
 
-class StatsForm(Form):
+class StatsForm(SelectorForm):
     fiscal_year = SelectField(_l("Fiscal year"), coerce=str)
