@@ -42,6 +42,7 @@ import weasyprint
 import weasyprint.draw
 from flask import render_template
 from flask_babel import gettext as _
+from fontTools import agl
 from fontTools.ttLib import TTFont
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -169,18 +170,31 @@ _reverse_cmaps: dict[bytes, dict[int, str]] = {}
 _cmap_lock = Lock()
 
 
+def _is_private(text: str) -> bool:
+    return any("\ue000" <= ch <= "\uf8ff" for ch in text)
+
+
 def _reverse_cmap(font: Any) -> dict[int, str]:
-    """Glyph id -> the one character the font maps to it (glyphs reached from several are left out)."""
+    """Glyph id -> the text it stands for: the one character the font maps to it, else what its name says
+    (Adobe Glyph List: "uni0E48.low" is a low mai ek); glyphs reached from several characters, from
+    private-use code points only, or with names that say nothing are left to WeasyPrint."""
     content: bytes = font.file_content
     with _cmap_lock:
         cached = _reverse_cmaps.get(content)
         if cached is None:
-            reverse: dict[int, list[int]] = {}
             ttf = TTFont(io.BytesIO(content), fontNumber=getattr(font, "index", 0) or 0, lazy=True)
             order = ttf.getGlyphOrder()
+            ids = {name: i for i, name in enumerate(order)}
+            reached: dict[int, list[str]] = {}
             for codepoint, name in (ttf.getBestCmap() or {}).items():
-                reverse.setdefault(ttf.getGlyphID(name) if name in order else -1, []).append(codepoint)
-            cached = {gid: chr(cps[0]) for gid, cps in reverse.items() if len(cps) == 1 and gid >= 0}
+                if name in ids and not _is_private(chr(codepoint)):
+                    reached.setdefault(ids[name], []).append(chr(codepoint))
+            cached = {gid: chars[0] for gid, chars in reached.items() if len(chars) == 1}
+            for gid, name in enumerate(order):
+                if gid not in cached and gid not in reached:
+                    text = agl.toUnicode(name)
+                    if text and not _is_private(text):
+                        cached[gid] = text
             _reverse_cmaps[content] = cached
     return cached
 
