@@ -196,3 +196,21 @@ def test_same_day_same_bytes(factory: Factory, session: Session) -> None:
     for fmt in ("csv", "pdf"):
         first = exports.render(session, Q1, fmt, as_of=AS_OF).data
         assert exports.render(session, Q1, fmt, as_of=bkk(2026, 1, 20, 23, 59)).data == first
+
+
+def test_xlsx_sheets_open_with_the_title_row_and_print_on_a4(factory: Factory, session: Session) -> None:
+    build_known_cases(factory, session)
+    book = openpyxl.load_workbook(io.BytesIO(exports.render(session, Q1, "xlsx", as_of=AS_OF).data))
+    for ws in book.worksheets:
+        assert ws["A1"].value == TITLE_ROW, ws.title
+        assert int(ws.page_setup.paperSize) == 9  # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)  # one page wide
+        assert ws.oddFooter.center.text == "หน้า &P จาก &N"
+    tables = book.worksheets[1:]
+    assert all(ws.page_setup.orientation == "landscape" for ws in tables)
+    # The title, the table's title and the heading rows repeat on every printed page.
+    assert book["ตามช่องทาง"].print_title_rows == "$1:$4"  # two heading rows: the state is a group
+    assert book["การแจ้งรับทราบ"].print_title_rows == "$1:$3"
+    assert book["ตามช่องทาง"].freeze_panes == "B5"
+    assert "E3:I3" in {str(r) for r in book["ตามช่องทาง"].merged_cells.ranges}  # the group's heading
