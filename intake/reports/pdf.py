@@ -246,8 +246,11 @@ def write_pdf(
 ) -> None:
     """Render `template` (extending pdf/_document.html) with `context` as a PDF written into `target`.
 
-    Needs an application context (templates, translations). `created` is written as the document's date
-    (the same day gives the same bytes); Thai digits apply to the text, not to the markup.
+    Needs an application context (templates, translations: wrap the call in `force_locale("th")` for a
+    Thai document whatever the page's language). `created` is written as the document's date (the same
+    day gives the same bytes); Thai digits apply to the text, not to the markup. `target` is any binary
+    file object (a response stream, a spooled temporary file); WeasyPrint lays every page out in memory
+    first, then writes the file into it object by object.
     """
     fonts = font_files(font_dir)
     page = page_setup(letterhead, title, fonts, thai_digits)
