@@ -295,6 +295,21 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class SiteImage(Base):
+    """An image for the municipality's documents (today: the crest), uploaded by an administrator and
+    re-encoded as PNG. Kept in the database, not in a file, so that every app server sees the same one."""
+
+    __tablename__ = "site_images"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32), default="image/png")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of `data`, hex: an ETag and the audit's word
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class PublishedAnswer(Base):
     """A question and its answer published on /faq with the asker's consent (public by design)."""
 

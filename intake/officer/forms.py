@@ -12,6 +12,7 @@ from flask_babel import lazy_ngettext as _n
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    FileField,
     IntegerField,
     MultipleFileField,
     PasswordField,
@@ -308,6 +309,10 @@ class SettingsForm(OfficerForm):
         ceiling = (int(current_app.config["MAX_CONTENT_LENGTH"]) - MB) // MB
         if field.data > ceiling:
             raise ValidationError(_l("At most %(n)d MB with the current server configuration.", n=ceiling))
+
+
+class CrestForm(OfficerForm):
+    crest = FileField(_l("Crest of the municipality"))
 
 
 class AuditFilterForm(OfficerForm):
