@@ -71,6 +71,10 @@ class Config:
     S3_SECRET_KEY = ""
     S3_REGION = "us-east-1"
     S3_ADDRESSING_STYLE = "path"  # "path" (SeaweedFS, Garage, Ceph RGW) or "virtual" / "auto" (AWS)
+    # Bounded waits: a store that is away costs a citizen seconds, then a "try again shortly" page.
+    S3_CONNECT_TIMEOUT = 3.0
+    S3_READ_TIMEOUT = 30.0
+    S3_MAX_ATTEMPTS = 3  # botocore's "standard" retries (with backoff), first attempt included
 
     DEMO = False
 

@@ -15,7 +15,8 @@ what the visitor typed); a name that is not there raises ObjectMissing.
     INTAKE_STORAGE_URL=file:/srv/files         a folder of your choice (objects directly inside it)
     INTAKE_STORAGE_URL=s3://BUCKET/PREFIX      objects BUCKET/PREFIX/<name>, through boto3, with
         INTAKE_S3_ENDPOINT_URL (empty: AWS), INTAKE_S3_ACCESS_KEY, INTAKE_S3_SECRET_KEY (empty: boto3's
-        own chain: environment, config files, instance role), INTAKE_S3_REGION, INTAKE_S3_ADDRESSING_STYLE
+        own chain: environment, config files, instance role), INTAKE_S3_REGION, INTAKE_S3_ADDRESSING_STYLE,
+        INTAKE_S3_CONNECT_TIMEOUT, INTAKE_S3_READ_TIMEOUT, INTAKE_S3_MAX_ATTEMPTS
 """
 
 from __future__ import annotations
@@ -458,13 +459,19 @@ def _s3_errors(missing: str | None = None) -> Iterator[None]:
 
 
 def s3_settings(config: Mapping[str, Any]) -> S3Settings:
-    return S3Settings(
-        endpoint_url=str(config.get("S3_ENDPOINT_URL") or ""),
-        access_key=str(config.get("S3_ACCESS_KEY") or ""),
-        secret_key=str(config.get("S3_SECRET_KEY") or ""),
-        region=str(config.get("S3_REGION") or "us-east-1"),
-        addressing_style=str(config.get("S3_ADDRESSING_STYLE") or "path"),
-    )
+    try:
+        return S3Settings(
+            endpoint_url=str(config.get("S3_ENDPOINT_URL") or ""),
+            access_key=str(config.get("S3_ACCESS_KEY") or ""),
+            secret_key=str(config.get("S3_SECRET_KEY") or ""),
+            region=str(config.get("S3_REGION") or "us-east-1"),
+            addressing_style=str(config.get("S3_ADDRESSING_STYLE") or "path"),
+            connect_timeout=float(config.get("S3_CONNECT_TIMEOUT") or 3.0),
+            read_timeout=float(config.get("S3_READ_TIMEOUT") or 30.0),
+            attempts=max(1, int(config.get("S3_MAX_ATTEMPTS") or 3)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise StorageConfigError("the INTAKE_S3_* timeouts and attempts must be numbers") from exc
 
 
 def for_url(url: str, config: Mapping[str, Any]) -> Store:
