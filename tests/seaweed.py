@@ -30,7 +30,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 2.0
+STOP_TIMEOUT = 1.0
 BUCKET = "intake-test"
 
 
