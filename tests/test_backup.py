@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
 
-from intake import attachments, audit, backup, cases, create_app, db, keyring
+from intake import attachments, audit, backup, cases, create_app, db, keyring, storage
 from intake.db import make_engine
 from intake.models import Case, Channel, Officer, Setting
 
@@ -255,3 +255,27 @@ def test_backup_names_a_missing_schema(
     assert "no schema" in result.output
     assert not (tmp_path / "x.tar").exists()
     assert backup.FORMAT == "intake-backup-v1"
+
+
+def test_restore_refuses_a_store_holding_other_objects_and_finishes_a_cut_short_one(
+    make_app: Any, tmp_path: Path, second_database: str, same_storage: dict[str, Any]
+) -> None:
+    app = make_app()
+    made = _populate(app)
+    out = tmp_path / "b.tar"
+    assert app.test_cli_runner().invoke(args=["backup", "--output", str(out)]).exit_code == 0
+    restored = _restored_app(second_database, tmp_path, same_storage)
+    store = store_of(restored)
+    stranger = storage.new_name()
+    store.put(stranger, [b"an object of some other instance"])
+    result = restored.test_cli_runner().invoke(args=["restore", str(out)])
+    assert result.exit_code == 1 and "1 objects that are not in this backup" in result.output
+    store.delete(stranger)
+    with tarfile.open(out) as tar:  # a restore that stopped after putting some of its objects
+        member = next(m for m in tar.getmembers() if m.name.startswith("attachments/"))
+        store.put(member.name.removeprefix("attachments/"), [tar.extractfile(member).read()])  # type: ignore[union-attr]
+    result = restored.test_cli_runner().invoke(args=["restore", str(out)])
+    assert result.exit_code == 0, result.output
+    with restored.app_context():
+        for token in made:
+            assert cases.find_by_token(db.session(), token).case.id == made[token]["id"]
