@@ -143,7 +143,7 @@ class FileStore(Store):
         part = folder / (name + ".part")
         size = 0
         try:
-            with open(part, "xb") as sink:
+            with open(part, "wb") as sink:  # a stale .part of a cut-short copy is replaced
                 for chunk in chunks:
                     sink.write(chunk)
                     size += len(chunk)

@@ -2,7 +2,8 @@
 
 Every token a client received must open its case, every case must be whole (its submission entry, both
 files on disk and decryptable), no orphan file may remain after the sweep, and the counts must agree.
-Runs on the suite's engine (SQLite, and PostgreSQL when INTAKE_TEST_DATABASE_URL is set).
+Runs on the suite's engine (SQLite, and PostgreSQL when INTAKE_TEST_DATABASE_URL is set), with the files on
+`file:` and on `s3:` (SeaweedFS): a case is durable only once its objects are.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from intake import attachments, cases, db, keyring
 from intake.db import make_engine
 from intake.models import Attachment, Case, EntryKind, Officer
 
-from .conftest import PASSWORD, store_of
+from .conftest import PASSWORD, on_both_stores, store_of
 from .factories import PNG_1PX
 from .servers import Client, env_for, start_gunicorn
 
@@ -117,6 +118,7 @@ def _check_instance(app: Flask, burst: Burst) -> dict[str, int]:
         return {"cases": len(all_cases), "attachments": int(rows or 0), "orphans": len(removed)}
 
 
+@on_both_stores
 def test_sigkill_mid_burst_loses_no_accepted_submission(make_app: Any, tmp_path: Path) -> None:
     app = make_app()
     env = env_for(app.config, RATELIMIT_ENABLED=False)
