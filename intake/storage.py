@@ -394,7 +394,11 @@ class S3Store(Store):
             except Exception as exc:
                 if _error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
                     raise
-                self.client.create_bucket(Bucket=self.bucket)
+                try:
+                    self.client.create_bucket(Bucket=self.bucket)
+                except Exception as again:  # made meanwhile by another process: fine
+                    if _error_code(again) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                        raise
 
 
 def _make_client(settings: S3Settings) -> Any:
