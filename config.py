@@ -67,6 +67,19 @@ class Config:
 
     RETENTION_YEARS = 5
 
+    # Where encrypted attachments live (intake/storage.py): "file:" (INSTANCE_DIR/attachments) or
+    # "s3://BUCKET/PREFIX" on an S3-compatible store; empty S3 keys: boto3's own credential chain.
+    STORAGE_URL = "file:"
+    S3_ENDPOINT_URL = ""
+    S3_ACCESS_KEY = ""
+    S3_SECRET_KEY = ""
+    S3_REGION = "us-east-1"
+    S3_ADDRESSING_STYLE = "path"  # "path" (SeaweedFS, Garage, Ceph RGW) or "virtual" / "auto" (AWS)
+    # Bounded waits: a store that is away costs a citizen seconds, then a "try again shortly" page.
+    S3_CONNECT_TIMEOUT = 3.0
+    S3_READ_TIMEOUT = 30.0
+    S3_MAX_ATTEMPTS = 3  # botocore's "standard" retries (with backoff), first attempt included
+
     DEMO = False
 
 
@@ -96,6 +109,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config["MAX_CONTENT_LENGTH"] = max(
         app.config["MAX_CONTENT_LENGTH"], app.config["ATTACHMENT_MAX_TOTAL"] + 1024 * 1024
     )
+    _check_storage(app)
     if env == "production":
         _check_production(app)
     elif not app.config.get("SECRET_KEY"):
@@ -109,6 +123,18 @@ def database_url_from_env() -> str:
         return url
     instance = Path(os.environ.get("INTAKE_INSTANCE_DIR", Config.INSTANCE_DIR)).resolve()
     return f"sqlite:///{instance / 'intake.sqlite3'}"
+
+
+def _check_storage(app: Flask) -> None:
+    from intake.storage import StorageConfigError, for_url
+
+    for name in ("STORAGE_URL", "S3_ENDPOINT_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_REGION"):
+        app.config[name] = str(app.config.get(name) or "")
+    app.config["STORAGE_URL"] = app.config["STORAGE_URL"] or "file:"
+    try:
+        for_url(app.config["STORAGE_URL"], app.config)
+    except StorageConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _check_production(app: Flask) -> None:

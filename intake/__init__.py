@@ -37,11 +37,12 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import i18n
+    from . import i18n, storage
     from .db import Database
     from .extensions import babel, csrf, limiter, select_locale
 
     Database().init_app(app)
+    storage.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

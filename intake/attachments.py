@@ -1,9 +1,9 @@
-"""Attachments: type checked by content, image metadata removed, encrypted to disk in chunks.
+"""Attachments: type checked by content, image metadata removed, encrypted into the store in chunks.
 
 Accepted: JPEG, PNG, WebP (re-encoded without EXIF/XMP/GPS or text chunks), PDF and plain UTF-8 text.
-Files are stored as ``<instance>/attachments/<random name>``; their real name, type and size are
-encrypted in the database. A file is written under a temporary name, flushed to disk and renamed
-before the case is committed; a crash in between leaves an orphan that `sweep_orphans` removes.
+Files are stored encrypted in the configured store (intake/storage.py: the instance folder, or S3) under a
+random name; their real name, type and size are encrypted in the database. The object is durable before
+the case is committed; a crash in between leaves an orphan that `sweep_orphans` removes.
 """
 
 from __future__ import annotations
@@ -12,21 +12,20 @@ import codecs
 import io
 import json
 import os
-import secrets
 import unicodedata
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import BinaryIO
 
 from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import crypto
+from . import crypto, storage
 from .models import Attachment, KeyKind
+from .storage import Store
 
 READ_CHUNK = 64 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels: more than any phone camera, far less than a bomb
@@ -54,7 +53,7 @@ class AttachmentRejected(ValueError):
 
 
 class AttachmentMissing(FileNotFoundError):
-    """The encrypted file of an attachment is not on disk."""
+    """The encrypted file of an attachment is not in the store."""
 
 
 @dataclass
@@ -181,12 +180,6 @@ def close_all(files: list[CleanFile]) -> None:
 # --- encrypted storage ---------------------------------------------------------------------------
 
 
-def directory(instance_dir: str | Path) -> Path:
-    path = Path(instance_dir) / "attachments"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _aad(case_id: int, stored_name: str) -> bytes:
     return f"intake attachment:{case_id}:{stored_name}".encode()
 
@@ -195,21 +188,13 @@ def _meta_aad(case_id: int) -> bytes:
     return f"intake attachment meta:{case_id}".encode()
 
 
-def store(
-    instance_dir: str | Path, case_id: int, key: bytes, clean: CleanFile, key_kind: KeyKind
-) -> Attachment:
-    """Encrypt a clean file to disk (durably) and return its unsaved row."""
-    folder = directory(instance_dir)
-    stored_name = secrets.token_hex(16)
-    final = folder / stored_name
-    part = folder / (stored_name + ".part")
+def put(store: Store, case_id: int, key: bytes, clean: CleanFile, key_kind: KeyKind) -> Attachment:
+    """Encrypt a clean file into the store (durably, streamed) and return its unsaved row.
+
+    Raises StoreUnavailable when the store cannot take it (nothing is then stored under its name)."""
+    stored_name = storage.new_name()
     clean.data.seek(0)
-    with open(part, "xb") as sink:
-        crypto.encrypt_stream(key, clean.data, sink, _aad(case_id, stored_name))
-        sink.flush()
-        os.fsync(sink.fileno())
-    os.replace(part, final)
-    _fsync_dir(folder)
+    store.put(stored_name, crypto.encrypt_chunks(key, clean.data, _aad(case_id, stored_name)))
     meta = json.dumps({"name": clean.name, "type": clean.media_type, "size": clean.size}).encode()
     return Attachment(
         case_id=case_id,
@@ -219,24 +204,17 @@ def store(
     )
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def read_meta(attachment: Attachment, key: bytes) -> dict[str, object]:
     return json.loads(crypto.decrypt(key, attachment.meta, _meta_aad(attachment.case_id)))
 
 
-def open_plain(instance_dir: str | Path, attachment: Attachment, key: bytes) -> Iterator[bytes]:
-    """Decrypted chunks of an attachment, streamed; raises AttachmentMissing or CryptoError."""
-    path = directory(instance_dir) / attachment.stored_name
+def open_plain(store: Store, attachment: Attachment, key: bytes) -> Iterator[bytes]:
+    """Decrypted chunks of an attachment, streamed. The object is opened at once, so that a missing
+    object (AttachmentMissing) or a store that is away (StoreUnavailable) is known before any byte
+    is sent; tampering raises CryptoError while reading."""
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed when the generator ends
-    except FileNotFoundError as exc:
+        fh = store.open(attachment.stored_name)
+    except storage.ObjectMissing as exc:
         raise AttachmentMissing(attachment.stored_name) from exc
 
     def chunks() -> Iterator[bytes]:
@@ -246,37 +224,24 @@ def open_plain(instance_dir: str | Path, attachment: Attachment, key: bytes) -> 
     return chunks()
 
 
-def remove_files(instance_dir: str | Path, stored_names: list[str], overwrite: bool = False) -> None:
-    """Delete stored files (overwritten with zeros first when asked: retention purge)."""
-    folder = directory(instance_dir)
+def remove_files(store: Store, stored_names: list[str], overwrite: bool = False) -> None:
+    """Delete stored objects (a file store overwrites them with zeros first when asked: retention)."""
     for name in stored_names:
-        for path in (folder / name, folder / (name + ".part")):
-            if not path.exists():
-                continue
-            if overwrite:
-                size = path.stat().st_size
-                with open(path, "r+b") as fh:
-                    for offset in range(0, size, READ_CHUNK):
-                        fh.write(b"\x00" * min(READ_CHUNK, size - offset))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            path.unlink()
+        store.delete(name, overwrite=overwrite)
 
 
-def sweep_orphans(session: Session, instance_dir: str | Path, grace: timedelta) -> list[str]:
-    """Remove files that no committed row names and that are older than `grace` (crash leftovers)."""
-    folder = directory(instance_dir)
-    known = set(session.scalars(select(Attachment.stored_name)))
+def sweep_orphans(session: Session, store: Store, grace: timedelta) -> list[str]:
+    """Remove objects that no committed row names and that are older than `grace` (crash leftovers),
+    and uploads that never finished."""
     cutoff = datetime.now(UTC) - grace
+    known = set(session.scalars(select(Attachment.stored_name)))
     removed = []
-    for path in folder.iterdir():
-        name = path.name.removesuffix(".part")
-        if name in known and not path.name.endswith(".part"):
+    for info in list(store.list_objects()):
+        if info.name in known or info.modified > cutoff:
             continue
-        if datetime.fromtimestamp(path.stat().st_mtime, UTC) > cutoff:
-            continue
-        path.unlink()
-        removed.append(path.name)
+        store.delete(info.name)
+        removed.append(info.name)
+    removed.extend(store.sweep_unfinished(cutoff))
     return removed
 
 

@@ -9,11 +9,11 @@ commit themselves because the token may be shown only once the case and its file
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from .models import (
     Source,
     Status,
 )
+from .storage import StorageError, Store
 
 
 class CaseError(Exception):
@@ -173,14 +174,16 @@ def submit(
     body: dict[str, Any],
     contact: str | None,
     files: list[attachments.CleanFile],
-    instance_dir: str | Path,
+    store: Store,
     source: Source = Source.WEB,
     received_at: datetime | None = None,
     category: str | None = None,
     officer: Officer | None = None,
     before_commit: Callable[[Case], None] | None = None,
 ) -> Submitted:
-    """Store a new case encrypted, commit it with its files, and return its token."""
+    """Store a new case encrypted, commit it with its files, and return its token.
+
+    Raises StoreUnavailable (nothing committed, no token) when the files cannot be stored."""
     token = tokens.make()
     now = dates.now()
     received = received_at or now
@@ -235,7 +238,7 @@ def submit(
         )
     if before_commit is not None:  # e.g. the audit entry of an officer's intake, in the same transaction
         before_commit(case)
-    _commit_with_files(session, case, entry, keys.content, files, instance_dir)
+    _commit_with_files(session, case, entry, keys.content, files, store)
     return Submitted(case, token)
 
 
@@ -245,19 +248,22 @@ def _commit_with_files(
     entry: Entry,
     key: bytes,
     files: list[attachments.CleanFile],
-    instance_dir: str | Path,
+    store: Store,
 ) -> None:
+    """Objects first (each durable when stored), then the commit; if anything fails, the objects stored
+    so far are removed again (and if that fails too, or the process dies, the orphan sweep removes them)."""
     stored: list[str] = []
     try:
         for clean in files:
-            row = attachments.store(instance_dir, case.id, key, clean, KeyKind.CONTENT)
+            row = attachments.put(store, case.id, key, clean, KeyKind.CONTENT)
             row.entry_id = entry.id
             stored.append(row.stored_name)
             case.attachments.append(row)
         session.commit()
     except BaseException:
         session.rollback()
-        attachments.remove_files(instance_dir, stored)
+        with contextlib.suppress(StorageError):
+            attachments.remove_files(store, stored)
         raise
     finally:
         attachments.close_all(files)
@@ -334,7 +340,7 @@ def add_followup(
     found: CitizenCase,
     message: str,
     files: list[attachments.CleanFile],
-    instance_dir: str | Path,
+    store: Store,
 ) -> Entry:
     """A citizen's later message on an open case; raises CaseClosed."""
     case = found.case
@@ -344,7 +350,7 @@ def add_followup(
     entry = _add_entry(
         session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}, public=True
     )
-    _commit_with_files(session, case, entry, found.keys.content, files, instance_dir)
+    _commit_with_files(session, case, entry, found.keys.content, files, store)
     return entry
 
 

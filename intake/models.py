@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -193,6 +194,22 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="attachments")
+
+
+class StorageCopy(Base):
+    """Progress of `migrate-storage`: one attachment object copied to another store and verified there.
+
+    `target` is the store's identity (storage.Store.identity, no credentials). A row is written only after
+    the copy was read back and its size and SHA-256 matched the source; a re-run skips what is recorded
+    and still there, so an interrupted move continues where it stopped."""
+
+    __tablename__ = "storage_copies"
+
+    target: Mapped[str] = mapped_column(String(512), primary_key=True)
+    stored_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    copied_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Officer(Base):

@@ -51,6 +51,11 @@ def env_for(config: Mapping[str, Any], **extra: Any) -> dict[str, str]:
             "KDF_PROFILE",
             "SESSION_COOKIE_SECURE",
             "RATELIMIT_STORAGE_URI",
+            "STORAGE_URL",
+            "S3_ENDPOINT_URL",
+            "S3_ACCESS_KEY",
+            "S3_SECRET_KEY",
+            "S3_REGION",
         )
         if key in config
     }

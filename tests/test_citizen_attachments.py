@@ -1,4 +1,6 @@
-"""Files sent with citizen forms: type by content, limits, metadata removed, errors beside the field."""
+"""Files sent with citizen forms: type by content, limits, metadata removed, errors beside the field.
+
+Every test runs on both storages (`file:` and SeaweedFS `s3:`)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ from .citizen_helpers import (
     track,
     valid_data,
 )
+from .conftest import on_both_stores, store_of
+
+pytestmark = on_both_stores
 
 
 def stored_files(app: Flask, token: str) -> list[tuple[dict[str, object], bytes]]:
@@ -34,9 +39,7 @@ def stored_files(app: Flask, token: str) -> list[tuple[dict[str, object], bytes]
         out = []
         for att in found.case.attachments:
             meta = attachments.read_meta(att, found.keys.content)
-            plain = attachments.read_all(
-                attachments.open_plain(app.config["INSTANCE_DIR"], att, found.keys.content)
-            )
+            plain = attachments.read_all(attachments.open_plain(store_of(app), att, found.keys.content))
             out.append((meta, plain))
         return out
 

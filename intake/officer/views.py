@@ -8,7 +8,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import attachments, audit, cases, dates, db, settings
+from .. import attachments, audit, cases, dates, db, settings, storage
 from ..i18n import CHANNEL_LABELS, human_size
 from ..models import Case, Channel, Officer, Role, Source
 from . import accounts, auth, queue
@@ -130,19 +130,26 @@ def intake() -> tuple[str, int]:
                 f"channel={channel.value}; source={source.value}",
             )
 
-        submitted = cases.submit(
-            session,
-            channel=channel,
-            body={"details": form.details.data or ""},
-            contact=(form.contact.data or "").strip() or None,
-            files=files,
-            instance_dir=current_app.config["INSTANCE_DIR"],
-            source=source,
-            received_at=dates.received_from_date(form.received_day()),
-            category=form.category.data or None,
-            officer=officer,
-            before_commit=put_on_record,
-        )
+        try:
+            submitted = cases.submit(
+                session,
+                channel=channel,
+                body={"details": form.details.data or ""},
+                contact=(form.contact.data or "").strip() or None,
+                files=files,
+                store=storage.current(),
+                source=source,
+                received_at=dates.received_from_date(form.received_day()),
+                category=form.category.data or None,
+                officer=officer,
+                before_commit=put_on_record,
+            )
+        except storage.StoreUnavailable:
+            form.attachments.errors = [
+                _("The case was not recorded: the files could not be stored just now. Attach them again "
+                  "and try again in a few minutes.")
+            ]
+            return render_template("officer/intake.html", form=form), 503
         return render_template(
             "officer/receipt.html",
             token=submitted.token,
