@@ -1,7 +1,7 @@
 """storage copies: the progress of migrate-storage, recorded in the database
 
 Revision ID: b0ac3b42fdf3
-Revises: e4b722c90125
+Revises: e466585fdb73
 Create Date: 2026-12-02 19:47:10.463430
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import intake.db
 
 revision = 'b0ac3b42fdf3'
-down_revision = 'e4b722c90125'
+down_revision = 'e466585fdb73'
 branch_labels = None
 depends_on = None
 
