@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import attachments, crypto, dates, keyring, settings, tokens
+from . import attachments, crypto, dates, keyring, notices, settings, tokens
 from .models import (
     Agency,
     Attachment,
@@ -238,6 +238,7 @@ def submit(
         )
     if before_commit is not None:  # e.g. the audit entry of an officer's intake, in the same transaction
         before_commit(case)
+    notices.on_new_case(session, case, by=officer)  # the outbox, in this transaction
     _commit_with_files(session, case, entry, keys.content, files, store)
     return Submitted(case, token)
 
@@ -350,6 +351,7 @@ def add_followup(
     entry = _add_entry(
         session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}, public=True
     )
+    notices.on_followup(session, case)
     _commit_with_files(session, case, entry, found.keys.content, files, store)
     return entry
 
@@ -513,6 +515,7 @@ def assign(session: Session, case: Case, officer: Officer, assignee: Officer | N
     if assignee is not None and (case.channel not in assignee.channels or not assignee.active):
         raise InvalidTransition("assignee does not hold this channel")
     case.assignee_id = assignee.id if assignee else None
+    notices.on_assigned(session, case, assignee, by=officer)
     return _add_entry(session, case, EntryKind.ASSIGN, officer=officer)
 
 
