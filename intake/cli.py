@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from . import audit, db, keyring, migrate
+from . import audit, db, keyring, mailer, migrate
 from .models import Channel, Officer, Role
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
@@ -124,15 +124,22 @@ def _open_recovery(path: Path) -> bytes:
     default=None,
     help="The recovery key that authorises granting channels.",
 )
+@click.option("--email", "email", default=None, help="Where notification mails go (none: no mail).")
 def officer_add(
     username: str,
     channels: tuple[str, ...],
     is_admin: bool,
     is_executive: bool,
     recovery_key: Path | None,
+    email: str | None,
 ) -> None:
     """Create an officer and grant channels with the recovery key."""
     wanted = parse_channels(channels)
+    if email is not None:
+        try:
+            email = mailer.normalise_address(email)
+        except mailer.AddressInvalid as exc:
+            raise CommandFailed(f"--email: {exc}") from exc
     if is_executive and (wanted or is_admin):
         raise CommandFailed("an executive gets no channels and is not an administrator")
     session = db.session()
@@ -144,6 +151,7 @@ def officer_add(
     password = secret_input("INTAKE_OFFICER_PASSWORD", f"Password for {username}", confirm=True)
     role = Role.ADMIN if is_admin else Role.EXECUTIVE if is_executive else Role.OFFICER
     officer = keyring.create_officer(session, username, password, role)
+    officer.email = email
     for channel in wanted:
         assert recovery is not None  # noqa: S101 - opened above when channels were asked for
         keyring.grant(
@@ -157,10 +165,11 @@ def officer_add(
         "cli",
         "officer.create",
         username,
-        f"role={role.value}; channels={','.join(wanted) or '-'}",
+        f"role={role.value}; channels={','.join(wanted) or '-'}; email={'set' if email else '-'}",
     )
     session.commit()
-    click.echo(f"Created {role.value} {username} with channels: {', '.join(wanted) or 'none'}.")
+    mail = f"; notices to {email}" if email else ""
+    click.echo(f"Created {role.value} {username} with channels: {', '.join(wanted) or 'none'}{mail}.")
 
 
 @officer_cli.command("grant")
@@ -269,8 +278,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(officer_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(audit_cli)
-    from . import maintenance
+    from . import maintenance, notify
     from .reports import cli as report_cli
 
     report_cli.register(app)
     maintenance.register(app)
+    notify.register(app)
