@@ -17,7 +17,16 @@ from ..i18n import CHANNEL_LABELS
 from ..models import AuditEntry, Officer, Role
 from . import accounts
 from .auth import current_officer, current_private_key, login_required
-from .forms import MB, AuditFilterForm, ChannelForm, CrestForm, EmptyForm, NewOfficerForm, SettingsForm
+from .forms import (
+    MB,
+    AuditFilterForm,
+    ChannelForm,
+    CrestForm,
+    EmptyForm,
+    NewOfficerForm,
+    NotifyForm,
+    SettingsForm,
+)
 from .views import bp
 
 AUDIT_PAGE = 100
@@ -92,6 +101,7 @@ def admin_officer(officer_id: int) -> tuple[str, int]:
         grant_form=grant_form,
         form=EmptyForm(formdata=None),
         is_self=target.id == admin.id,
+        notify_form=NotifyForm(formdata=None, email=target.email or "", mode=target.notify_mode),
     ), 200
 
 
