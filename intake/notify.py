@@ -302,8 +302,14 @@ def claim(session: Session, now: datetime, lease: timedelta, limit: int = BATCH)
 
 def _drop_reason(session: Session, row: Notice) -> str | None:
     """Why a notice should no longer go to its recipient, or None when it should."""
-    if row.officer_id is None:
-        return None if row.address else "no address"
+    if row.officer_id is None:  # a channel's escalation address
+        if not row.address:
+            return "no address"
+        if row.channel and notices.escalation_address(session, row.channel).lower() != row.address.lower():
+            return "escalation address changed"
+        if row.case_id is not None and not notices.still_due(row, session.get(Case, row.case_id)):
+            return "no longer due"
+        return None
     officer = session.get(Officer, row.officer_id)
     if officer is None or not officer.active:
         return "account deactivated"

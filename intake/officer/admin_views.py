@@ -17,16 +17,8 @@ from ..i18n import CHANNEL_LABELS
 from ..models import AuditEntry, Officer, Role
 from . import accounts
 from .auth import current_officer, current_private_key, login_required
-from .forms import (
-    MB,
-    AuditFilterForm,
-    ChannelForm,
-    CrestForm,
-    EmptyForm,
-    NewOfficerForm,
-    NotifyForm,
-    SettingsForm,
-)
+from .forms import MB, AuditFilterForm, ChannelForm, CrestForm, EmptyForm, NewOfficerForm, SettingsForm
+from .notify_forms import NotifyForm
 from .views import bp
 
 AUDIT_PAGE = 100

@@ -15,7 +15,8 @@ from .. import audit, db, mailer, notices, notify, settings
 from ..models import Channel, Delivery, NotifyMode, Officer, Role
 from . import auth
 from .auth import current_officer, login_required
-from .forms import EmptyForm, EscalationForm, NotifyForm, TestMailForm
+from .forms import EmptyForm
+from .notify_forms import EscalationForm, NotifyForm, TestMailForm
 from .views import bp
 
 LOG_PAGE = 100
