@@ -122,8 +122,9 @@ class Mailbox:
     port: int = 0
     controller: Controller | None = None
 
-    def start(self) -> Mailbox:
-        self.port = free_port()
+    def start(self, port: int | None = None) -> Mailbox:
+        """Listen on `port` (again, after `stop`), or on a free one."""
+        self.port = port or self.port or free_port()
         kwargs: dict[str, Any] = {}
         context = None
         if self.security != "none":
