@@ -266,23 +266,30 @@ def send_test(session: Session, address: str, by: Officer) -> tuple[bool, str]:
 # --- claiming and sending ------------------------------------------------------------------------------
 
 
-def _available(now: datetime) -> Any:
+def _available(now: datetime, due_by: datetime | None = None) -> Any:
     return and_(
         Notice.state == NoticeState.PENDING.value,
-        Notice.due_at <= now,
+        Notice.due_at <= (due_by or now),
         or_(Notice.lease_until.is_(None), Notice.lease_until < now),
     )
 
 
-def claim(session: Session, now: datetime, lease: timedelta, limit: int = BATCH) -> tuple[str, list[Notice]]:
-    """Take up to `limit` due notices under a new lease (committed); ("", []) when none is due."""
+def claim(
+    session: Session,
+    now: datetime,
+    lease: timedelta,
+    limit: int | None = None,
+    due_by: datetime | None = None,
+) -> tuple[str, list[Notice]]:
+    """Take up to `limit` (BATCH) notices due by `due_by` (now) under a new lease (committed); ("", [])
+    when none is due."""
     token = secrets.token_hex(8)
     ids = list(
         session.scalars(
             select(Notice.id)
-            .where(_available(now))
+            .where(_available(now, due_by))
             .order_by(Notice.due_at, Notice.id)
-            .limit(limit)
+            .limit(limit or BATCH)
             .with_for_update(skip_locked=True)
         )
     )
@@ -291,7 +298,7 @@ def claim(session: Session, now: datetime, lease: timedelta, limit: int = BATCH)
         return "", []
     session.execute(
         update(Notice)
-        .where(Notice.id.in_(ids), _available(now))
+        .where(Notice.id.in_(ids), _available(now, due_by))
         .values(lease_until=now + lease, claim=token)
         .execution_options(synchronize_session=False)
     )
@@ -351,16 +358,18 @@ class Worker:
         self.mail = mailer.MailConfig.from_app(app.config)
 
     def run_once(self, now: datetime | None = None, *, reminders: bool = True) -> Summary:
-        """Reminders, then every due notice, in batches, until none is due (or `stop` is set)."""
+        """Reminders, then every notice due when the run began, in batches, until none is left (or `stop`
+        is set). A notice that fails is tried again in a later run, after its backoff, never in this one."""
         clock: Callable[[], datetime] = (lambda: now) if now is not None else dates.now
         total = Summary()
         with self.app.app_context(), db.new_session() as session:
             if reminders:
                 total.reminders = notices.find_reminders(session, clock())
                 session.commit()
+            started = clock()
             with mailer.Connection(self.mail) as conn:
                 while not self.stop.is_set():
-                    token, rows = claim(session, clock(), self.config.lease)
+                    token, rows = claim(session, clock(), self.config.lease, due_by=started)
                     if not rows:
                         break
                     total.add(self._send_claim(session, conn, token, rows, clock))
