@@ -400,10 +400,8 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     """Insert notices whose dedupe_key is not there yet (another worker may be inserting the same now)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(
-        insert(Notice).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    statement = insert(Notice).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return len(session.execute(statement.returning(Notice.id)).all())  # rowcount: -1 on psycopg here
 
 
 def find_reminders(session: Session, now: datetime | None = None) -> int:

@@ -135,7 +135,7 @@ class Mailbox:
             kwargs.update(tls_context=context, require_starttls=True)
         if self.credentials is not None:
             kwargs.update(authenticator=self._authenticate, auth_required=True,
-                          auth_require_tls=self.security != "none")
+                          auth_require_tls=self.security == "starttls")  # aiosmtpd cannot see implicit TLS
         self.controller = Controller(
             self.handler, hostname="127.0.0.1", port=self.port,
             ssl_context=context if self.security == "ssl" else None, server_hostname="localhost",
