@@ -18,7 +18,7 @@ from intake import cases, dates, keyring, retention
 from intake.models import Role, Status
 
 from .citizen_helpers import TOKEN_RE, files_field
-from .conftest import ADMIN, PASSWORD, csrf_token
+from .conftest import ADMIN, PASSWORD, csrf_token, store_of
 from .factories import PNG_1PX
 from .i18n_helpers import english_left, thai
 from .officer_helpers import OfficerActions, secret_from_page, world
@@ -30,7 +30,7 @@ RECENT = (dates.local_date(dates.now()) - timedelta(days=3)).isoformat()
 # GET endpoints that answer no HTML page of their own: files, redirects, the language switch.
 NOT_PAGES = {
     "static", "citizen.set_language", "citizen.followup_form", "officer.attachment", "officer.index",
-    "officer.admin_home",
+    "officer.admin_home", "officer.admin_crest_image",
 }
 CITIZEN_FORMS = {
     "/report/corruption": {
@@ -102,7 +102,7 @@ def _world(app: Flask) -> dict[str, Any]:
         keys = cases.officer_keys(s, admin, keyring.unlock(admin, PASSWORD), old.case)
         cases.change_status(s, old.case, admin, keys, Status.RESOLVED, "ดำเนินการแล้ว")
         s.commit()
-        retention.purge(s, app.config["INSTANCE_DIR"], now=dates.now() + timedelta(days=366 * 6))
+        retention.purge(s, store_of(app), now=dates.now() + timedelta(days=366 * 6))
         s.commit()
         ids["purged"] = old.case.id
     return ids
@@ -219,6 +219,11 @@ def _admin_pages(pages: Pages, officer_id: int) -> None:
     pages.post("/officer/admin/settings", {"municipality_name": "", "retention_years": "0"}, status=BAD)
     pages.get("/officer/admin/audit")
     pages.get("/officer/admin/audit?actor=admin&action=case.view")
+    pages.get("/officer/admin/notifications")
+    pages.post("/officer/admin/notifications", {"escalation_days": "0", "digest_hour": "99"}, status=BAD)
+    pages.get("/officer/admin/notifications/log")
+    pages.get("/officer/profile")
+    pages.post("/officer/profile", {"email": "ไม่ใช่อีเมล", "mode": "digest"}, status=BAD)
 
 
 def test_every_citizen_and_officer_page_is_thai(make_app: Any) -> None:
