@@ -28,11 +28,13 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import Integer, String, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import audit, dates, settings
+from .db import UTCDateTime
 from .models import (
     CLOSED_STATUSES,
     Case,
@@ -158,16 +160,43 @@ def _add(session: Session, kind: str, officer: Officer, case_row: Case, now: dat
 
 
 def _tell_about(session: Session, case_row: Case, kind: Kind, exclude: Officer | None) -> int:
+    """One notice to each recipient, in the caller's transaction. For an unassigned case, one
+    INSERT … SELECT over the channel's holders: the submit path pays one statement, however many
+    officers hold the channel (bench/notify.py)."""
     if not enabled():
         return 0
     now = dates.now()
-    told = 0
-    for officer in recipients(session, case_row):
-        if exclude is not None and officer.id == exclude.id:
-            continue
-        _add(session, kind.value, officer, case_row, now)
-        told += 1
-    return told
+    if case_row.assignee_id is not None:
+        told = 0
+        for officer in recipients(session, case_row):
+            if exclude is None or officer.id != exclude.id:
+                _add(session, kind.value, officer, case_row, now)
+                told += 1
+        return told
+    digest_at = next_digest(now, digest_hour(session))
+    chosen: list[ColumnElement[bool]] = [
+        Officer.active.is_(True),
+        Officer.email.is_not(None),
+        Officer.id.in_(select(Grant.officer_id).where(Grant.channel == case_row.channel)),
+    ]
+    if exclude is not None:
+        chosen.append(Officer.id != exclude.id)
+    rows = select(
+        literal(kind.value, String()),
+        Officer.id,
+        literal(case_row.channel, String()),
+        literal(case_row.id, Integer()),
+        literal(now, UTCDateTime()),
+        case(
+            (Officer.notify_mode == NotifyMode.DIGEST.value, literal(digest_at, UTCDateTime())),
+            else_=literal(now, UTCDateTime()),
+        ),
+        literal(NoticeState.PENDING.value, String()),
+        literal(0, Integer()),
+    ).where(*chosen)
+    columns = ["kind", "officer_id", "channel", "case_id", "created_at", "due_at", "state", "attempts"]
+    result = session.execute(insert(Notice).from_select(columns, rows))
+    return max(0, int(getattr(result, "rowcount", 0) or 0))
 
 
 # --- events (one call each from intake/cases.py, in the event's transaction) ----------------------------
@@ -399,8 +428,8 @@ def due_reminders(session: Session, now: datetime) -> list[Reminder]:
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
     """Insert notices whose dedupe_key is not there yet (another worker may be inserting the same now)."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Notice).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = upsert(Notice).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
     return len(session.execute(statement.returning(Notice.id)).all())  # rowcount: -1 on psycopg here
 
 

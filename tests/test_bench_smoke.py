@@ -125,3 +125,12 @@ def test_attachment_through_gunicorn(bench_dir: Path) -> None:
     assert isinstance(figures["s3_upload_mbps"], float) and isinstance(figures["s3_download_vs_file"], float)
     assert figures["s3_stored_bytes"] == figures["stored_bytes"]  # the same ciphertext size on both
     assert len(ratios(figures)) == 4  # the memory bound on file: and on s3:, upload and download
+
+
+def test_notify(bench_dir: Path) -> None:
+    figures = run("notify.py", bench_dir)
+    assert isinstance(figures["mails_per_minute_one_notice_each"], int)
+    assert figures["mails_per_minute_one_notice_each"] > 0
+    assert figures["officer_mails"] == 20  # 40 notices to 20 officers: one mail each
+    assert figures["notices_written"] == 21 * 6  # 20 officers and the administrator, for each submission
+    assert len(ratios(figures)) == 1
