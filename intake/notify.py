@@ -696,6 +696,11 @@ def notify_command(once: bool) -> None:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        if not log.handlers and not logging.getLogger().handlers:  # journald gets the round summaries
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
         click.echo(f"Notify worker started (pid {os.getpid()}) for {config.describe()}; stop with SIGTERM.")
         worker.run_forever()
         click.echo("Notify worker stopped.")

@@ -194,6 +194,8 @@ def test_the_daemon_sends_and_stops_on_sigterm(make_app: Any, mailbox: Mailbox, 
     text = log.read_text()
     assert status == 0, text
     assert "Notify worker started" in text and "Notify worker stopped." in text
+    assert "INFO intake.notify: notify: 0 new reminders; 1 mails sent carrying 1 notices" in text
+    assert "example.go.th" not in text.split("for 127.0.0.1", 1)[1]  # no recipient in the log
     assert recipients(mailbox.received) == ["pr@example.go.th", "pr@example.go.th"]
 
 
