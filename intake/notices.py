@@ -9,7 +9,7 @@
   has a unique key (kind, case, recipient, the Bangkok day of its deadline), so whichever worker or run
   finds it first writes it and every later scan finds it there: once, and on the right day.
 - `tell_administrators` lets other work tell every administrator something without content (the audit
-  anchor, storage running low): a topic and a few numbers or machine words.
+  storage running low): a topic and a few numbers or machine words.
 
 No content, ever: a notice is a kind, the officer, the case's channel and case id (for the checks at
 sending time, never put in a mail) and for administrators' topics a few facts that cannot carry text.
@@ -284,15 +284,6 @@ def register_topic(name: str, subject: Any, intro: Any, labels: Mapping[str, Any
 
 
 register_topic(
-    "audit.anchor",
-    _l("The audit trail was checked"),
-    _l(
-        "The audit trail was verified and is intact. Keep this mail: its anchor lets a later check show that "
-        "nothing before it was changed or removed."
-    ),
-    {"entries": _l("Entries"), "tail": _l("Anchor (last entry and its keyed hash)")},
-)
-register_topic(
     "storage.low",
     _l("Storage is running low"),
     _l(
@@ -330,7 +321,7 @@ def administrators(session: Session) -> list[Officer]:
 
 
 def tell_administrators(session: Session, kind: str, counts: Mapping[str, int | str]) -> int:
-    """Queue `kind` (a registered topic, e.g. "audit.anchor") for every active administrator with an
+    """Queue `kind` (a registered topic, e.g. "storage.low") for every active administrator with an
     address, in the caller's transaction; returns how many were queued (0 without a mail server).
     `counts`: at most 8 facts, each a number or a machine word (ValueError otherwise)."""
     if kind not in TOPICS:
