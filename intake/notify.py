@@ -25,6 +25,7 @@ show it once.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import os
@@ -56,6 +57,7 @@ from .notices import ADMIN_PREFIX, Kind
 log = logging.getLogger("intake.notify")
 BATCH = 50
 MAX_BACKOFF = timedelta(hours=6)
+TEST_MAIL_TIMEOUT = 10.0  # seconds per SMTP step for the test mail, sent within the administrator's request
 STALLED_AFTER = timedelta(minutes=15)  # a due notice nobody took for this long: is the worker running?
 
 KIND_LABELS: dict[str, Any] = {
@@ -240,6 +242,7 @@ def send_test(session: Session, address: str, by: Officer) -> tuple[bool, str]:
     """Send a test mail now (not through the outbox: the administrator sees the server's answer at once).
     Logged in the delivery log and the audit trail; the caller commits."""
     config = mailer.MailConfig.from_app(current_app.config)
+    config = dataclasses.replace(config, timeout=min(config.timeout, TEST_MAIL_TIMEOUT))
     now = dates.now()
     msg = mailer.message(config, address, test_letter(session), sender_name=_sender_name(session), when=now)
     try:
@@ -442,6 +445,13 @@ class Worker:
                 summary.add(self._failed(session, group, exc, clock()))
                 if exc.connection:
                     down = exc
+            except SQLAlchemyError:
+                raise  # the database is away: run_forever waits and tries again; leases expire
+            except Exception as exc:  # a bug must not stop every later mail: count it as a failed attempt
+                log.exception("notify: could not send a mail")
+                session.rollback()
+                failure = mailer.MailFailed(f"internal error: {type(exc).__name__}")
+                summary.add(self._failed(session, group, failure, clock()))
         self._release(session, token)
         return summary
 

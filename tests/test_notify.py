@@ -230,3 +230,30 @@ def test_two_workers_on_postgresql_send_each_notice_once(mail_app: Flask, mailbo
     with mail_app.app_context():
         states = db.session().scalars(select(Notice.state)).all()
     assert set(states) == {NoticeState.SENT.value}
+
+
+def test_a_mail_that_cannot_be_composed_counts_as_a_failed_attempt(
+    mail_app: Flask, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in one mail does not stop the others, nor the worker: it is retried, then failed."""
+    with world(mail_app) as (_s, factory):
+        officer_with_mail(factory, "pr", ("feedback",))
+        officer_with_mail(factory, "legal", ("corruption",))
+        factory.case("feedback", "x")
+        factory.case("corruption", "y")
+    real = notify.compose
+
+    def broken(session: Any, group: notify.Group, now: Any) -> Any:
+        if group.address.startswith("pr@"):
+            raise KeyError("a template bug")
+        return real(session, group, now)
+
+    monkeypatch.setattr(notify, "compose", broken)
+    summary = run(mail_app)
+    assert (summary.mails, summary.retried) == (1, 1)
+    assert recipients(mailbox.received) == ["legal@example.go.th"]
+    failed = [d for d in deliveries(mail_app) if d.result == "retry"]
+    assert [d.detail for d in failed] == ["internal error: KeyError"]
+    monkeypatch.setattr(notify, "compose", real)
+    assert run(mail_app, dates.now() + timedelta(minutes=5)).mails == 1
+    assert recipients(mailbox.received) == ["legal@example.go.th", "pr@example.go.th"]
