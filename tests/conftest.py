@@ -245,4 +245,4 @@ def mailbox() -> Iterator[Any]:
 @pytest.fixture
 def mail_app(make_app: Any, mailbox: Any) -> Flask:
     """An app whose notices go to `mailbox`."""
-    return make_app(**mailbox.config())  # type: ignore[no-any-return]
+    return make_app(**mailbox.config())

@@ -90,7 +90,7 @@ def test_after_the_last_retry_administrators_see_it_and_can_send_again(
     run(app)
     assert run(app).failed == 1
     (notice,) = outbox(app)
-    assert notice.state == NoticeState.FAILED and notice.last_error.startswith("554")
+    assert notice.state == NoticeState.FAILED and (notice.last_error or "").startswith("554")
     assert [d.result for d in deliveries(app)] == ["retry", "failed"]
 
     admin = OfficerActions(app.test_client())
