@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from . import audit, dates, settings
+from . import audit, dates
 from .db import UTCDateTime
 from .models import (
     CLOSED_STATUSES,
@@ -45,6 +45,7 @@ from .models import (
     NotifyMode,
     Officer,
     Role,
+    Setting,
 )
 
 
@@ -78,7 +79,9 @@ def enabled() -> bool:
 
 
 def setting(session: Session, name: str) -> str:
-    return settings.all_values(session).get(name, SETTING_DEFAULTS[name])
+    """One of SETTING_DEFAULTS' settings: as stored (the settings table), else its default."""
+    row = session.get(Setting, name)
+    return row.value if row is not None else SETTING_DEFAULTS[name]
 
 
 def escalation_days(session: Session) -> int:
