@@ -373,10 +373,12 @@ class Notice(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(48))
-    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
+    # No index on officer_id or case_id: officers and cases are never deleted (deactivated, purged), and
+    # each index is paid on the submit path, once per recipient (bench/notify.py).
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
     address: Mapped[str | None] = mapped_column(String(254))  # for a recipient who is not an officer
     channel: Mapped[str | None] = mapped_column(String(16))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     facts: Mapped[dict[str, int | str] | None] = mapped_column(JSON)
     dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

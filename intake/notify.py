@@ -45,7 +45,7 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -59,6 +59,7 @@ BATCH = 50
 MAX_BACKOFF = timedelta(hours=6)
 TEST_MAIL_TIMEOUT = 10.0  # seconds per SMTP step for the test mail, sent within the administrator's request
 STALLED_AFTER = timedelta(minutes=15)  # a due notice nobody took for this long: is the worker running?
+KEEP = timedelta(days=90)  # sent event notices are deleted after this (prune)
 
 KIND_LABELS: dict[str, Any] = {
     Kind.CASE_NEW: _l("New cases"),
@@ -368,6 +369,7 @@ class Worker:
         with self.app.app_context(), db.new_session() as session:
             if reminders:
                 total.reminders = notices.find_reminders(session, clock())
+                prune(session, clock())
                 session.commit()
             started = clock()
             with mailer.Connection(self.mail) as conn:
@@ -573,6 +575,22 @@ class Worker:
             .execution_options(synchronize_session=False)
         )
         session.commit()
+
+
+def prune(session: Session, now: datetime) -> int:
+    """Forget event notices (new case, follow-up, assignment, administrators') sent or dropped more than
+    KEEP ago; the delivery log keeps their lines. Reminders stay: their keys are what makes a later scan
+    find them written already. Returns how many rows went (the caller commits)."""
+    result = session.execute(
+        delete(Notice)
+        .where(
+            Notice.dedupe_key.is_(None),
+            Notice.state.in_((NoticeState.SENT.value, NoticeState.DROPPED.value)),
+            Notice.created_at < now - KEEP,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _shown_recipient(session: Session, row: Notice) -> str:

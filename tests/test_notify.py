@@ -257,3 +257,20 @@ def test_a_mail_that_cannot_be_composed_counts_as_a_failed_attempt(
     monkeypatch.setattr(notify, "compose", real)
     assert run(mail_app, dates.now() + timedelta(minutes=5)).mails == 1
     assert recipients(mailbox.received) == ["legal@example.go.th", "pr@example.go.th"]
+
+
+def test_sent_event_notices_are_pruned_after_90_days_reminders_stay(
+    mail_app: Flask, mailbox: Mailbox
+) -> None:
+    with world(mail_app) as (session, factory):
+        officer_with_mail(factory, "pr", ("feedback",))
+        factory.case("feedback", "new", received_at=dates.now() - timedelta(days=20))
+    run(mail_app)
+    kinds = sorted(n.kind for n in outbox(mail_app))
+    assert kinds == ["ack_overdue", "answer_overdue", "case_new"]
+    run(mail_app, dates.now() + timedelta(days=89))
+    assert len(outbox(mail_app)) == 3
+    run(mail_app, dates.now() + timedelta(days=91))
+    assert sorted(n.kind for n in outbox(mail_app)) == ["ack_overdue", "answer_overdue"]
+    assert len(mailbox.received) == 1  # and nothing was sent again
+    assert len(deliveries(mail_app)) == 1

@@ -57,8 +57,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_notices_dedupe_key'))
     )
     with op.batch_alter_table('notices', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_notices_case_id'), ['case_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notices_officer_id'), ['officer_id'], unique=False)
         batch_op.create_index('ix_notices_state_due', ['state', 'due_at'], unique=False)
 
     with op.batch_alter_table('officers', schema=None) as batch_op:
@@ -74,8 +72,6 @@ def downgrade() -> None:
 
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.drop_index('ix_notices_state_due')
-        batch_op.drop_index(batch_op.f('ix_notices_officer_id'))
-        batch_op.drop_index(batch_op.f('ix_notices_case_id'))
 
     op.drop_table('notices')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
