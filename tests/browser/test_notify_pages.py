@@ -1,5 +1,5 @@
 """The notification pages in a real browser, JavaScript off, at 320 px: an officer's own address, the
-administrator's mail page with its test mail, and the delivery log."""
+administrator's mail page with its test mail, and the delivery log; then axe-core on each of them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from ..mailbox import Mailbox
 from ..servers import Server, env_for, start_gunicorn
-from .conftest import no_horizontal_scroll, submit_form
+from .conftest import WIDTHS, no_horizontal_scroll, submit_form
+from .test_accessibility import axe_problems
 from .test_officer import _sign_in_with_totp_enrolment
 
 pytestmark = pytest.mark.browser
@@ -24,6 +25,9 @@ def mail_live(make_app: Any, mailbox: Mailbox, tmp_path: Path) -> Iterator[Serve
     server = start_gunicorn(env, tmp_path / "gunicorn.log", workers=1)
     yield server
     server.stop()
+
+
+PAGES = ["/officer/profile", "/officer/admin/notifications", "/officer/admin/notifications/log"]
 
 
 def test_notification_pages_at_320_px(
@@ -54,3 +58,15 @@ def test_notification_pages_at_320_px(
     no_horizontal_scroll(page, 320)
     assert page.locator("tr.delivery").count() == 1
     page.screenshot(path=str(tmp_path / "log-320.png"), full_page=True)
+
+    # The same pages (signed in: the session cookie handed over) with axe-core, in Thai, at both widths.
+    problems: list[str] = []
+    for width in WIDTHS:
+        checked = contexts(width, js=True, bypass_csp=True)
+        checked.add_cookies(page.context.cookies())
+        axe_page = checked.new_page()
+        for path in PAGES:
+            axe_page.goto(mail_live.url + path)
+            assert axe_page.url.endswith(path), axe_page.url
+            problems += axe_problems(axe_page)
+    assert problems == []
