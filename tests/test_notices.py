@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from intake import cases, dates, db, notices
+from intake import cases, dates, db, keyring, notices
 from intake.models import Case, Channel, Notice, NoticeState, NotifyMode, Source
 
 from .citizen_helpers import followup, submit_ok, valid_data
@@ -208,3 +208,22 @@ def test_queue_counts_in_a_mail_are_the_officers_own(mail_app: Flask) -> None:
         factory.case("corruption", "y")
         assert notices.queue_counts(session, pr, dates.now()) == {"unacknowledged": 1, "overdue": 0}
         db.session().rollback()
+
+
+def test_notices_for_a_revoked_channel_or_a_deactivated_officer_are_dropped(
+    mail_app: Flask, mailbox: Any
+) -> None:
+    """Checked again at sending time: what was true when the notice was written may not be any more."""
+    with world(mail_app) as (session, factory):
+        revoked = officer_with_mail(factory, "revoked", ("feedback",))
+        gone = officer_with_mail(factory, "gone", ("feedback",))
+        officer_with_mail(factory, "stays", ("feedback",))
+        factory.case("feedback", "x")
+        keyring.revoke(session, revoked, "feedback")
+        gone.active = False
+        session.commit()
+    summary = run(mail_app)
+    assert (summary.mails, summary.dropped) == (1, 2)
+    assert recipients(mailbox.received) == ["stays@example.go.th"]
+    reasons = sorted(n.last_error or "" for n in outbox(mail_app) if n.state == NoticeState.DROPPED)
+    assert reasons == ["account deactivated", "channel no longer held"]
