@@ -18,7 +18,7 @@ from intake import cases, dates, keyring, retention
 from intake.models import Role, Status
 
 from .citizen_helpers import TOKEN_RE, files_field
-from .conftest import ADMIN, PASSWORD, csrf_token
+from .conftest import ADMIN, PASSWORD, csrf_token, store_of
 from .factories import PNG_1PX
 from .i18n_helpers import english_left, thai
 from .officer_helpers import OfficerActions, secret_from_page, world
@@ -30,7 +30,7 @@ RECENT = (dates.local_date(dates.now()) - timedelta(days=3)).isoformat()
 # GET endpoints that answer no HTML page of their own: files, redirects, the language switch.
 NOT_PAGES = {
     "static", "citizen.set_language", "citizen.followup_form", "officer.attachment", "officer.index",
-    "officer.admin_home",
+    "officer.admin_home", "officer.admin_crest_image",
 }
 CITIZEN_FORMS = {
     "/report/corruption": {
@@ -102,7 +102,7 @@ def _world(app: Flask) -> dict[str, Any]:
         keys = cases.officer_keys(s, admin, keyring.unlock(admin, PASSWORD), old.case)
         cases.change_status(s, old.case, admin, keys, Status.RESOLVED, "ดำเนินการแล้ว")
         s.commit()
-        retention.purge(s, app.config["INSTANCE_DIR"], now=dates.now() + timedelta(days=366 * 6))
+        retention.purge(s, store_of(app), now=dates.now() + timedelta(days=366 * 6))
         s.commit()
         ids["purged"] = old.case.id
     return ids
