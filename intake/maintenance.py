@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import attachments, backup, db, migrate, retention, settings
-from .officer.auth import sweep_expired
+from .sessions import sweep_expired
 
 
 class MaintenanceFailed(click.ClickException):

@@ -63,7 +63,7 @@ class UploadRequest(Request):
         return crypto.ephemeral_file()
 
 
-class _NoClientAddress(logging.Filter):
+class NoClientAddress(logging.Filter):
     """Werkzeug's development server starts each request line with the client's address: blank it."""
 
     _address = re.compile(r"^\S+ - - \[[^\]]*\] ")
@@ -77,7 +77,7 @@ class _NoClientAddress(logging.Filter):
 def register(app: Flask) -> None:
     app.request_class = UploadRequest
     app.after_request(set_headers)
-    logging.getLogger("werkzeug").addFilter(_NoClientAddress())
+    logging.getLogger("werkzeug").addFilter(NoClientAddress())
     if app.config["PROXY_FIX_X_FOR"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from intake import crypto
-from intake.security import MEMORY_SPOOL, UploadRequest, _NoClientAddress
+from intake.security import MEMORY_SPOOL, NoClientAddress, UploadRequest
 
 
 def test_large_uploads_spool_to_an_encrypted_file(app: Flask) -> None:
@@ -42,7 +42,7 @@ def test_app_uses_the_upload_request(app: Flask) -> None:
 )
 def test_werkzeug_request_lines_lose_the_address(line: str) -> None:
     record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, line, None, None)
-    _NoClientAddress().filter(record)
+    NoClientAddress().filter(record)
     assert record.getMessage().startswith("- - - ")
     assert "203.0.113.9" not in record.getMessage()
     assert "::1" not in record.getMessage()

@@ -13,8 +13,8 @@ from wtforms.fields.choices import SelectChoice
 from .. import audit, db, settings
 from ..i18n import CHANNEL_LABELS
 from ..models import AuditEntry, Officer, Role
+from ..sessions import current_officer, current_private_key, login_required
 from . import accounts
-from .auth import current_officer, current_private_key, login_required
 from .forms import MB, AuditFilterForm, ChannelForm, EmptyForm, NewOfficerForm, SettingsForm
 from .views import bp
 

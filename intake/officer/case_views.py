@@ -20,8 +20,8 @@ from .. import attachments, audit, cases, dates, db
 from ..answers import publishing
 from ..i18n import CHANNEL_LABELS
 from ..models import Agency, Case, Channel, EntryKind, KeyKind, Officer, PublishedAnswer, Role, Status
+from ..sessions import current_officer, current_private_key, login_required
 from . import accounts, queue
-from .auth import current_officer, current_private_key, login_required
 from .forms import AssignForm, EmptyForm, NoteForm, PublishForm, ReferForm, ReplyForm, StatusForm
 from .views import CASE_ROLES, bp
 

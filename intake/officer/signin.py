@@ -13,9 +13,8 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit, crypto, dates, db, keyring
+from .. import audit, crypto, dates, db, keyring, sessions
 from ..models import Officer, OfficerSession
-from . import auth
 
 MAX_FAILURES = 5
 LOCK_TIME = timedelta(minutes=15)
@@ -220,5 +219,5 @@ def change_password(
         raise SignInFailed("password") from exc
     keyring.set_password(officer, private_key, new)
     officer.must_change_password = False
-    auth.end_all(session, officer, keep=keep)
+    sessions.end_all(session, officer, keep=keep)
     audit.record(session, officer.username, "password.change", officer.username)

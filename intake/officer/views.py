@@ -8,11 +8,11 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import attachments, audit, cases, dates, db, settings
+from .. import attachments, audit, cases, dates, db, sessions, settings
 from ..i18n import CHANNEL_LABELS, human_size
 from ..models import Case, Channel, Officer, Role, Source
-from . import accounts, auth, queue
-from .auth import current_officer, login_required
+from ..sessions import current_officer, login_required
+from . import accounts, queue
 from .forms import IntakeForm
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
@@ -31,17 +31,18 @@ def _refuse_nul() -> None:
 @bp.app_context_processor
 def _officer_context() -> dict[str, object]:
     """The signed-in officer for the navigation, only when a guarded view already loaded it (no query)."""
-    current = auth.loaded()
+    current = sessions.loaded()
     if current is None:
         return {"officer_user": None, "officer_ready": False}
     # Until sign-in is complete (code, enrolment, forced password change) the menu offers only "sign out".
-    return {"officer_user": current.officer, "officer_ready": auth.stage_of(current) == auth.Stage.READY}
+    ready = sessions.stage_of(current) == sessions.Stage.READY
+    return {"officer_user": current.officer, "officer_ready": ready}
 
 
 @bp.get("/")
 @login_required()
 def index() -> Response:
-    return redirect(auth.home_url(current_officer()))
+    return redirect(sessions.home_url(current_officer()))
 
 
 def channel_choices(officer: Officer) -> list[SelectChoice]:
