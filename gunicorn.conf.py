@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent
+from config import Config  # gunicorn puts the working directory (the checkout) on sys.path first
 
 
 def _workers() -> int:
@@ -89,7 +89,7 @@ def production_problems(env: dict[str, str]) -> list[str]:
     problems = []
     if not env.get("INTAKE_SECRET_KEY", "").strip():
         problems.append("INTAKE_SECRET_KEY is not set")
-    keys = Path(env.get("INTAKE_KEYS_DIR") or ROOT / "keys")
+    keys = Path(env.get("INTAKE_KEYS_DIR") or Config.KEYS_DIR)
     for name in ("token.secret", "recovery.pub"):
         if not (keys / name).is_file():
             problems.append(f"{keys / name} is missing (run `flask --app wsgi setup` first)")

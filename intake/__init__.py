@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+from config import ROOT, load_config
+
+from . import catalogs, cli, errors, i18n, maintenance, security
+from .answers.views import bp as answers
+from .citizen.views import bp as citizen
+from .db import Database
+from .extensions import babel, csrf, limiter, select_locale
+from .officer.views import bp as officer
+from .reports import cli as report_cli
+from .reports.views import bp as reports
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -27,36 +35,24 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
-    from config import load_config
-
     load_config(app, overrides)
     app.instance_path = app.config["INSTANCE_DIR"]
 
 
 def register_extensions(app: Flask) -> None:
-    from . import i18n
-    from .db import Database
-    from .extensions import babel, csrf, limiter, select_locale
-
     Database().init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
-        ";".join(str(p) for p in sorted((ROOT / "intake" / "translations").iterdir()) if p.is_dir()),
+        ";".join(str(p) for p in sorted(catalogs.TRANSLATIONS.iterdir()) if p.is_dir()),
     )
     babel.init_app(app, locale_selector=select_locale)
     i18n.register(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from .answers.views import bp as answers
-    from .citizen.views import bp as citizen
-    from .officer.views import bp as officer
-    from .reports.views import bp as reports
-    from .security import DatabaseId
-
-    app.url_map.converters["int"] = DatabaseId  # before any route is added: ids beyond the range are 404
+    app.url_map.converters["int"] = security.DatabaseId  # before any route: ids beyond the range are 404
     app.register_blueprint(citizen)
     app.register_blueprint(officer)
     app.register_blueprint(reports)
@@ -64,18 +60,14 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from . import errors
-
     errors.register(app)
 
 
 def register_security(app: Flask) -> None:
-    from . import security
-
     security.register(app)
 
 
 def register_commands(app: Flask) -> None:
-    from . import cli
-
     cli.register(app)
+    report_cli.register(app)
+    maintenance.register(app)

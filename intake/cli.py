@@ -269,8 +269,3 @@ def register(app: Flask) -> None:
     app.cli.add_command(officer_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(audit_cli)
-    from . import maintenance
-    from .reports import cli as report_cli
-
-    report_cli.register(app)
-    maintenance.register(app)

@@ -8,7 +8,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from . import ROOT
+from config import ROOT
+
+from . import models  # noqa: F401 - registers the tables
+from .db import Base
 
 
 def alembic_config() -> AlembicConfig:
@@ -27,9 +30,6 @@ def upgrade(engine: Engine) -> None:
 def create_from_models(engine: Engine) -> None:
     """Build the schema straight from the models and stamp it at head (test suite and benchmarks; tests/
     test_migrations.py checks that the migrations' head matches the models)."""
-    from . import models  # noqa: F401 - registers the tables
-    from .db import Base
-
     Base.metadata.create_all(engine)
     cfg = alembic_config()
     with engine.begin() as conn:

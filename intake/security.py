@@ -8,6 +8,7 @@ import re
 from typing import IO, Any
 
 from flask import Flask, Request, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import crypto
@@ -79,6 +80,4 @@ def register(app: Flask) -> None:
     app.after_request(set_headers)
     logging.getLogger("werkzeug").addFilter(NoClientAddress())
     if app.config["PROXY_FIX_X_FOR"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]

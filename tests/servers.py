@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from config import ROOT
+
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CASE_TOKEN = re.compile(r'id="case-token"[^>]*>\s*([^<\s][^<]*?)\s*<')
 

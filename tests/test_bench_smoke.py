@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
+from config import ROOT
+
 BENCH = ROOT / "bench"
 TIMEOUT = 180  # seconds per script: a hung server or client fails the test instead of hanging it
 
