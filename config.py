@@ -9,7 +9,8 @@ from typing import Any
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent  # the checkout: templates, migrations, translations below it
+TRANSLATIONS = ROOT / "intake" / "translations"  # one folder per area (intake/catalogs.py compiles them)
 
 
 class ConfigError(RuntimeError):
@@ -89,6 +90,10 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config["KEYS_DIR"] = str(Path(app.config["KEYS_DIR"]).resolve())
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'intake.sqlite3'}"
+    app.config.setdefault(
+        "BABEL_TRANSLATION_DIRECTORIES",
+        ";".join(str(p) for p in sorted(TRANSLATIONS.iterdir()) if p.is_dir()),
+    )
     app.config["MAX_CONTENT_LENGTH"] = max(
         app.config["MAX_CONTENT_LENGTH"], app.config["ATTACHMENT_MAX_TOTAL"] + 1024 * 1024
     )

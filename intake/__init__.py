@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import ROOT, load_config
 
-from . import catalogs, cli, errors, i18n, maintenance, security
+from . import cli, errors, i18n, maintenance, security, urls
 from .answers.views import bp as answers
 from .citizen.views import bp as citizen
 from .db import Database
@@ -43,10 +43,6 @@ def register_extensions(app: Flask) -> None:
     Database().init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    app.config.setdefault(
-        "BABEL_TRANSLATION_DIRECTORIES",
-        ";".join(str(p) for p in sorted(catalogs.TRANSLATIONS.iterdir()) if p.is_dir()),
-    )
     babel.init_app(app, locale_selector=select_locale)
     i18n.register(app)
 
@@ -57,6 +53,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(officer)
     app.register_blueprint(reports)
     app.register_blueprint(answers)
+    urls.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

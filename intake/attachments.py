@@ -13,7 +13,6 @@ import io
 import json
 import os
 import secrets
-import unicodedata
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import crypto
+from . import crypto, filenames
 from .models import Attachment, KeyKind
 
 READ_CHUNK = 64 * 1024
@@ -72,13 +71,8 @@ class CleanFile:
 
 
 def safe_name(name: str | None, kind: str) -> str:
-    """A display name with no path, control characters or over-long runs; the right extension."""
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = unicodedata.normalize("NFC", base)
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip(" .")
-    stem = base.rsplit(".", 1)[0] if "." in base else base
-    stem = stem[:120] or "file"
-    return stem + EXTENSIONS[kind]
+    """The display name kept for a file of `kind` (intake/filenames.py: no path, no control characters)."""
+    return filenames.display(name, EXTENSIONS[kind])
 
 
 def sniff(head: bytes) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+from config import TRANSLATIONS
 
 
 def compile_all(root: Path = TRANSLATIONS, force: bool = False) -> list[Path]:

@@ -15,7 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import audit, db, keyring, migrate
-from .models import Channel, Officer, Role
+from .models import CHANNELS, Officer, Role
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
 db_cli = AppGroup("db", help="Database schema.")
@@ -23,7 +23,10 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 
 
 class CommandFailed(click.ClickException):
-    """A one-line reason, exit status 1."""
+    """Why a command failed, in one line; exit status 1.
+
+    Every command raises this one: intake/maintenance.py and intake/reports/cli.py too.
+    """
 
 
 def secret_input(env_name: str, prompt: str, *, confirm: bool = False) -> str:
@@ -36,7 +39,7 @@ def secret_input(env_name: str, prompt: str, *, confirm: bool = False) -> str:
 
 
 def parse_channels(values: tuple[str, ...]) -> list[str]:
-    valid = {c.value for c in Channel}
+    valid = set(CHANNELS)
     bad = [v for v in values if v not in valid]
     if bad:
         raise CommandFailed(f"unknown channel {bad[0]!r}; use one of {', '.join(sorted(valid))}")
@@ -90,7 +93,7 @@ def run_setup(admin_name: str, recovery_key_out: Path | None) -> list[str]:
         password = secret_input("INTAKE_ADMIN_PASSWORD", f"Password for {admin_name}", confirm=True)
         admin = keyring.create_officer(session, admin_name, password, Role.ADMIN)
         privates = dict(made)
-        missing = [c.value for c in Channel if c.value not in privates]
+        missing = [c for c in CHANNELS if c not in privates]
         if missing:
             recovery = _open_recovery(out)
             for channel in missing:

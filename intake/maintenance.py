@@ -10,11 +10,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import attachments, backup, db, migrate, retention, settings
+from .cli import CommandFailed
 from .sessions import sweep_expired
-
-
-class MaintenanceFailed(click.ClickException):
-    """A one-line reason, exit status 1."""
 
 
 def _instance() -> Path:
@@ -36,7 +33,7 @@ def backup_command(output: Path) -> None:
     try:
         summary = backup.create(db.engine(), _instance(), _keys(), output)
     except backup.BackupError as exc:
-        raise MaintenanceFailed(str(exc)) from exc
+        raise CommandFailed(str(exc)) from exc
     click.echo(
         f"Wrote {summary.path} ({summary.engine}, {summary.cases} cases, "
         f"{summary.attachments} attachments, {summary.size} bytes)."
@@ -52,7 +49,7 @@ def restore_command(path: Path) -> None:
     try:
         manifest = backup.restore(db.engine(), _instance(), _keys(), path)
     except backup.BackupError as exc:
-        raise MaintenanceFailed(str(exc)) from exc
+        raise CommandFailed(str(exc)) from exc
     click.echo(
         f"Restored {manifest['cases']} cases and {manifest['attachments']} attachments "
         f"({manifest['engine']}, made {manifest['created_at']})."

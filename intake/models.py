@@ -35,6 +35,9 @@ class Channel(enum.StrEnum):
     QUESTION = "question"
 
 
+CHANNELS = tuple(c.value for c in Channel)  # the channel list, in its display order
+
+
 class Status(enum.StrEnum):
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
@@ -45,10 +48,10 @@ class Status(enum.StrEnum):
 
     @property
     def closed(self) -> bool:
-        return self in (Status.RESOLVED, Status.DISMISSED)
+        return self.value in CLOSED_STATUSES
 
 
-CLOSED_STATUSES = (Status.RESOLVED.value, Status.DISMISSED.value)
+CLOSED_STATUSES = (Status.RESOLVED.value, Status.DISMISSED.value)  # what "closed" means, everywhere
 
 
 class Source(enum.StrEnum):

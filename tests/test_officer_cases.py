@@ -8,8 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from intake import cases, keyring
+from intake.filenames import content_disposition
 from intake.models import Case, Channel
-from intake.officer.case_views import content_disposition
 
 from .conftest import ADMIN, PASSWORD
 from .factories import PNG_1PX

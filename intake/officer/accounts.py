@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit, keyring, sessions, settings
-from ..models import Grant, Officer, Role
+from ..models import CHANNELS, Grant, Officer, Role
 
 # Crockford-like alphabet without look-alikes: 16 symbols x 5 bits = 80 bits.
 PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # noqa: S105 - an alphabet, not a password
@@ -145,12 +145,7 @@ def deactivate(session: Session, admin: Officer, target: Officer) -> None:
 
 SETTING_NAMES = (
     "municipality_name",
-    "ack_days.corruption",
-    "answer_days.corruption",
-    "ack_days.feedback",
-    "answer_days.feedback",
-    "ack_days.question",
-    "answer_days.question",
+    *(f"{kind}_days.{channel}" for channel in CHANNELS for kind in ("ack", "answer")),
     "attachment_max_file",
     "attachment_max_total",
     "retention_years",

@@ -12,14 +12,13 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import audit, db, settings
 from ..i18n import CHANNEL_LABELS
-from ..models import AuditEntry, Officer, Role
+from ..models import CHANNELS, AuditEntry, Officer, Role
 from ..sessions import current_officer, current_private_key, login_required
 from . import accounts
 from .forms import MB, AuditFilterForm, ChannelForm, EmptyForm, NewOfficerForm, SettingsForm
 from .views import bp
 
 AUDIT_PAGE = 100
-CHANNELS = ("corruption", "feedback", "question")
 
 
 def _officer_or_404(officer_id: int) -> Officer:

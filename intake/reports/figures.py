@@ -43,10 +43,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from .. import dates
-from ..models import CLOSED_STATUSES, Case, Category, Channel, Entry, EntryKind, Source
+from ..models import CHANNELS, CLOSED_STATUSES, Case, Category, Channel, Entry, EntryKind, Source
 from .periods import Period
 
-CHANNELS = tuple(c.value for c in Channel)
 SOURCES = tuple(s.value for s in Source)
 CATEGORIES = tuple(c.value for c in Category)
 UNCATEGORISED = ""

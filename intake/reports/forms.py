@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, Form, SelectField
+from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from ..forms import QueryForm
 from .periods import PERIOD_CODES, PeriodInvalid, parse_fiscal_year
 from .tables import PERIOD_NAMES
 
 
-def _fiscal_year(_form: Form, field: Any) -> None:
+def _fiscal_year(_form: QueryForm, field: Any) -> None:
     try:
         field.data = str(parse_fiscal_year(field.data))
     except PeriodInvalid as exc:
@@ -25,7 +26,7 @@ def year_choices(years: list[int], chosen: int | None = None) -> list[SelectChoi
     return [SelectChoice(str(y), str(y)) for y in shown]
 
 
-class ReportForm(Form):
+class ReportForm(QueryForm):
     fiscal_year = SelectField(
         _l("Fiscal year"), coerce=str, validate_choice=False, validators=[_fiscal_year]
     )
@@ -35,5 +36,5 @@ class ReportForm(Form):
     thai_digits = BooleanField(_l("Thai digits in the PDF"))
 
 
-class StatsForm(Form):
+class StatsForm(QueryForm):
     fiscal_year = SelectField(_l("Fiscal year"), coerce=str)
