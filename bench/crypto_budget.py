@@ -18,7 +18,7 @@ import time
 import benchlib
 from sqlalchemy import insert
 
-from intake import cases, crypto, db, tokens
+from intake import cases, crypto, db, key_contexts, tokens
 from intake.models import Case, Channel, Entry
 
 
@@ -46,7 +46,7 @@ def main() -> None:
     salt = crypto.random_salt()
     pair = crypto.generate_keypair()
     two_keys = crypto.random_key() + crypto.random_key()
-    aad = b"intake case keys:123456"
+    aad = key_contexts.case_keys(123456)
     entry = json.dumps({"details": "รายละเอียดเรื่องร้องเรียน " * 20}, ensure_ascii=False).encode()
     key = crypto.random_key()
     sealed = crypto.seal(pair.public, two_keys, aad)

@@ -37,7 +37,7 @@ import thai_text
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from intake import attachments, cases, crypto, dates, db, keyring, settings, tokens
+from intake import attachments, cases, crypto, dates, db, key_contexts, keyring, settings, tokens
 from intake.models import (
     Agency,
     Attachment,
@@ -295,7 +295,7 @@ class Bulk:
         self.session = app_session
         self.instance_dir = instance_dir
         self.folder = attachments.directory(instance_dir)
-        self.secret = keyring.token_secret()
+        self.secret = keyring.server_secret()
         self.channel_pub = {c.value: keyring.channel_public(app_session, c.value) for c in Channel}
         self.officer_ids = {name: o.id for name, o in officers.items()}
         self.deadlines = {c.value: settings.deadlines(app_session, c.value) for c in Channel}
@@ -324,7 +324,7 @@ class Bulk:
         if body is not None and key is not None:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
             row["key"] = key_kind.value
-            row["body"] = crypto.encrypt(key, data, cases._entry_aad(case_id, kind.value))
+            row["body"] = crypto.encrypt(key, data, key_contexts.entry(case_id, kind.value))
         self.entries.append(row)
         self.next_entry += 1
         return int(row["id"])
@@ -354,9 +354,11 @@ class Bulk:
                 "token_hash": tokens.lookup_hash(self.secret, token),
                 "citizen_salt": salt,
                 "sealed_for_channel": crypto.seal(
-                    self.channel_pub[plan.channel], content + internal, cases._keys_aad(case_id)
+                    self.channel_pub[plan.channel], content + internal, key_contexts.case_keys(case_id)
                 ),
-                "sealed_for_citizen": crypto.encrypt(citizen_key, content, cases._citizen_aad(case_id)),
+                "sealed_for_citizen": crypto.encrypt(
+                    citizen_key, content, key_contexts.case_citizen_key(case_id)
+                ),
                 "purged_at": None,
             }
         )
@@ -425,7 +427,7 @@ class Bulk:
         kind = "text" if plan.attachment == "text" else plan.attachment
         stored = secrets.token_hex(16)
         with open(self.folder / stored, "xb") as sink:
-            crypto.encrypt_stream(key, io.BytesIO(data), sink, attachments._aad(case_id, stored))
+            crypto.encrypt_stream(key, io.BytesIO(data), sink, key_contexts.attachment(case_id, stored))
         meta = json.dumps({"name": name, "type": attachments.MEDIA_TYPES[kind], "size": len(data)}).encode()
         self.attachments.append(
             {
@@ -434,7 +436,7 @@ class Bulk:
                 "entry_id": entry_id,
                 "stored_name": stored,
                 "key": KeyKind.CONTENT.value,
-                "meta": crypto.encrypt(key, meta, attachments._meta_aad(case_id)),
+                "meta": crypto.encrypt(key, meta, key_contexts.attachment_meta(case_id)),
                 "created_at": plan.created,
             }
         )

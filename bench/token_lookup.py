@@ -84,7 +84,7 @@ class Target:
 
 def kdf_cost(app: Flask, token: str, repeat: int) -> float:
     with app.app_context():
-        secret = keyring.token_secret()
+        secret = keyring.server_secret()
     salt = crypto.random_salt()
 
     def both() -> None:

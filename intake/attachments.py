@@ -24,7 +24,7 @@ from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import crypto, filenames
+from . import crypto, filenames, key_contexts
 from .models import Attachment, KeyKind
 
 READ_CHUNK = 64 * 1024
@@ -181,14 +181,6 @@ def directory(instance_dir: str | Path) -> Path:
     return path
 
 
-def _aad(case_id: int, stored_name: str) -> bytes:
-    return f"intake attachment:{case_id}:{stored_name}".encode()
-
-
-def _meta_aad(case_id: int) -> bytes:
-    return f"intake attachment meta:{case_id}".encode()
-
-
 def store(
     instance_dir: str | Path, case_id: int, key: bytes, clean: CleanFile, key_kind: KeyKind
 ) -> Attachment:
@@ -199,7 +191,7 @@ def store(
     part = folder / (stored_name + ".part")
     clean.data.seek(0)
     with open(part, "xb") as sink:
-        crypto.encrypt_stream(key, clean.data, sink, _aad(case_id, stored_name))
+        crypto.encrypt_stream(key, clean.data, sink, key_contexts.attachment(case_id, stored_name))
         sink.flush()
         os.fsync(sink.fileno())
     os.replace(part, final)
@@ -209,7 +201,7 @@ def store(
         case_id=case_id,
         stored_name=stored_name,
         key=key_kind.value,
-        meta=crypto.encrypt(key, meta, _meta_aad(case_id)),
+        meta=crypto.encrypt(key, meta, key_contexts.attachment_meta(case_id)),
     )
 
 
@@ -222,7 +214,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def read_meta(attachment: Attachment, key: bytes) -> dict[str, object]:
-    return json.loads(crypto.decrypt(key, attachment.meta, _meta_aad(attachment.case_id)))
+    return json.loads(crypto.decrypt(key, attachment.meta, key_contexts.attachment_meta(attachment.case_id)))
 
 
 def open_plain(instance_dir: str | Path, attachment: Attachment, key: bytes) -> Iterator[bytes]:
@@ -235,7 +227,8 @@ def open_plain(instance_dir: str | Path, attachment: Attachment, key: bytes) -> 
 
     def chunks() -> Iterator[bytes]:
         with fh:
-            yield from crypto.decrypt_stream(key, fh, _aad(attachment.case_id, attachment.stored_name))
+            aad = key_contexts.attachment(attachment.case_id, attachment.stored_name)
+            yield from crypto.decrypt_stream(key, fh, aad)
 
     return chunks()
 

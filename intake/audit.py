@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from . import crypto, dates, keyring
+from . import crypto, dates, key_contexts, keyring
 from .models import AuditEntry
 
 GENESIS = "0" * 64
@@ -32,7 +32,7 @@ class ChainBreak:
 
 
 def _audit_key() -> bytes:
-    return crypto.derive_subkey(keyring.token_secret(), b"audit chain")
+    return keyring.server_key(key_contexts.AUDIT_CHAIN)
 
 
 def _digest(key: bytes, prev: str, entry: AuditEntry) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import attachments, crypto, dates, keyring, settings, tokens
+from . import attachments, crypto, dates, key_contexts, keyring, settings, tokens
 from .models import (
     Agency,
     Attachment,
@@ -100,23 +100,11 @@ class AttachmentInfo:
 # --- keys ----------------------------------------------------------------------------------------
 
 
-def _keys_aad(case_id: int) -> bytes:
-    return f"intake case keys:{case_id}".encode()
-
-
-def _citizen_aad(case_id: int) -> bytes:
-    return f"intake case citizen key:{case_id}".encode()
-
-
-def _entry_aad(case_id: int, kind: str) -> bytes:
-    return f"intake entry:{case_id}:{kind}".encode()
-
-
 def officer_keys(session: Session, officer: Officer, officer_private: bytes, case: Case) -> CaseKeys:
     """Open a case's keys through the officer's channel grant; raises ChannelForbidden."""
     try:
         channel_private = keyring.channel_private(session, officer, officer_private, case.channel)
-        both = crypto.unseal(channel_private, case.sealed_for_channel, _keys_aad(case.id))
+        both = crypto.unseal(channel_private, case.sealed_for_channel, key_contexts.case_keys(case.id))
     except (keyring.ChannelNotGranted, crypto.CryptoError) as exc:
         raise ChannelForbidden(case.channel) from exc
     return CaseKeys(both[:32], both[32:])
@@ -124,13 +112,13 @@ def officer_keys(session: Session, officer: Officer, officer_private: bytes, cas
 
 def _encrypt_entry(case: Case, kind: EntryKind, key_kind: KeyKind, keys: CaseKeys, body: Any) -> bytes:
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return crypto.encrypt(keys.for_kind(key_kind), data, _entry_aad(case.id, kind))
+    return crypto.encrypt(keys.for_kind(key_kind), data, key_contexts.entry(case.id, kind))
 
 
 def decrypt_entry(entry: Entry, keys: CaseKeys) -> Any:
     if entry.body is None or entry.key is None:
         return None
-    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, _entry_aad(entry.case_id, entry.kind))
+    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, key_contexts.entry(entry.case_id, entry.kind))
     return json.loads(raw)
 
 
@@ -195,7 +183,7 @@ def submit(
         created_at=now,
         ack_due_at=dates.due_at(received, limits.acknowledge_days),
         answer_due_at=dates.due_at(received, limits.answer_days),
-        token_hash=tokens.lookup_hash(keyring.token_secret(), token),
+        token_hash=tokens.lookup_hash(keyring.server_secret(), token),
         citizen_salt=salt,
         sealed_for_channel=b"",
         sealed_for_citizen=b"",
@@ -209,10 +197,12 @@ def submit(
     case.sealed_for_channel = crypto.seal(
         keyring.channel_public(session, channel.value),
         keys.content + keys.internal,
-        _keys_aad(case.id),
+        key_contexts.case_keys(case.id),
     )
     citizen_key = crypto.derive_citizen_key(tokens.key_material(token), salt)
-    case.sealed_for_citizen = crypto.encrypt(citizen_key, keys.content, _citizen_aad(case.id))
+    case.sealed_for_citizen = crypto.encrypt(
+        citizen_key, keys.content, key_contexts.case_citizen_key(case.id)
+    )
     entry = _add_entry(
         session,
         case,
@@ -272,7 +262,7 @@ class CitizenCase:
 def find_by_token(session: Session, typed: str) -> CitizenCase:
     """The case a token opens, with its content key; raises TokenNotFound whatever went wrong."""
     try:
-        digest = tokens.lookup_hash(keyring.token_secret(), typed)
+        digest = tokens.lookup_hash(keyring.server_secret(), typed)
     except tokens.TokenMalformed as exc:
         raise TokenNotFound from exc
     case = session.scalar(select(Case).where(Case.token_hash == digest))
@@ -280,7 +270,7 @@ def find_by_token(session: Session, typed: str) -> CitizenCase:
         raise TokenNotFound
     citizen_key = crypto.derive_citizen_key(tokens.key_material(typed), case.citizen_salt)
     try:
-        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, _citizen_aad(case.id))
+        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, key_contexts.case_citizen_key(case.id))
     except crypto.CryptoError as exc:
         raise TokenNotFound from exc
     return CitizenCase(case, CaseKeys(content))

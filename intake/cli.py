@@ -72,8 +72,8 @@ def run_setup(admin_name: str, recovery_key_out: Path | None) -> list[str]:
         changes.append("Applied database migrations.")
     directory = keyring.keys_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    if keyring.ensure_token_secret(directory):
-        changes.append(f"Made the token secret in {directory / keyring.TOKEN_SECRET_FILE}.")
+    if keyring.ensure_server_secret(directory):
+        changes.append(f"Made the server secret in {directory / keyring.SERVER_SECRET_FILE}.")
     recovery_pub = keyring.recovery_public(directory)
     out = recovery_key_out or directory / keyring.RECOVERY_PRIVATE_FILE
     if recovery_pub is None:

@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
-from . import crypto, dates, db, urls
+from . import crypto, dates, db, key_contexts, urls
 from .models import Channel, Officer, OfficerSession, Role
 
 SESSION_ID = "officer_sid"
@@ -67,10 +67,6 @@ def _row_id(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()
 
 
-def _key_aad(row_id: str) -> bytes:
-    return f"intake officer session:{row_id}".encode()
-
-
 def requires_totp(officer: Officer) -> bool:
     """A second factor is required for anyone holding the corruption channel."""
     return bool(officer.channels & TOTP_REQUIRED_CHANNELS)
@@ -96,7 +92,7 @@ def start(session: Session, officer: Officer, private_key: bytes, *, second_fact
         officer_id=officer.id,
         created_at=now,
         last_seen_at=now,
-        wrapped_private_key=crypto.encrypt(key, private_key, _key_aad(row_id)),
+        wrapped_private_key=crypto.encrypt(key, private_key, key_contexts.officer_session(row_id)),
         second_factor_done=second_factor_done,
     )
     session.add(row)
@@ -214,7 +210,8 @@ def current_private_key() -> bytes:
     """The officer's private key, unwrapped for this request only."""
     state = current()
     try:
-        return crypto.decrypt(state.session_key, state.row.wrapped_private_key, _key_aad(state.row.id))
+        aad = key_contexts.officer_session(state.row.id)
+        return crypto.decrypt(state.session_key, state.row.wrapped_private_key, aad)
     except crypto.CryptoError as exc:
         raise NotSignedIn from exc
 

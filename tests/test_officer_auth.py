@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from intake import crypto, dates, keyring
+from intake import crypto, dates, key_contexts, keyring
 from intake.models import OfficerSession
 from intake.officer import signin
 
@@ -85,7 +85,7 @@ def test_code_check_in_domain_refuses_replay(app: Flask) -> None:
         admin = factory.admin()
         private = keyring.unlock(admin, PASSWORD)
         admin.totp_secret = crypto.encrypt(
-            crypto.derive_subkey(private, b"totp"), secret, f"intake totp:{admin.id}".encode()
+            crypto.derive_subkey(private, key_contexts.TOTP), secret, key_contexts.totp_secret(admin.id)
         )
         s.commit()
         code = crypto.totp_now(secret, at)

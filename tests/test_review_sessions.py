@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from intake import crypto, dates, db, keyring
+from intake import crypto, dates, db, key_contexts, keyring
 from intake.models import AuditEntry, OfficerSession
 from intake.officer import signin
 
@@ -112,7 +112,7 @@ def test_a_code_is_refused_to_a_request_that_read_the_officer_before_it_was_used
         admin = factory.admin()
         private = keyring.unlock(admin, PASSWORD)
         admin.totp_secret = crypto.encrypt(
-            crypto.derive_subkey(private, b"totp"), secret, f"intake totp:{admin.id}".encode()
+            crypto.derive_subkey(private, key_contexts.TOTP), secret, key_contexts.totp_secret(admin.id)
         )
         s.commit()
         admin_id = admin.id

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit, crypto, dates, db, keyring, sessions
+from .. import audit, crypto, dates, db, key_contexts, keyring, sessions
 from ..models import Officer, OfficerSession
 
 MAX_FAILURES = 5
@@ -34,15 +34,15 @@ class EnrolmentFailed(Exception):
 
 
 def _totp_key(private_key: bytes) -> bytes:
-    return crypto.derive_subkey(private_key, b"totp")
+    return crypto.derive_subkey(private_key, key_contexts.TOTP)
 
 
 def _totp_aad(officer: Officer) -> bytes:
-    return f"intake totp:{officer.id}".encode()
+    return key_contexts.totp_secret(officer.id)
 
 
 def _pending_aad(row: OfficerSession) -> bytes:
-    return f"intake totp pending:{row.id}".encode()
+    return key_contexts.totp_pending(row.id)
 
 
 def is_locked(officer: Officer) -> bool:
