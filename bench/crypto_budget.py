@@ -100,7 +100,7 @@ def main() -> None:
             sample = session.query(Case).first()
             assert sample is not None
             row = {c.name: getattr(sample, c.name) for c in Case.__table__.columns if c.name != "id"}
-            entry_row = {"kind": "submission", "at": sample.received_at, "public": True, "body": blob}
+            entry_row = {"kind": "submission", "at": sample.received_at, "body": blob}
 
             def plain() -> None:
                 new_id = session.execute(insert(Case).values(row).returning(Case.id)).scalar_one()

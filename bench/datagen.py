@@ -316,7 +316,6 @@ class Bulk:
             "kind": kind.value,
             "at": at,
             "officer_id": fields.get("officer_id"),
-            "public": fields.get("public", False),
             "status": fields.get("status"),
             "key": None,
             "body": None,
@@ -364,7 +363,7 @@ class Bulk:
         )
         who = self.officer_ids[plan.assignee or "admin"]
         submission = self._entry(
-            case_id, EntryKind.SUBMISSION, plan.received, body=plan.body, key=content, public=True
+            case_id, EntryKind.SUBMISSION, plan.received, body=plan.body, key=content
         )
         if plan.contact:
             self._entry(
@@ -377,13 +376,13 @@ class Bulk:
             )
         if plan.ack:
             self._entry(
-                case_id, EntryKind.STATUS, plan.ack, officer_id=who, public=True, status="acknowledged"
+                case_id, EntryKind.STATUS, plan.ack, officer_id=who, status="acknowledged"
             )
         if plan.assignee:
             self._entry(case_id, EntryKind.ASSIGN, plan.ack or plan.created, officer_id=who)
         if plan.progress:
             self._entry(
-                case_id, EntryKind.STATUS, plan.progress, officer_id=who, public=True, status="in_progress"
+                case_id, EntryKind.STATUS, plan.progress, officer_id=who, status="in_progress"
             )
         if plan.answered:
             self._entry(
@@ -391,7 +390,6 @@ class Bulk:
                 EntryKind.REPLY,
                 plan.answered,
                 officer_id=who,
-                public=True,
                 body={"message": rng.choice(thai_text.REPLIES)},
                 key=content,
             )
@@ -410,11 +408,11 @@ class Bulk:
                 key_kind=KeyKind.INTERNAL,
             )
             self._entry(
-                case_id, EntryKind.STATUS, plan.referred, officer_id=who, public=True, status="referred"
+                case_id, EntryKind.STATUS, plan.referred, officer_id=who, status="referred"
             )
         if plan.closed:
             self._entry(
-                case_id, EntryKind.STATUS, plan.closed, officer_id=who, public=True, status=plan.status
+                case_id, EntryKind.STATUS, plan.closed, officer_id=who, status=plan.status
             )
         if plan.attachment:
             self._attachment(rng, case_id, submission, content, plan)

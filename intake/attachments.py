@@ -200,7 +200,7 @@ def store(
     return Attachment(
         case_id=case_id,
         stored_name=stored_name,
-        key=key_kind.value,
+        key=key_kind,
         meta=crypto.encrypt(key, meta, key_contexts.attachment_meta(case_id)),
     )
 

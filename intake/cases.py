@@ -24,6 +24,7 @@ from .models import (
     Agency,
     Attachment,
     Case,
+    Category,
     Channel,
     Entry,
     EntryKind,
@@ -84,7 +85,6 @@ class TimelineItem:
     status: str | None = None
     text: str | None = None
     officer: str | None = None
-    public: bool = True
     attachments: list[AttachmentInfo] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -130,21 +130,19 @@ def _add_entry(
     keys: CaseKeys | None = None,
     body: Any = None,
     key_kind: KeyKind = KeyKind.CONTENT,
-    public: bool = False,
     officer: Officer | None = None,
-    status: str | None = None,
+    status: Status | None = None,
     at: datetime | None = None,
 ) -> Entry:
     entry = Entry(
         case_id=case.id,
-        kind=kind.value,
+        kind=kind,
         at=at or dates.now(),
         officer_id=officer.id if officer else None,
-        public=public,
         status=status,
     )
     if body is not None and keys is not None:
-        entry.key = key_kind.value
+        entry.key = key_kind
         entry.body = _encrypt_entry(case, kind, key_kind, keys, body)
     case.entries.append(entry)
     session.flush()
@@ -175,10 +173,10 @@ def submit(
     limits = settings.deadlines(session, channel.value)
     salt = crypto.random_salt()
     case = Case(
-        channel=channel.value,
-        source=source.value,
-        category=category,
-        status=Status.NEW.value,
+        channel=channel,
+        source=source,
+        category=Category(category) if category else None,
+        status=Status.NEW,
         received_at=received,
         created_at=now,
         ack_due_at=dates.due_at(received, limits.acknowledge_days),
@@ -209,7 +207,6 @@ def submit(
         EntryKind.SUBMISSION,
         keys=keys,
         body=body,
-        public=True,
         officer=officer,
         at=received,
     )
@@ -289,7 +286,7 @@ def citizen_timeline(session: Session, found: CitizenCase) -> list[TimelineItem]
             )
         elif entry.kind == EntryKind.STATUS:
             text = None
-            if entry.public and entry.key == KeyKind.CONTENT:
+            if entry.key == KeyKind.CONTENT:  # a status note shown to the citizen
                 text = (decrypt_entry(entry, found.keys) or {}).get("note")
             items.append(TimelineItem("status", entry.at, status=entry.status, text=text))
         elif entry.kind in (EntryKind.REPLY, EntryKind.FOLLOWUP):
@@ -332,7 +329,7 @@ def add_followup(
         attachments.close_all(files)
         raise CaseClosed(str(case.id))
     entry = _add_entry(
-        session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}, public=True
+        session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}
     )
     _commit_with_files(session, case, entry, found.keys.content, files, instance_dir)
     return entry
@@ -387,7 +384,6 @@ def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseVie
                     entry.at,
                     status=entry.status,
                     officer=who,
-                    public=entry.public,
                     text=body.get("message") or body.get("note"),
                     data=body,
                     attachments=by_entry.get(entry.id, []),
@@ -430,7 +426,7 @@ def change_status(
         case.referred_at = when
     if public and note and case.answered_at is None:
         case.answered_at = when
-    case.status = status.value
+    case.status = status
     body = {"note": note} if note else None
     return _add_entry(
         session,
@@ -439,9 +435,8 @@ def change_status(
         keys=keys,
         body=body,
         key_kind=KeyKind.CONTENT if public else KeyKind.INTERNAL,
-        public=True,
         officer=officer,
-        status=status.value,
+        status=status,
         at=when,
     )
 
@@ -473,7 +468,6 @@ def reply(
         EntryKind.REPLY,
         keys=keys,
         body={"message": message},
-        public=True,
         officer=officer,
         at=when,
     )
@@ -513,7 +507,7 @@ def refer(
     public: bool = False,
 ) -> Entry:
     """Hand the case to an outside agency; reference and date kept under the internal key."""
-    case.referred_to = agency.value
+    case.referred_to = agency
     _add_entry(
         session,
         case,

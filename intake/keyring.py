@@ -114,12 +114,6 @@ def server_key(purpose: bytes) -> bytes:
     return keys[purpose]
 
 
-def keys_ready(session: Session) -> bool:
-    return (keys_dir() / SERVER_SECRET_FILE).exists() and session.scalar(
-        select(ChannelKey.channel).limit(1)
-    ) is not None
-
-
 # --- recovery key ------------------------------------------------------------------------------
 
 
@@ -171,7 +165,7 @@ def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, byte
         pair = crypto.generate_keypair()
         session.add(
             ChannelKey(
-                channel=channel.value,
+                channel=channel,
                 public_key=pair.public,
                 sealed_for_recovery=crypto.seal(
                     recovery_pub, pair.private, key_contexts.channel_key(channel)
@@ -261,7 +255,7 @@ def grant(
     revoke(session, officer, channel)
     row = Grant(
         officer_id=officer.id,
-        channel=channel,
+        channel=Channel(channel),
         sealed_private_key=crypto.seal(
             officer.public_key, channel_private_key, key_contexts.channel_key(channel)
         ),
@@ -299,7 +293,7 @@ def create_officer(
     pair = crypto.generate_keypair()
     officer = Officer(
         username=username,
-        role=role.value,
+        role=role,
         public_key=pair.public,
         must_change_password=must_change_password,
         wrapped_private_key=b"",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from config import ROOT
 
@@ -21,10 +24,36 @@ def alembic_config() -> AlembicConfig:
 
 
 def upgrade(engine: Engine) -> None:
+    """Apply every migration not applied yet, in one transaction."""
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with engine.connect() as conn, foreign_keys_off(conn), conn.begin():
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """SQLite: foreign keys not enforced while migrations run, checked whole afterwards.
+
+    Alembic's batch mode changes a SQLite table by copying it and dropping the old one; with enforcement
+    on, that drop would cascade (deleting, say, every entry of every case). SQLite ignores the pragma
+    inside a transaction, so it is set before the migration's transaction begins and after it ends.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.rollback()
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    conn.commit()
+    if broken:
+        raise RuntimeError(f"foreign keys broken after the migration: {broken[:5]}")
 
 
 def create_from_models(engine: Engine) -> None:

@@ -280,7 +280,7 @@ def _guard(view: F, roles: tuple[Role, ...], hide: bool, stage: Stage) -> F:
         reached = stage_of(state)
         if reached < stage:
             return redirect(next_step_url(state))
-        if roles and state.officer.role not in {r.value for r in roles}:
+        if roles and state.officer.role not in roles:
             abort(404 if hide else 403)
         _touch(state)
         return view(*args, **kwargs)

@@ -68,10 +68,6 @@ def deadlines(session: Session, channel: str) -> Deadlines:
     return Deadlines(get_int(session, f"ack_days.{channel}"), get_int(session, f"answer_days.{channel}"))
 
 
-def all_values(session: Session) -> dict[str, str]:
-    return {**DEFAULTS, **_stored(session)}
-
-
 def attachment_limits(session: Session) -> tuple[int, int]:
     """(bytes per file, bytes per submission): a setting if an administrator set one, else config."""
     return get_int(session, "attachment_max_file"), get_int(session, "attachment_max_total")
@@ -79,4 +75,3 @@ def attachment_limits(session: Session) -> tuple[int, int]:
 
 def retention_years(session: Session) -> int:
     return get_int(session, "retention_years")
-

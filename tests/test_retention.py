@@ -54,7 +54,7 @@ def _metadata(case: Case) -> tuple[Any, ...]:
 
 
 def _skeleton(case: Case) -> list[tuple[Any, ...]]:
-    return [(e.kind, e.at, e.status, e.public, e.officer_id) for e in case.entries]
+    return [(e.kind, e.at, e.status, e.officer_id) for e in case.entries]
 
 
 def test_purge_deletes_content_of_long_closed_cases_and_keeps_statistics(
