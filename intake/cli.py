@@ -215,7 +215,11 @@ def audit_verify(expect: str | None) -> None:
             raise CommandFailed("--expect takes ID:HASH as printed by audit verify")
         expected = audit.Tail(int(entry_id), digest, 0)
     session = db.session()
-    broken = audit.verify_all(session, expected)
+    legacy = None  # the instance folder's checkpoint file of earlier versions, until the first run here
+    if audit.latest_checkpoint(session) is None:
+        legacy = audit.legacy_checkpoint(current_app.config["INSTANCE_DIR"])
+    broken = audit.verify_and_record(session, expected, legacy)
+    session.commit()
     if broken is not None:
         raise CommandFailed(f"audit chain broken at entry {broken.entry_id} ({broken.reason})")
     last = audit.tail(session)

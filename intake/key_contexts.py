@@ -29,6 +29,8 @@ AUDIT_CHAIN = b"audit chain"  # (7) subkey that chains the audit log: a database
 OFFICER_RECORD = b"officer record"  # (2, 5) subkey tagging username, role, public key and 2FA state
 STATS_SHUFFLE = b"public statistics: secondary suppression"  # (4) subkey choosing the month hidden second
 
+AUDIT_CHECKPOINT = b"intake audit checkpoint:"  # (7) prefix of a verification row's tag (audit chain key)
+
 SERVER_SUBKEYS = (AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE)  # keyring.server_key() derives only these
 
 # --- keyed with Flask's SECRET_KEY --------------------------------------------------------------------

@@ -310,6 +310,26 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditCheckpoint(Base):
+    """One run of `flask audit verify`: what it found and the newest entry it saw, tagged by the audit key.
+
+    The latest intact row is the checkpoint the next run checks the tail against (the chain alone cannot
+    show that its last entries were deleted); the admin page shows the latest row. The tag (HMAC under
+    the audit key, from keys/) means a database editor cannot forge or alter a row, only delete rows.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    entry_count: Mapped[int] = mapped_column(Integer)
+    tail_id: Mapped[int | None] = mapped_column(Integer)  # the newest entry then (None: no entry yet)
+    tail_hash: Mapped[str | None] = mapped_column(String(64))
+    broken_entry_id: Mapped[int | None] = mapped_column(Integer)  # None: the chain and its tail held
+    broken_reason: Mapped[str | None] = mapped_column(String(16))
+    tag: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
 class Setting(Base):
     """Operator settings edited in the admin pages (municipality name, deadlines, limits, retention)."""
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from intake import audit
-from intake.models import AuditEntry
+from intake.models import AuditCheckpoint, AuditEntry
 
 from .conftest import ADMIN, PASSWORD
 from .officer_helpers import OfficerActions, world
@@ -28,7 +31,7 @@ def _verify_cli(app: Flask, *args: str) -> tuple[int, str]:
 def test_intact_chain_verifies(app: Flask) -> None:
     _fill(app)
     with world(app) as (s, _f):
-        assert audit.verify(s) is None and audit.verify_all(s) is None
+        assert audit.verify(s) is None and audit.verify_and_record(s) is None
     code, out = _verify_cli(app)
     assert code == 0 and "intact" in out
 
@@ -72,7 +75,7 @@ def test_deleted_middle_entry_is_detected(app: Flask) -> None:
 
 def test_deleted_last_entry_is_detected_by_the_checkpoint(app: Flask) -> None:
     ids = _fill(app)
-    code, out = _verify_cli(app)  # writes the checkpoint (newest entry) outside the database
+    code, out = _verify_cli(app)  # records a checkpoint (the newest entry), tagged under the audit key
     assert code == 0 and f"tail {ids[-1]}:" in out
     with world(app) as (s, _f):
         s.execute(delete(AuditEntry).where(AuditEntry.id == ids[-1]))
@@ -90,8 +93,9 @@ def test_expect_option_checks_a_tail_kept_elsewhere(app: Flask) -> None:
     with world(app) as (s, _f):
         s.execute(delete(AuditEntry).where(AuditEntry.id == ids[-1]))
         s.commit()
-    with app.app_context():
-        audit.checkpoint_path().unlink()  # the file can be removed too: the tail kept elsewhere still holds
+    with world(app) as (s, _f):
+        s.execute(delete(AuditCheckpoint))  # checkpoints can go too: the tail kept elsewhere still holds
+        s.commit()
     code, out = _verify_cli(app, "--expect", kept)
     assert code != 0 and "missing" in out
     assert _verify_cli(app, "--expect", "nonsense")[0] != 0
@@ -102,8 +106,8 @@ def test_checkpoint_moves_forward(app: Flask) -> None:
     assert _verify_cli(app)[0] == 0
     more = _fill(app, 2)
     assert _verify_cli(app)[0] == 0
-    with app.app_context():
-        point = audit.read_checkpoint()
+    with world(app) as (s, _f):
+        point = audit.last_checkpoint(s)
         assert point is not None and point.entry_id == more[-1]
 
 
@@ -128,3 +132,70 @@ def test_sign_in_failure_is_recorded_even_though_the_request_fails(app: Flask, c
     with world(app) as (s, _f):
         rows = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "login.failure")))
         assert len(rows) == 1 and audit.verify(s) is None
+
+
+def _checkpoints(app: Flask) -> int:
+    with world(app) as (s, _f):
+        return int(s.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0)
+
+
+def test_admin_page_shows_the_last_verification_and_writes_none(app: Flask, client: FlaskClient) -> None:
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    ids = _fill(app, 3)
+    assert 'data-result="none"' in client.get("/officer/admin/audit").get_data(as_text=True)
+    assert _verify_cli(app)[0] == 0
+    page = client.get("/officer/admin/audit").get_data(as_text=True)
+    assert 'data-result="intact"' in page and 'data-intact="true"' in page
+    with world(app) as (s, _f):
+        s.execute(update(AuditEntry).where(AuditEntry.id == ids[1]).values(detail="innocent"))
+        s.commit()
+    before = _checkpoints(app)
+    page = client.get("/officer/admin/audit").get_data(as_text=True)
+    assert 'data-result="intact"' in page  # the last verification's result, as it was recorded ...
+    assert 'data-intact="false"' in page and str(ids[1]) in page  # ... and what is shown, checked now
+    assert _checkpoints(app) == before  # the page verifies without writing
+    assert _verify_cli(app)[0] != 0
+    page = client.get("/officer/admin/audit").get_data(as_text=True)
+    last = page.split('id="audit-last-verification"', 1)[1].split("</p>", 1)[0]
+    assert 'data-result="broken"' in last and str(ids[1]) in last
+
+
+def test_a_filtered_page_still_sees_a_deleted_neighbour(app: Flask, client: FlaskClient) -> None:
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    ids = _fill(app, 4)
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry).where(AuditEntry.id == ids[1]))
+        s.commit()
+    page = client.get(f"/officer/admin/audit?target={2}").get_data(as_text=True)  # shows ids[2] only
+    assert 'data-intact="false"' in page and str(ids[2]) in page
+
+
+def test_an_altered_checkpoint_is_refused(app: Flask, client: FlaskClient) -> None:
+    ids = _fill(app, 3)
+    assert _verify_cli(app)[0] == 0
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry).where(AuditEntry.id == ids[-1]))
+        s.execute(update(AuditCheckpoint).values(tail_id=ids[-2], entry_count=2))  # hide the deletion
+        s.commit()
+    code, out = _verify_cli(app)
+    assert code != 0 and "(checkpoint)" in out
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    with world(app) as (s, _f):
+        s.execute(delete(AuditCheckpoint).where(AuditCheckpoint.broken_entry_id.is_not(None)))
+        s.commit()
+    assert 'data-result="altered"' in client.get("/officer/admin/audit").get_data(as_text=True)
+
+
+def test_the_checkpoint_file_of_earlier_versions_is_read_once(app: Flask) -> None:
+    ids = _fill(app, 3)
+    with world(app) as (s, _f):
+        newest = audit.tail(s)
+        assert newest is not None
+    legacy = Path(app.config["INSTANCE_DIR"]) / audit.LEGACY_CHECKPOINT_FILE
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_text(json.dumps({"id": newest.entry_id, "hash": newest.hash, "count": newest.count}))
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry).where(AuditEntry.id == ids[-1]))
+        s.commit()
+    code, out = _verify_cli(app)
+    assert code != 0 and f"entry {ids[-1]} (missing)" in out

@@ -16,6 +16,7 @@ PINNED = {
     "TOKEN_LOOKUP": b"intake token v1:",
     "AUDIT_CHAIN": b"audit chain",
     "OFFICER_RECORD": b"officer record",
+    "AUDIT_CHECKPOINT": b"intake audit checkpoint:",
     "STATS_SHUFFLE": b"public statistics: secondary suppression",
     "RATE_LIMIT": b"intake rate limit:",
     "SUBKEY": b"intake subkey ",

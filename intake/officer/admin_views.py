@@ -203,6 +203,8 @@ def admin_settings() -> Response | tuple[str, int]:
 @bp.get("/admin/audit")
 @login_required(Role.ADMIN)
 def admin_audit() -> tuple[str, int]:
+    """The trail, newest first and filtered; the entries shown are verified as shown (no write), and the
+    last full verification (`flask audit verify`) is reported as it was recorded."""
     session = db.session()
     form = AuditFilterForm(request.args)
     query = select(AuditEntry)
@@ -219,14 +221,15 @@ def admin_audit() -> tuple[str, int]:
     entries = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE + 1)))
     more = len(entries) > AUDIT_PAGE
     entries = entries[:AUDIT_PAGE]
-    broken = audit.verify_all(session)
+    checkpoint = audit.latest_checkpoint(session)
     return render_template(
         "officer/admin/audit.html",
         form=form,
         entries=entries,
         more=more,
         next_before=entries[-1].id if entries and more else None,
-        broken=broken,
-        last=audit.tail(session),
+        broken=audit.verify_entries(session, entries),  # what is shown; the whole chain: `audit verify`
+        checkpoint=checkpoint,
+        checkpoint_genuine=checkpoint is not None and audit.checkpoint_genuine(checkpoint),
         filters={k: v for k, v in request.args.items() if k in ("actor", "action", "target") and v},
     ), 200
