@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -33,10 +34,13 @@ if _CHECKOUT not in sys.path:
     sys.path.insert(0, _CHECKOUT)
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from config import ROOT  # noqa: E402
+from intake import create_app, migrate, models  # noqa: E402
+from intake.cli import run_setup  # noqa: E402
+from intake.db import Base, make_engine  # noqa: E402
+from tests import servers  # noqa: E402
 
 ADMIN = "admin"
 PASSWORD = "bench admin password"
@@ -201,8 +205,6 @@ class Instance:
         return env
 
     def app(self, **extra: Any) -> Flask:
-        from intake import create_app
-
         return create_app(self.config(**extra))
 
     def create(self) -> None:
@@ -211,8 +213,7 @@ class Instance:
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True)
         if self.server_url:
-            _pg_exec(self.server_url, f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-            _pg_exec(self.server_url, f'CREATE DATABASE "{self.db_name}"')
+            servers.create_database(self.server_url, self.db_name)
         create_schema(self.database_url)
 
     @property
@@ -221,8 +222,6 @@ class Instance:
 
     def setup(self) -> Flask:
         """`flask setup` in-process: keys, channel keys, the administrator."""
-        from intake.cli import run_setup
-
         app = self.app()
         os.environ["INTAKE_ADMIN_PASSWORD"] = PASSWORD
         os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY
@@ -233,7 +232,7 @@ class Instance:
     def destroy(self) -> None:
         if self.server_url:
             with contextlib.suppress(Exception):
-                _pg_exec(self.server_url, f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+                servers.drop_database(self.server_url, self.db_name)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -249,21 +248,7 @@ def instance_for(name: str, database_url: str | None, data_dir: Path) -> Instanc
     return Instance(directory, url, server_url=server)
 
 
-def _pg_exec(server_url: str, sql: str) -> None:
-    from intake.db import make_engine
-
-    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(sql))
-    finally:
-        engine.dispose()
-
-
 def create_schema(url: str) -> None:
-    from intake import migrate
-    from intake.db import make_engine
-
     engine = make_engine(url)
     migrate.create_from_models(engine)
     engine.dispose()
@@ -271,11 +256,6 @@ def create_schema(url: str) -> None:
 
 def schema_fingerprint() -> str:
     """Changes whenever a model gains or loses a column or an index: cached data sets are then remade."""
-    import hashlib
-
-    from intake import models
-    from intake.db import Base
-
     assert models.Case.__table__ is not None
     parts = []
     for table in Base.metadata.sorted_tables:

@@ -25,7 +25,6 @@ import json
 import random
 import secrets
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,9 @@ from typing import Any
 
 import benchlib
 import thai_text
-from sqlalchemy import func, select, text
+from PIL import Image
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from intake import attachments, cases, crypto, dates, db, key_contexts, keyring, settings, tokens
@@ -130,6 +131,7 @@ def _after(rng: random.Random, start: datetime, mean_days: float, now: datetime)
 
 
 def _status_for_age(rng: random.Random, age_days: float, channel: str) -> str:
+    table: tuple[tuple[str, int], ...]
     if age_days < 7:
         table = (("new", 60), ("acknowledged", 30), ("in_progress", 10))
     elif age_days < 30:
@@ -151,8 +153,8 @@ def _status_for_age(rng: random.Random, age_days: float, channel: str) -> str:
             ("resolved", 75 - referred),
             ("dismissed", 15),
         )
-    names, weights = zip(*table, strict=True)
-    return rng.choices(names, weights)[0]
+    names = [name for name, _weight in table]
+    return rng.choices(names, [weight for _name, weight in table])[0]
 
 
 def plan_case(rng: random.Random, channel: str, now: datetime) -> Plan:
@@ -204,8 +206,6 @@ def attachment_bytes(rng: random.Random, kind: str) -> tuple[bytes, str]:
         return thai_text.attachment_text(rng), "บันทึกเหตุการณ์.txt"
     if kind == "pdf":
         return thai_text.minimal_pdf("evidence"), "หลักฐาน.pdf"
-    from PIL import Image
-
     img = Image.new("RGB", (64, 48), (rng.randint(0, 255), 120, 60))
     buf = io.BytesIO()
     img.save(buf, "PNG")
@@ -444,10 +444,10 @@ class Bulk:
         if not self.cases:
             return
         conn = self.session.connection()
-        conn.execute(Case.__table__.insert(), self.cases)
-        conn.execute(Entry.__table__.insert(), self.entries)
+        conn.execute(insert(Case), self.cases)
+        conn.execute(insert(Entry), self.entries)
         if self.attachments:
-            conn.execute(Attachment.__table__.insert(), self.attachments)
+            conn.execute(insert(Attachment), self.attachments)
         self.session.commit()
         self.cases, self.entries, self.attachments = [], [], []
 
@@ -560,8 +560,6 @@ def clean(data_dir: Path, database_url: str | None) -> None:
         manifest = json.loads(manifest_path.read_text())
         url = manifest.get("database_url", "")
         if url.startswith("postgresql"):
-            from sqlalchemy.engine import make_url
-
             server = make_url(url).set(database="postgres").render_as_string(hide_password=False)
             benchlib.Instance(manifest_path.parent, url, server_url=server).destroy()
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -594,4 +592,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

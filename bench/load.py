@@ -31,13 +31,22 @@ from typing import Any
 
 import benchlib  # noqa: F401 - puts the checkout on sys.path
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from intake import cases, create_app, db, keyring, migrate  # noqa: E402
+from intake.cli import run_setup  # noqa: E402
 from intake.db import make_engine  # noqa: E402
 from intake.models import Role  # noqa: E402
 from tests.factories import PNG_1PX  # noqa: E402
-from tests.servers import CSRF, Client, Reply, env_for, multipart, start_gunicorn  # noqa: E402
+from tests.servers import (  # noqa: E402
+    CSRF,
+    Client,
+    Reply,
+    create_database,
+    drop_database,
+    env_for,
+    multipart,
+    start_gunicorn,
+)
 
 ADMIN_PASSWORD = "load admin password"
 RECOVERY = "load recovery passphrase"
@@ -80,13 +89,8 @@ def make_instance(directory: Path, server_url: str | None) -> tuple[dict[str, An
     """Schema, keys, administrator and the load officer. Returns (config, database to drop)."""
     drop = None
     if server_url:
-        name = f"intake_load_{secrets.token_hex(4)}"
-        admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        drop = name
+        drop = f"intake_load_{secrets.token_hex(4)}"
+        url = create_database(server_url, drop)
     else:
         url = f"sqlite:///{directory / 'instance' / 'intake.sqlite3'}"
     config = {
@@ -104,11 +108,10 @@ def make_instance(directory: Path, server_url: str | None) -> tuple[dict[str, An
     os.environ["INTAKE_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY
     with app.app_context():
-        from intake.cli import run_setup
-
         run_setup("admin", None)
         session = db.session()
-        recovery = keyring.open_recovery(Path(config["KEYS_DIR"]) / keyring.RECOVERY_PRIVATE_FILE, RECOVERY)
+        keys_dir = Path(str(config["KEYS_DIR"]))
+        recovery = keyring.open_recovery(keys_dir / keyring.RECOVERY_PRIVATE_FILE, RECOVERY)
         officer = keyring.create_officer(session, OFFICER, OFFICER_PASSWORD, Role.OFFICER)
         for channel in ("feedback", "question"):
             private = keyring.channel_private_by_recovery(session, channel, recovery)
@@ -116,13 +119,6 @@ def make_instance(directory: Path, server_url: str | None) -> tuple[dict[str, An
         session.commit()
     app.extensions["intake.engine"].dispose()
     return config, drop
-
-
-def drop_database(server_url: str, name: str) -> None:
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 # --- clients --------------------------------------------------------------------------------------

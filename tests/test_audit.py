@@ -1,7 +1,9 @@
-"""The audit trail: hash chain, altered or deleted entries detected (also the last one), CLI, admin page."""
+"""The audit trail: every officer action on the record, the hash chain, altered or deleted entries detected
+(also the last ones, by the checkpoints), the CLI and the admin page."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,10 +12,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 
 from intake import audit
-from intake.models import AuditCheckpoint, AuditEntry
+from intake.answers import publishing
+from intake.models import AuditCheckpoint, AuditEntry, Case
 
 from .conftest import ADMIN, PASSWORD
-from .officer_helpers import OfficerActions, world
+from .factories import PNG_1PX
+from .officer_helpers import RECENT, OfficerActions, world
+
+SECRET = "WRITTEN-BY-SOMEONE"
 
 
 def _fill(app: Flask, n: int = 5) -> list[int]:
@@ -51,8 +57,6 @@ def test_altered_actor_with_recomputed_plain_hash_is_still_detected(app: Flask) 
     ids = _fill(app)
     with world(app) as (s, _f):
         # Whoever writes to the database cannot recompute the keyed hash (its key lives in keys/).
-        import hashlib
-
         row = s.get(AuditEntry, ids[1])
         assert row is not None
         row.actor = "someone else"
@@ -199,3 +203,105 @@ def test_the_checkpoint_file_of_earlier_versions_is_read_once(app: Flask) -> Non
         s.commit()
     code, out = _verify_cli(app)
     assert code != 0 and f"entry {ids[-1]} (missing)" in out
+
+
+def test_every_officer_action_is_on_the_record(app: Flask) -> None:
+    with world(app) as (s, factory):
+        spare = factory.officer("spare", channels=("question",)).id
+        sub = factory.case("corruption", "c", files=[(PNG_1PX, "p.png")])
+        case, attachment = sub.case.id, sub.case.attachments[0].id
+        question = factory.case("question", "q", publish_ok=True).case.id
+        q = s.get(Case, question)
+        assert q is not None
+        old_answer = publishing.publish(s, q, factory.admin(), "q", "a").id
+        s.commit()
+    client = app.test_client()
+    actions = OfficerActions(client)
+    assert actions.post("/officer/login", {"username": ADMIN, "password": "wrong"}).status_code == 200
+    actions.login(ADMIN, PASSWORD)
+    c = f"/officer/cases/{case}"
+    steps = [
+        (f"{c}/acknowledge", {}),
+        (f"{c}/status", {"status": "in_progress", "note": SECRET}),
+        (f"{c}/reply", {"message": SECRET}),
+        (f"{c}/note", {"note": SECRET}),
+        (f"{c}/assign", {"officer": ""}),
+        (f"{c}/refer", {"agency": "nacc", "reference": SECRET, "referred_on": RECENT, "note": SECRET}),
+        (f"/officer/cases/{question}/publish", {"question": SECRET, "answer": SECRET, "confirm": "y"}),
+        (f"/officer/answers/{old_answer}/unpublish", {}),
+        (f"/officer/admin/officers/{spare}/grant", {"channel": "feedback"}),
+        (f"/officer/admin/officers/{spare}/revoke", {"channel": "feedback"}),
+        (f"/officer/admin/officers/{spare}/reset-2fa", {}),
+        (f"/officer/admin/officers/{spare}/deactivate", {}),
+    ]
+    assert client.get(c).status_code == 200
+    assert client.get(f"{c}/attachments/{attachment}").status_code == 200
+    for path, data in steps:
+        assert actions.post(path, data, form_url=c).status_code == 303, path
+    intake = {"channel": "feedback", "source": "phone", "received_at": RECENT, "details": SECRET}
+    assert actions.post("/officer/intake", intake).status_code == 200
+    created = actions.post("/officer/admin/officers/new", {"username": "fresh", "role": "officer"})
+    assert created.status_code == 200
+    settings_page = "/officer/admin/settings"
+    form = {
+        "municipality_name": "เทศบาลตำบลทดสอบ",
+        **{f"{k}_days_{ch}": "9" for k in ("ack", "answer") for ch in ("corruption", "feedback", "question")},
+        "attachment_max_file_mb": "5",
+        "attachment_max_total_mb": "20",
+        "retention_years": "5",
+    }
+    assert actions.post(settings_page, form).status_code == 303
+    new = "another good password"
+    assert (
+        actions.post("/officer/password", {"current": PASSWORD, "new": new, "confirm": new}).status_code
+        == 303
+    )
+    assert actions.logout().status_code == 303
+    with world(app) as (s, _f):
+        entries = list(s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        assert audit.verify(s) is None
+    by_action = {(e.action, e.target) for e in entries}
+    wanted = {
+        ("login.failure", ADMIN),
+        ("login.success", ADMIN),
+        ("totp.enrol", ADMIN),
+        ("case.view", str(case)),
+        ("attachment.download", str(case)),
+        ("case.acknowledge", str(case)),
+        ("case.status", str(case)),
+        ("case.reply", str(case)),
+        ("case.note", str(case)),
+        ("case.assign", str(case)),
+        ("case.refer", str(case)),
+        ("answer.publish", str(question)),
+        ("answer.unpublish", str(question)),
+        ("grant.add", "spare"),
+        ("grant.revoke", "spare"),
+        ("totp.reset", "spare"),
+        ("officer.deactivate", "spare"),
+        ("officer.create", "fresh"),
+        ("settings.change", None),
+        ("password.change", ADMIN),
+        ("logout", ADMIN),
+    }
+    assert wanted <= by_action, wanted - by_action
+    assert any(e.action == "case.intake" for e in entries)
+    assert all(SECRET not in (e.detail + (e.target or "")) for e in entries)
+
+
+def test_case_page_shown_after_a_refused_action_is_a_case_view_on_the_record(
+    app: Flask, client: FlaskClient
+) -> None:
+    with world(app) as (s, factory):
+        case_id = factory.case("feedback", "secret text of the citizen").case.id
+        s.commit()
+    actions = OfficerActions(client)
+    actions.login(ADMIN, PASSWORD)
+    refused = actions.post(f"/officer/cases/{case_id}/reply", {"message": ""}, f"/officer/cases/{case_id}")
+    assert refused.status_code == 400
+    assert "secret text of the citizen" in refused.get_data(as_text=True)
+    with world(app) as (s, _f):
+        views = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "case.view", AuditEntry.target == str(case_id))
+        ).all()
+    assert len(views) == 2  # the GET for the form, then the page shown again with the error

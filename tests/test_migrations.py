@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,23 +17,6 @@ from intake.db import Base, make_engine
 from intake.models import Case, Channel, EntryKind, Status
 
 FIRST_REVISION = "e4b722c90125"  # the initial schema, before enum columns were checked
-
-
-@pytest.fixture
-def empty_database(tmp_path: Path) -> Iterator[str]:
-    """An empty database on the engine the suite runs against (SQLite, or PostgreSQL when configured)."""
-    base = os.environ.get("INTAKE_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
-        return
-    name = f"intake_mig_{secrets.token_hex(4)}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_head_matches_models(empty_database: str) -> None:

@@ -1,12 +1,13 @@
-"""Security review: officer sessions and sign-in steps read as an attacker would.
+"""Officer sessions (intake/sessions.py), read as an attacker would.
 
-- An abandoned session's server half (the private key under the cookie's key) must not outlive its expiry:
-  with a copy of the database and the old cookie it would open the officer's private key.
-- Signing in again from the same browser drops the previous session row.
-- A password change ends the officer's other sessions; guessing the current password there is throttled
-  and counted like a failed sign-in.
-- A TOTP code accepted once is refused even to a request that read the officer before the first committed.
-- `next` after sign-in never carries control characters into a Location header.
+- A new session id at sign-in; the server half (the private key under the cookie's key) is the only copy,
+  and signing out deletes it.
+- Sessions expire when idle and after an absolute lifetime; an abandoned session's server half must not
+  outlive its expiry (with a copy of the database and the old cookie it would open the private key).
+- Signing in again from the same browser drops the previous session row; a password change ends the
+  officer's other sessions.
+- `next` after sign-in goes only to our officer pages and never carries control characters into a
+  Location header.
 """
 
 from __future__ import annotations
@@ -17,31 +18,26 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from intake import crypto, dates, db, key_contexts, keyring
-from intake.models import AuditEntry, OfficerSession
-from intake.officer import signin
+from intake import dates, keyring
+from intake.models import OfficerSession
 
 from .conftest import ADMIN, PASSWORD, csrf_token
-from .officer_helpers import OfficerActions, officer_named, world
-
-PR_PASSWORD = "officer password 1"
-
-
-def _sessions(app: Flask) -> int:
-    with world(app) as (s, _f):
-        return int(s.scalar(select(func.count()).select_from(OfficerSession)) or 0)
-
-
-def _with_pr(app: Flask) -> None:
-    with world(app) as (_s, factory):
-        factory.officer("pr", PR_PASSWORD, channels=("feedback",))
+from .officer_helpers import (
+    PR_PASSWORD,
+    OfficerActions,
+    audit_actions,
+    officer_named,
+    session_count,
+    with_pr,
+    world,
+)
 
 
 @pytest.mark.parametrize("old", ["idle", "absolute"])
 def test_abandoned_sessions_are_deleted_once_expired(app: Flask, old: str) -> None:
-    _with_pr(app)
+    with_pr(app)
     OfficerActions(app.test_client()).login("pr", PR_PASSWORD)  # never signs out, never comes back
     with world(app) as (s, _f):
         row = s.scalars(select(OfficerSession)).one()
@@ -61,11 +57,11 @@ def test_signing_in_again_drops_the_previous_session_of_this_browser(app: Flask,
     assert first.headers["Location"] == "/officer/totp"  # half signed in
     again = actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD})
     assert again.status_code == 303
-    assert _sessions(app) == 1
+    assert session_count(app) == 1
 
 
 def test_password_change_ends_the_other_sessions(app: Flask) -> None:
-    _with_pr(app)
+    with_pr(app)
     mine, other = app.test_client(), app.test_client()
     me = OfficerActions(mine)
     me.login("pr", PR_PASSWORD)
@@ -75,64 +71,12 @@ def test_password_change_ends_the_other_sessions(app: Flask) -> None:
     assert changed.status_code == 303
     assert mine.get("/officer/queue").status_code == 200
     assert other.get("/officer/queue").status_code == 302
-    assert _sessions(app) == 1
-
-
-def test_guessing_the_current_password_counts_as_failed_sign_ins(app: Flask, client: FlaskClient) -> None:
-    _with_pr(app)
-    actions = OfficerActions(client)
-    actions.login("pr", PR_PASSWORD)
-    for n in range(signin.MAX_FAILURES):
-        guess = f"guess number {n}"
-        actions.post("/officer/password", {"current": guess, "new": "x" * 12, "confirm": "x" * 12})
-    with world(app) as (s, _f):
-        pr = officer_named(s, "pr")
-        assert pr.locked_until is not None and pr.locked_until > dates.now()
-        failures = s.scalars(select(AuditEntry).where(AuditEntry.action == "login.failure")).all()
-        assert len(failures) == signin.MAX_FAILURES
-
-
-def test_guessing_the_current_password_is_throttled_per_client(make_app: Any) -> None:
-    app = make_app(RATELIMIT_LOGIN="3 per minute")
-    _with_pr(app)
-    actions = OfficerActions(app.test_client())
-    actions.login("pr", PR_PASSWORD)
-    codes = [
-        actions.post("/officer/password", {"current": f"guess {n}", "new": "x" * 12, "confirm": "x" * 12})
-        for n in range(4)
-    ]
-    assert [r.status_code for r in codes] == [200, 200, 200, 429]
-
-
-def test_a_code_is_refused_to_a_request_that_read_the_officer_before_it_was_used(app: Flask) -> None:
-    """Two sign-ins racing with one code: both load the officer, then both check the code."""
-    at = 1_700_000_000.0
-    secret = crypto.new_totp_secret()
-    with world(app) as (s, factory):
-        admin = factory.admin()
-        private = keyring.unlock(admin, PASSWORD)
-        admin.totp_secret = crypto.encrypt(
-            crypto.derive_subkey(private, key_contexts.TOTP), secret, key_contexts.totp_secret(admin.id)
-        )
-        s.commit()
-        admin_id = admin.id
-    code = crypto.totp_now(secret, at)
-    with app.app_context():
-        first = db.session()
-        with db.new_session() as second:
-            stale = second.get(type(admin), admin_id)
-            assert stale is not None and stale.totp_last_counter is None
-            mine = first.get(type(admin), admin_id)
-            assert mine is not None
-            signin.code_step(first, mine, private, code, at=at)
-            first.commit()
-            with pytest.raises(signin.SignInFailed):
-                signin.code_step(second, stale, private, code, at=at + 1)
+    assert session_count(app) == 1
 
 
 @pytest.mark.parametrize("target", ["/officer/queue\r\nSet-Cookie: x=1", "/officer/\t", "/officer/\x7f"])
 def test_next_with_control_characters_goes_home(app: Flask, client: FlaskClient, target: str) -> None:
-    _with_pr(app)
+    with_pr(app)
     token = csrf_token(client, "/officer/login")
     response = client.post(
         "/officer/login",
@@ -141,3 +85,69 @@ def test_next_with_control_characters_goes_home(app: Flask, client: FlaskClient,
     )
     assert response.status_code == 303
     assert response.headers["Location"] == "/officer/queue"
+
+
+def test_new_session_id_at_sign_in_and_logout_deletes_key_material(app: Flask, client: FlaskClient) -> None:
+    client.get("/officer/login")
+    with client.session_transaction() as cookie:
+        cookie["officer_sid"] = "planted-by-attacker"
+        cookie["officer_key"] = "AAAA"
+    actions = OfficerActions(client)
+    actions.login(ADMIN, PASSWORD)
+    with client.session_transaction() as cookie:
+        assert cookie["officer_sid"] != "planted-by-attacker"
+    assert session_count(app) == 1
+    with world(app) as (s, _f):
+        row = s.scalars(select(OfficerSession)).one()
+        admin_private = keyring.unlock(officer_named(s, ADMIN), PASSWORD)
+        assert admin_private not in row.wrapped_private_key
+        assert len(row.id) == 64  # a hash of the cookie's id, not the id itself
+    actions.logout()
+    assert session_count(app) == 0
+    assert client.get("/officer/queue").status_code == 302
+    assert len(audit_actions(app, "logout")) == 1
+
+
+def test_idle_expiry(app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    start = dates.now()
+    monkeypatch.setattr(dates, "now", lambda: start + timedelta(minutes=29))
+    assert client.get("/officer/queue").status_code == 200
+    monkeypatch.setattr(dates, "now", lambda: start + timedelta(minutes=29 + 31))
+    expired = client.get("/officer/queue")
+    assert expired.status_code == 302 and expired.headers["Location"].startswith("/officer/login")
+    assert session_count(app) == 0
+
+
+def test_absolute_expiry_even_when_active(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_app(PERMANENT_SESSION_LIFETIME=3600, OFFICER_IDLE_TIMEOUT=1800)
+    client = app.test_client()
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    start = dates.now()
+    for minutes in (20, 40, 59):
+        monkeypatch.setattr(dates, "now", lambda m=minutes: start + timedelta(minutes=m))
+        assert client.get("/officer/queue").status_code == 200
+    monkeypatch.setattr(dates, "now", lambda: start + timedelta(minutes=61))
+    assert client.get("/officer/queue").status_code == 302
+
+
+def test_next_goes_only_to_our_officer_pages(client: FlaskClient) -> None:
+    token = csrf_token(client, "/officer/login")
+    response = client.post(
+        "/officer/login?next=https://evil.example/",
+        data={"csrf_token": token, "username": ADMIN, "password": PASSWORD},
+    )
+    assert "evil" not in response.headers["Location"]
+
+
+def test_next_returns_to_the_page_asked_for(app: Flask, client: FlaskClient) -> None:
+    with world(app) as (_s, factory):
+        factory.officer("pr", channels=("feedback",))
+    asked = client.get("/officer/queue?status=new")
+    assert asked.headers["Location"].startswith("/officer/login?next=")
+    token = csrf_token(client, asked.headers["Location"])
+    response = client.post(
+        asked.headers["Location"],
+        data={"csrf_token": token, "username": "pr", "password": "officer password 1"},
+    )
+    assert response.headers["Location"] == "/officer/queue?status=new"
