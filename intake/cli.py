@@ -1,7 +1,7 @@
 """Operator commands: setup, officer add, db upgrade, audit verify, demo. Each echoes what it did.
 
 Every command exits 0 on success and non-zero with a one-line reason on failure, and never prints a
-secret it was given. Passwords come from the environment variable named in CONTRACT.md, or a prompt.
+secret it was given. Passwords come from the environment variable named in docs/contract.md, or a prompt.
 """
 
 from __future__ import annotations

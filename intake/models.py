@@ -1,6 +1,6 @@
 """Typed models: cases and their encrypted entries, attachments, officers, grants, keys, audit, settings.
 
-Plaintext columns are only what statistics and the queue need (DESIGN.md property 1): channel, source,
+Plaintext columns are only what statistics and the queue need (docs/security.md, property 1): channel, source,
 category, status, dates, assignee, the referral agency. Everything a person wrote is ciphertext.
 """
 
