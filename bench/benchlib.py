@@ -15,8 +15,6 @@ import os
 import platform
 import secrets
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -266,37 +264,31 @@ def schema_fingerprint() -> str:
 
 # --- serving -------------------------------------------------------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+GUNICORN_CONF_ARGS = ("-c", str(ROOT / "gunicorn.conf.py"))  # serve as production does
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
+def flask_command(env: dict[str, str], *args: str) -> None:
+    """`flask --app wsgi ARGS` in the checkout with `env`; exits the benchmark if it fails."""
+    done = subprocess.run(  # noqa: S603 - our own command line
+        [PY, "-m", "flask", "--app", "wsgi", *args], env=env, cwd=ROOT, capture_output=True, text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"flask {args[0]} failed: {done.stdout}{done.stderr}")
+
+
+class Server(servers.Server):
+    """A gunicorn of a benchmark (tests/servers.py stops it: the whole process group), and its workers."""
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         with contextlib.suppress(OSError):
             return [int(p) for p in children.read_text().split()]
         return []
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @contextlib.contextmanager
@@ -309,7 +301,7 @@ def gunicorn(
     extra_args: tuple[str, ...] = (),
 ) -> Iterator[Server]:
     """gunicorn on 127.0.0.1 (a free port), `workers` sync workers; stopped on exit."""
-    port = free_port()
+    port = servers.free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     args = [
         PY,
@@ -328,7 +320,9 @@ def gunicorn(
         app_spec,
     ]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        proc = subprocess.Popen(  # noqa: S603 - our own command line
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Server(proc, port, log)
     try:
         deadline = time.monotonic() + 60

@@ -553,6 +553,24 @@ def ensure(
     return Dataset(inst, manifest)
 
 
+
+def ensure_sizes(
+    args: Any, sizes: tuple[int, ...], *, mix: str = "all", extra: int = 0
+) -> dict[int, Dataset]:
+    """One data set per size (`extra` per cent more cases, of `mix`) for a benchmark's parsed arguments."""
+    return {
+        size: ensure(
+            size * (100 + extra) // 100,
+            database_url=args.database_url,
+            data_dir=args.data_dir,
+            mix=mix,
+            fresh=args.fresh,
+            seeds=20 if args.quick else SEEDS,
+        )
+        for size in sizes
+    }
+
+
 def clean(data_dir: Path, database_url: str | None) -> None:
     if not data_dir.exists():
         return

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import benchlib  # noqa: F401 - puts the checkout on sys.path
+import benchlib  # also puts the checkout on sys.path
 from sqlalchemy import text  # noqa: E402
 
 from intake import cases, create_app, db, keyring, migrate  # noqa: E402
@@ -73,15 +73,6 @@ class Stats:
                 self.unexpected[f"{kind}:{status}"] += 1
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 # --- instance -------------------------------------------------------------------------------------
 
 
@@ -114,8 +105,7 @@ def make_instance(directory: Path, server_url: str | None) -> tuple[dict[str, An
         recovery = keyring.open_recovery(keys_dir / keyring.RECOVERY_PRIVATE_FILE, RECOVERY)
         officer = keyring.create_officer(session, OFFICER, OFFICER_PASSWORD, Role.OFFICER)
         for channel in ("feedback", "question"):
-            private = keyring.channel_private_by_recovery(session, channel, recovery)
-            keyring.grant(session, officer, channel, private)
+            keyring.grant_by_recovery(session, officer, channel, recovery)
         session.commit()
     app.extensions["intake.engine"].dispose()
     return config, drop
@@ -297,10 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   {'kind':8} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for kind in ("form", "submit", "track", "queue"):
         values = stats.latencies.get(kind, [])
-        row = {f"p{p}": round(percentile(values, p) * 1000, 1) for p in (50, 95, 99)}
+        row = {f"p{p}": round(benchlib.percentile(values, p) * 1000, 1) for p in (50, 95, 99)}
         figures["latency_ms"][kind] = {"count": len(values), **row}
         print(f"   {kind:8} {len(values):>7} {row['p50']:>8} {row['p95']:>8} {row['p99']:>8}")
-    overall = {f"p{p}": round(percentile(every, p) * 1000, 1) for p in (50, 95, 99)}
+    overall = {f"p{p}": round(benchlib.percentile(every, p) * 1000, 1) for p in (50, 95, 99)}
     figures["latency_ms"]["all"] = {"count": len(every), **overall}
     print(f"   {'all':8} {len(every):>7} {overall['p50']:>8} {overall['p95']:>8} {overall['p99']:>8}")
     print(f"   submissions accepted {len(stats.tokens)} (cases in the database {count})")

@@ -134,16 +134,7 @@ def main() -> None:
     r = benchlib.Results("report", args)
     r.figure("fiscal_year", args.fiscal_year)
     r.figure("period", args.period)
-    sets = {
-        size: datagen.ensure(
-            size,
-            database_url=args.database_url,
-            data_dir=args.data_dir,
-            fresh=args.fresh,
-            seeds=20 if args.quick else datagen.SEEDS,
-        )
-        for size in (small, large)
-    }
+    sets = datagen.ensure_sizes(args, (small, large))
     period = periods.period(args.fiscal_year, args.period)
     apps = {size: ds.instance.app() for size, ds in sets.items()}
     statements = {size: capture_sql(app, period) for size, app in apps.items()}

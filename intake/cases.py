@@ -149,6 +149,13 @@ def _add_entry(
     return entry
 
 
+def _add_internal(
+    session: Session, case: Case, kind: EntryKind, keys: CaseKeys, body: Any, **fields: Any
+) -> Entry:
+    """An entry whose body only officers may read: under the internal key, which the citizen never gets."""
+    return _add_entry(session, case, kind, keys=keys, body=body, key_kind=KeyKind.INTERNAL, **fields)
+
+
 # --- citizen side -------------------------------------------------------------------------------
 
 
@@ -211,15 +218,7 @@ def submit(
         at=received,
     )
     if contact:
-        _add_entry(
-            session,
-            case,
-            EntryKind.CONTACT,
-            keys=keys,
-            body={"contact": contact},
-            key_kind=KeyKind.INTERNAL,
-            at=received,
-        )
+        _add_internal(session, case, EntryKind.CONTACT, keys, {"contact": contact}, at=received)
     if before_commit is not None:  # e.g. the audit entry of an officer's intake, in the same transaction
         before_commit(case)
     _commit_with_files(session, case, entry, keys.content, files, instance_dir)
@@ -400,15 +399,8 @@ def attachment_for(case: Case, attachment_id: int) -> Attachment:
 
 
 def change_status(
-    session: Session,
-    case: Case,
-    officer: Officer,
-    keys: CaseKeys,
-    status: Status,
-    note: str = "",
-    *,
-    public: bool = False,
-    at: datetime | None = None,
+    session: Session, case: Case, officer: Officer, keys: CaseKeys, status: Status, note: str = "",
+    *, public: bool = False, at: datetime | None = None,
 ) -> Entry:
     """Move a case to `status`, with an optional note (shown to the citizen when `public`)."""
     if case.purged_at is not None:
@@ -475,15 +467,7 @@ def reply(
 
 def add_note(session: Session, case: Case, officer: Officer, keys: CaseKeys, note: str) -> Entry:
     """An internal note: internal key, never shown to the citizen."""
-    return _add_entry(
-        session,
-        case,
-        EntryKind.NOTE,
-        keys=keys,
-        body={"note": note},
-        key_kind=KeyKind.INTERNAL,
-        officer=officer,
-    )
+    return _add_internal(session, case, EntryKind.NOTE, keys, {"note": note}, officer=officer)
 
 
 def assign(session: Session, case: Case, officer: Officer, assignee: Officer | None) -> Entry:
@@ -508,13 +492,6 @@ def refer(
 ) -> Entry:
     """Hand the case to an outside agency; reference and date kept under the internal key."""
     case.referred_to = agency
-    _add_entry(
-        session,
-        case,
-        EntryKind.REFERRAL,
-        keys=keys,
-        body={"agency": agency.value, "reference": reference, "date": referred_on},
-        key_kind=KeyKind.INTERNAL,
-        officer=officer,
-    )
+    details = {"agency": agency.value, "reference": reference, "date": referred_on}
+    _add_internal(session, case, EntryKind.REFERRAL, keys, details, officer=officer)
     return change_status(session, case, officer, keys, Status.REFERRED, note, public=public)

@@ -116,17 +116,18 @@ def _open_recovery(path: Path) -> bytes:
         raise CommandFailed("the recovery passphrase does not open the recovery key") from exc
 
 
+recovery_key_option = click.option(
+    "--recovery-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The recovery key that authorises granting channels (default KEYS_DIR/recovery.key).",
+)
+
+
 @officer_cli.command("add")
 @click.argument("username")
 @click.option("--channel", "channels", multiple=True, help="Channel to grant (repeatable).")
 @click.option("--admin", "is_admin", is_flag=True, help="Make the officer an administrator.")
 @click.option("--executive", "is_executive", is_flag=True, help="Reports only, never case content.")
-@click.option(
-    "--recovery-key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The recovery key that authorises granting channels.",
-)
+@recovery_key_option
 def officer_add(
     username: str,
     channels: tuple[str, ...],
@@ -149,12 +150,7 @@ def officer_add(
     officer = keyring.create_officer(session, username, password, role)
     for channel in wanted:
         assert recovery is not None  # noqa: S101 - opened above when channels were asked for
-        keyring.grant(
-            session,
-            officer,
-            channel,
-            keyring.channel_private_by_recovery(session, channel, recovery),
-        )
+        keyring.grant_by_recovery(session, officer, channel, recovery)
     audit.record(
         session,
         "cli",
@@ -169,7 +165,7 @@ def officer_add(
 @officer_cli.command("grant")
 @click.argument("username")
 @click.option("--channel", "channels", multiple=True, required=True)
-@click.option("--recovery-key", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@recovery_key_option
 def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path | None) -> None:
     """Re-grant channels with the recovery key (when nobody holding them is left)."""
     wanted = parse_channels(channels)
@@ -181,12 +177,7 @@ def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path |
         raise CommandFailed("an executive cannot hold channels")
     recovery = _open_recovery(recovery_key or keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE)
     for channel in wanted:
-        keyring.grant(
-            session,
-            officer,
-            channel,
-            keyring.channel_private_by_recovery(session, channel, recovery),
-        )
+        keyring.grant_by_recovery(session, officer, channel, recovery)
         audit.record(session, "cli", "grant.add", username, f"channel={channel}")
     session.commit()
     click.echo(f"Granted {', '.join(wanted)} to {username}.")
@@ -256,12 +247,7 @@ def demo_command() -> None:
             continue
         officer = keyring.create_officer(session, name, DEMO_PASSWORD, role)
         for channel in channels:
-            keyring.grant(
-                session,
-                officer,
-                channel,
-                keyring.channel_private_by_recovery(session, channel, recovery),
-            )
+            keyring.grant_by_recovery(session, officer, channel, recovery)
         audit.record(session, "cli", "officer.create", name, f"role={role.value}; demo")
     session.commit()
     click.echo("")

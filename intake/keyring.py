@@ -267,6 +267,11 @@ def grant(
     return row
 
 
+def grant_by_recovery(session: Session, officer: Officer, channel: str, recovery_private: bytes) -> Grant:
+    """Grant a channel on the recovery key's authority (command line: setup, or nobody holding it is left)."""
+    return grant(session, officer, channel, channel_private_by_recovery(session, channel, recovery_private))
+
+
 def revoke(session: Session, officer: Officer, channel: str) -> bool:
     row = session.scalar(select(Grant).where(Grant.officer_id == officer.id, Grant.channel == channel))
     if row is None:

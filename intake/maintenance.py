@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +24,15 @@ def _keys() -> Path:
     return Path(current_app.config["KEYS_DIR"])
 
 
+@contextmanager
+def _failure_said(*errors: type[Exception]) -> Iterator[None]:
+    """`errors` (whose messages hold no secret) end the command with their message, exit status 1."""
+    try:
+        yield
+    except errors as exc:
+        raise CommandFailed(str(exc)) from exc
+
+
 @click.command("backup")
 @with_appcontext
 @click.option(
@@ -30,10 +41,8 @@ def _keys() -> Path:
 )
 def backup_command(output: Path) -> None:
     """Write a consistent backup of the running instance to one file."""
-    try:
+    with _failure_said(backup.BackupError):
         summary = backup.create(db.engine(), _instance(), _keys(), output)
-    except backup.BackupError as exc:
-        raise CommandFailed(str(exc)) from exc
     click.echo(
         f"Wrote {summary.path} ({summary.engine}, {summary.cases} cases, "
         f"{summary.attachments} attachments, {summary.size} bytes)."
@@ -46,14 +55,10 @@ def backup_command(output: Path) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def restore_command(path: Path) -> None:
     """Restore a backup into this instance, which must be empty."""
-    try:
+    with _failure_said(backup.BackupError):
         manifest = backup.restore(db.engine(), _instance(), _keys(), path)
-    except backup.BackupError as exc:
-        raise CommandFailed(str(exc)) from exc
-    click.echo(
-        f"Restored {manifest['cases']} cases and {manifest['attachments']} attachments "
-        f"({manifest['engine']}, made {manifest['created_at']})."
-    )
+    made = f"{manifest['engine']}, made {manifest['created_at']}"
+    click.echo(f"Restored {manifest['cases']} cases and {manifest['attachments']} attachments ({made}).")
     if not migrate.is_current(db.engine()):
         click.echo("The backup's schema is older than this version: run `flask --app wsgi db upgrade`.")
 

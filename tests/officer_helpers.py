@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from intake import crypto, dates, db, key_contexts
+from intake import crypto, dates, db, key_contexts, keyring
 from intake.models import AuditEntry, Officer, OfficerSession
 
 from .conftest import csrf_token
@@ -111,10 +111,16 @@ def session_count(app: Flask) -> int:
         return int(s.scalar(select(func.count()).select_from(OfficerSession)) or 0)
 
 
-def give_totp(officer: Officer, private: bytes, secret: bytes) -> None:
-    """Store `secret` as the officer's TOTP secret, as enrolment does (the caller commits)."""
-    key = crypto.derive_subkey(private, key_contexts.TOTP)
-    officer.totp_secret = crypto.encrypt(key, secret, key_contexts.totp_secret(officer.id))
+def admin_with_totp(app: Flask, password: str) -> tuple[int, bytes, bytes]:
+    """The administrator with a new TOTP secret, stored as enrolment does: (id, private key, secret)."""
+    secret = crypto.new_totp_secret()
+    with world(app) as (s, factory):
+        admin = factory.admin()
+        private = keyring.unlock(admin, password)
+        key = crypto.derive_subkey(private, key_contexts.TOTP)
+        admin.totp_secret = crypto.encrypt(key, secret, key_contexts.totp_secret(admin.id))
+        s.commit()
+        return admin.id, private, secret
 
 
 def audit_actions(app: Flask, action: str) -> list[AuditEntry]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Executable, delete, func, select, update
 
 from intake import audit
 from intake.answers import publishing
@@ -42,13 +42,18 @@ def test_intact_chain_verifies(app: Flask) -> None:
     assert code == 0 and "intact" in out
 
 
+def _verify_after(app: Flask, change: Executable) -> audit.ChainBreak | None:
+    """The chain verified after `change`, made behind the app's back (an editor of the database)."""
+    with world(app) as (s, _f):
+        s.execute(change)
+        s.commit()
+        return audit.verify(s)
+
+
 def test_altered_entry_is_detected(app: Flask) -> None:
     ids = _fill(app)
-    with world(app) as (s, _f):
-        s.execute(update(AuditEntry).where(AuditEntry.id == ids[2]).values(detail="innocent"))
-        s.commit()
-        broken = audit.verify(s)
-        assert broken is not None and broken.entry_id == ids[2] and broken.reason == "hash"
+    broken = _verify_after(app, update(AuditEntry).where(AuditEntry.id == ids[2]).values(detail="innocent"))
+    assert broken is not None and broken.entry_id == ids[2] and broken.reason == "hash"
     code, out = _verify_cli(app)
     assert code != 0 and f"entry {ids[2]}" in out
 
@@ -68,11 +73,8 @@ def test_altered_actor_with_recomputed_plain_hash_is_still_detected(app: Flask) 
 
 def test_deleted_middle_entry_is_detected(app: Flask) -> None:
     ids = _fill(app)
-    with world(app) as (s, _f):
-        s.execute(delete(AuditEntry).where(AuditEntry.id == ids[2]))
-        s.commit()
-        broken = audit.verify(s)
-        assert broken is not None and broken.entry_id == ids[3] and broken.reason == "link"
+    broken = _verify_after(app, delete(AuditEntry).where(AuditEntry.id == ids[2]))
+    assert broken is not None and broken.entry_id == ids[3] and broken.reason == "link"
     code, out = _verify_cli(app)
     assert code != 0 and f"entry {ids[3]}" in out
 

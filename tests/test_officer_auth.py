@@ -12,15 +12,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from intake import crypto, dates, db, keyring
-from intake.models import AuditEntry
+from intake.models import AuditEntry, Officer
 from intake.officer import signin
 
 from .conftest import ADMIN, PASSWORD
 from .officer_helpers import (
     PR_PASSWORD,
     OfficerActions,
+    admin_with_totp,
     audit_actions,
-    give_totp,
     officer_named,
     secret_from_page,
     with_pr,
@@ -85,12 +85,10 @@ def test_replayed_code_is_refused(app: Flask, client: FlaskClient) -> None:
 
 def test_code_check_in_domain_refuses_replay(app: Flask) -> None:
     at = 1_700_000_000.0
-    secret = crypto.new_totp_secret()
-    with world(app) as (s, factory):
-        admin = factory.admin()
-        private = keyring.unlock(admin, PASSWORD)
-        give_totp(admin, private, secret)
-        s.commit()
+    admin_id, private, secret = admin_with_totp(app, PASSWORD)
+    with world(app) as (s, _f):
+        admin = s.get(Officer, admin_id)
+        assert admin is not None
         code = crypto.totp_now(secret, at)
         signin.code_step(s, admin, private, code, at=at)
         s.commit()
@@ -226,20 +224,14 @@ def test_guessing_the_current_password_is_throttled_per_client(make_app: Any) ->
 def test_a_code_is_refused_to_a_request_that_read_the_officer_before_it_was_used(app: Flask) -> None:
     """Two sign-ins racing with one code: both load the officer, then both check the code."""
     at = 1_700_000_000.0
-    secret = crypto.new_totp_secret()
-    with world(app) as (s, factory):
-        admin = factory.admin()
-        private = keyring.unlock(admin, PASSWORD)
-        give_totp(admin, private, secret)
-        s.commit()
-        admin_id = admin.id
+    admin_id, private, secret = admin_with_totp(app, PASSWORD)
     code = crypto.totp_now(secret, at)
     with app.app_context():
         first = db.session()
         with db.new_session() as second:
-            stale = second.get(type(admin), admin_id)
+            stale = second.get(Officer, admin_id)
             assert stale is not None and stale.totp_last_counter is None
-            mine = first.get(type(admin), admin_id)
+            mine = first.get(Officer, admin_id)
             assert mine is not None
             signin.code_step(first, mine, private, code, at=at)
             first.commit()
