@@ -9,11 +9,16 @@ from typing import Any
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent  # the checkout (or site-packages when installed from the wheel)
 # Where ./instance and ./keys are by default: beside config.py in a checkout (the folder every documented
 # command runs from); the working directory when installed from the wheel (config.py then sits in
 # site-packages, which is no place for state).
 HOME = ROOT if (ROOT / "pyproject.toml").is_file() else Path.cwd()
+PACKAGE = ROOT / "intake"
+# The folder holding templates/, migrations/ and alembic.ini: beside the package in the repository, inside it
+# when installed from the wheel (pyproject.toml maps them there).
+ASSETS = PACKAGE if (PACKAGE / "templates").is_dir() else ROOT
+TRANSLATIONS = PACKAGE / "translations"  # one folder per area (intake/catalogs.py reads them)
 
 
 class ConfigError(RuntimeError):

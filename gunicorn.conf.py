@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from config import Config
+from config import Config  # gunicorn puts the working directory (the checkout) on sys.path first
 
 
 def _workers() -> int:

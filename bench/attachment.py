@@ -26,7 +26,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -205,23 +204,13 @@ def measure(
         ["setup", "--admin", benchlib.ADMIN],
         ["officer", "add", "pr", "--channel", "feedback"],
     ):
-        done = subprocess.run(
-            [benchlib.PY, "-m", "flask", "--app", "wsgi", *command],
-            env=env,
-            cwd=benchlib.ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"flask {command[0]} failed: {done.stdout}{done.stderr}")
+        benchlib.flask_command(env, *command)
     source = inst.directory / "upload.pdf"
     small = inst.directory / "warmup.pdf"
     sha = make_pdf(source, size)
     make_pdf(small, 256 * 1024)
     copies = [plain_copy(source, inst.directory / "copy.pdf") for _ in range(rounds)]
-    conf = benchlib.ROOT / "gunicorn.conf.py"
-    extra = ("-c", str(conf)) if conf.exists() else ()
+    extra = benchlib.GUNICORN_CONF_ARGS
     out = Measured()
     try:
         with benchlib.gunicorn(

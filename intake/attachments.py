@@ -12,7 +12,6 @@ import codecs
 import io
 import json
 import os
-import unicodedata
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import crypto, storage
+from . import crypto, filenames, key_contexts, storage
 from .models import Attachment, KeyKind
 from .storage import Store
 
@@ -71,13 +70,8 @@ class CleanFile:
 
 
 def safe_name(name: str | None, kind: str) -> str:
-    """A display name with no path, control characters or over-long runs; the right extension."""
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = unicodedata.normalize("NFC", base)
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip(" .")
-    stem = base.rsplit(".", 1)[0] if "." in base else base
-    stem = stem[:120] or "file"
-    return stem + EXTENSIONS[kind]
+    """The display name kept for a file of `kind` (intake/filenames.py: no path, no control characters)."""
+    return filenames.display(name, EXTENSIONS[kind])
 
 
 def sniff(head: bytes) -> str | None:
@@ -180,32 +174,25 @@ def close_all(files: list[CleanFile]) -> None:
 # --- encrypted storage ---------------------------------------------------------------------------
 
 
-def _aad(case_id: int, stored_name: str) -> bytes:
-    return f"intake attachment:{case_id}:{stored_name}".encode()
-
-
-def _meta_aad(case_id: int) -> bytes:
-    return f"intake attachment meta:{case_id}".encode()
-
-
 def put(store: Store, case_id: int, key: bytes, clean: CleanFile, key_kind: KeyKind) -> Attachment:
     """Encrypt a clean file into the store (durably, streamed) and return its unsaved row.
 
     Raises StoreUnavailable when the store cannot take it (nothing is then stored under its name)."""
     stored_name = storage.new_name()
     clean.data.seek(0)
-    store.put(stored_name, crypto.encrypt_chunks(key, clean.data, _aad(case_id, stored_name)))
+    aad = key_contexts.attachment(case_id, stored_name)
+    store.put(stored_name, crypto.encrypt_chunks(key, clean.data, aad))
     meta = json.dumps({"name": clean.name, "type": clean.media_type, "size": clean.size}).encode()
     return Attachment(
         case_id=case_id,
         stored_name=stored_name,
-        key=key_kind.value,
-        meta=crypto.encrypt(key, meta, _meta_aad(case_id)),
+        key=key_kind,
+        meta=crypto.encrypt(key, meta, key_contexts.attachment_meta(case_id)),
     )
 
 
 def read_meta(attachment: Attachment, key: bytes) -> dict[str, object]:
-    return json.loads(crypto.decrypt(key, attachment.meta, _meta_aad(attachment.case_id)))
+    return json.loads(crypto.decrypt(key, attachment.meta, key_contexts.attachment_meta(attachment.case_id)))
 
 
 def open_plain(store: Store, attachment: Attachment, key: bytes) -> Iterator[bytes]:
@@ -219,7 +206,8 @@ def open_plain(store: Store, attachment: Attachment, key: bytes) -> Iterator[byt
 
     def chunks() -> Iterator[bytes]:
         with fh:
-            yield from crypto.decrypt_stream(key, fh, _aad(attachment.case_id, attachment.stored_name))
+            aad = key_contexts.attachment(attachment.case_id, attachment.stored_name)
+            yield from crypto.decrypt_stream(key, fh, aad)
 
     return chunks()
 

@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import attachments, crypto, dates, keyring, settings, tokens
+from . import attachments, crypto, dates, key_contexts, keyring, settings, tokens
 from .models import (
     Agency,
     Attachment,
     Case,
+    Category,
     Channel,
     Entry,
     EntryKind,
@@ -85,7 +86,6 @@ class TimelineItem:
     status: str | None = None
     text: str | None = None
     officer: str | None = None
-    public: bool = True
     attachments: list[AttachmentInfo] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -101,23 +101,11 @@ class AttachmentInfo:
 # --- keys ----------------------------------------------------------------------------------------
 
 
-def _keys_aad(case_id: int) -> bytes:
-    return f"intake case keys:{case_id}".encode()
-
-
-def _citizen_aad(case_id: int) -> bytes:
-    return f"intake case citizen key:{case_id}".encode()
-
-
-def _entry_aad(case_id: int, kind: str) -> bytes:
-    return f"intake entry:{case_id}:{kind}".encode()
-
-
 def officer_keys(session: Session, officer: Officer, officer_private: bytes, case: Case) -> CaseKeys:
     """Open a case's keys through the officer's channel grant; raises ChannelForbidden."""
     try:
         channel_private = keyring.channel_private(session, officer, officer_private, case.channel)
-        both = crypto.unseal(channel_private, case.sealed_for_channel, _keys_aad(case.id))
+        both = crypto.unseal(channel_private, case.sealed_for_channel, key_contexts.case_keys(case.id))
     except (keyring.ChannelNotGranted, crypto.CryptoError) as exc:
         raise ChannelForbidden(case.channel) from exc
     return CaseKeys(both[:32], both[32:])
@@ -125,13 +113,13 @@ def officer_keys(session: Session, officer: Officer, officer_private: bytes, cas
 
 def _encrypt_entry(case: Case, kind: EntryKind, key_kind: KeyKind, keys: CaseKeys, body: Any) -> bytes:
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return crypto.encrypt(keys.for_kind(key_kind), data, _entry_aad(case.id, kind))
+    return crypto.encrypt(keys.for_kind(key_kind), data, key_contexts.entry(case.id, kind))
 
 
 def decrypt_entry(entry: Entry, keys: CaseKeys) -> Any:
     if entry.body is None or entry.key is None:
         return None
-    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, _entry_aad(entry.case_id, entry.kind))
+    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, key_contexts.entry(entry.case_id, entry.kind))
     return json.loads(raw)
 
 
@@ -143,25 +131,30 @@ def _add_entry(
     keys: CaseKeys | None = None,
     body: Any = None,
     key_kind: KeyKind = KeyKind.CONTENT,
-    public: bool = False,
     officer: Officer | None = None,
-    status: str | None = None,
+    status: Status | None = None,
     at: datetime | None = None,
 ) -> Entry:
     entry = Entry(
         case_id=case.id,
-        kind=kind.value,
+        kind=kind,
         at=at or dates.now(),
         officer_id=officer.id if officer else None,
-        public=public,
         status=status,
     )
     if body is not None and keys is not None:
-        entry.key = key_kind.value
+        entry.key = key_kind
         entry.body = _encrypt_entry(case, kind, key_kind, keys, body)
     case.entries.append(entry)
     session.flush()
     return entry
+
+
+def _add_internal(
+    session: Session, case: Case, kind: EntryKind, keys: CaseKeys, body: Any, **fields: Any
+) -> Entry:
+    """An entry whose body only officers may read: under the internal key, which the citizen never gets."""
+    return _add_entry(session, case, kind, keys=keys, body=body, key_kind=KeyKind.INTERNAL, **fields)
 
 
 # --- citizen side -------------------------------------------------------------------------------
@@ -190,15 +183,15 @@ def submit(
     limits = settings.deadlines(session, channel.value)
     salt = crypto.random_salt()
     case = Case(
-        channel=channel.value,
-        source=source.value,
-        category=category,
-        status=Status.NEW.value,
+        channel=channel,
+        source=source,
+        category=Category(category) if category else None,
+        status=Status.NEW,
         received_at=received,
         created_at=now,
         ack_due_at=dates.due_at(received, limits.acknowledge_days),
         answer_due_at=dates.due_at(received, limits.answer_days),
-        token_hash=tokens.lookup_hash(keyring.token_secret(), token),
+        token_hash=tokens.lookup_hash(keyring.server_secret(), token),
         citizen_salt=salt,
         sealed_for_channel=b"",
         sealed_for_citizen=b"",
@@ -212,30 +205,23 @@ def submit(
     case.sealed_for_channel = crypto.seal(
         keyring.channel_public(session, channel.value),
         keys.content + keys.internal,
-        _keys_aad(case.id),
+        key_contexts.case_keys(case.id),
     )
     citizen_key = crypto.derive_citizen_key(tokens.key_material(token), salt)
-    case.sealed_for_citizen = crypto.encrypt(citizen_key, keys.content, _citizen_aad(case.id))
+    case.sealed_for_citizen = crypto.encrypt(
+        citizen_key, keys.content, key_contexts.case_citizen_key(case.id)
+    )
     entry = _add_entry(
         session,
         case,
         EntryKind.SUBMISSION,
         keys=keys,
         body=body,
-        public=True,
         officer=officer,
         at=received,
     )
     if contact:
-        _add_entry(
-            session,
-            case,
-            EntryKind.CONTACT,
-            keys=keys,
-            body={"contact": contact},
-            key_kind=KeyKind.INTERNAL,
-            at=received,
-        )
+        _add_internal(session, case, EntryKind.CONTACT, keys, {"contact": contact}, at=received)
     if before_commit is not None:  # e.g. the audit entry of an officer's intake, in the same transaction
         before_commit(case)
     _commit_with_files(session, case, entry, keys.content, files, store)
@@ -278,7 +264,7 @@ class CitizenCase:
 def find_by_token(session: Session, typed: str) -> CitizenCase:
     """The case a token opens, with its content key; raises TokenNotFound whatever went wrong."""
     try:
-        digest = tokens.lookup_hash(keyring.token_secret(), typed)
+        digest = tokens.lookup_hash(keyring.server_secret(), typed)
     except tokens.TokenMalformed as exc:
         raise TokenNotFound from exc
     case = session.scalar(select(Case).where(Case.token_hash == digest))
@@ -286,7 +272,7 @@ def find_by_token(session: Session, typed: str) -> CitizenCase:
         raise TokenNotFound
     citizen_key = crypto.derive_citizen_key(tokens.key_material(typed), case.citizen_salt)
     try:
-        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, _citizen_aad(case.id))
+        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, key_contexts.case_citizen_key(case.id))
     except crypto.CryptoError as exc:
         raise TokenNotFound from exc
     return CitizenCase(case, CaseKeys(content))
@@ -305,7 +291,7 @@ def citizen_timeline(session: Session, found: CitizenCase) -> list[TimelineItem]
             )
         elif entry.kind == EntryKind.STATUS:
             text = None
-            if entry.public and entry.key == KeyKind.CONTENT:
+            if entry.key == KeyKind.CONTENT:  # a status note shown to the citizen
                 text = (decrypt_entry(entry, found.keys) or {}).get("note")
             items.append(TimelineItem("status", entry.at, status=entry.status, text=text))
         elif entry.kind in (EntryKind.REPLY, EntryKind.FOLLOWUP):
@@ -348,7 +334,7 @@ def add_followup(
         attachments.close_all(files)
         raise CaseClosed(str(case.id))
     entry = _add_entry(
-        session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}, public=True
+        session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}
     )
     _commit_with_files(session, case, entry, found.keys.content, files, store)
     return entry
@@ -403,7 +389,6 @@ def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseVie
                     entry.at,
                     status=entry.status,
                     officer=who,
-                    public=entry.public,
                     text=body.get("message") or body.get("note"),
                     data=body,
                     attachments=by_entry.get(entry.id, []),
@@ -420,15 +405,8 @@ def attachment_for(case: Case, attachment_id: int) -> Attachment:
 
 
 def change_status(
-    session: Session,
-    case: Case,
-    officer: Officer,
-    keys: CaseKeys,
-    status: Status,
-    note: str = "",
-    *,
-    public: bool = False,
-    at: datetime | None = None,
+    session: Session, case: Case, officer: Officer, keys: CaseKeys, status: Status, note: str = "",
+    *, public: bool = False, at: datetime | None = None,
 ) -> Entry:
     """Move a case to `status`, with an optional note (shown to the citizen when `public`)."""
     if case.purged_at is not None:
@@ -446,7 +424,7 @@ def change_status(
         case.referred_at = when
     if public and note and case.answered_at is None:
         case.answered_at = when
-    case.status = status.value
+    case.status = status
     body = {"note": note} if note else None
     return _add_entry(
         session,
@@ -455,9 +433,8 @@ def change_status(
         keys=keys,
         body=body,
         key_kind=KeyKind.CONTENT if public else KeyKind.INTERNAL,
-        public=True,
         officer=officer,
-        status=status.value,
+        status=status,
         at=when,
     )
 
@@ -489,7 +466,6 @@ def reply(
         EntryKind.REPLY,
         keys=keys,
         body={"message": message},
-        public=True,
         officer=officer,
         at=when,
     )
@@ -497,15 +473,7 @@ def reply(
 
 def add_note(session: Session, case: Case, officer: Officer, keys: CaseKeys, note: str) -> Entry:
     """An internal note: internal key, never shown to the citizen."""
-    return _add_entry(
-        session,
-        case,
-        EntryKind.NOTE,
-        keys=keys,
-        body={"note": note},
-        key_kind=KeyKind.INTERNAL,
-        officer=officer,
-    )
+    return _add_internal(session, case, EntryKind.NOTE, keys, {"note": note}, officer=officer)
 
 
 def assign(session: Session, case: Case, officer: Officer, assignee: Officer | None) -> Entry:
@@ -529,14 +497,7 @@ def refer(
     public: bool = False,
 ) -> Entry:
     """Hand the case to an outside agency; reference and date kept under the internal key."""
-    case.referred_to = agency.value
-    _add_entry(
-        session,
-        case,
-        EntryKind.REFERRAL,
-        keys=keys,
-        body={"agency": agency.value, "reference": reference, "date": referred_on},
-        key_kind=KeyKind.INTERNAL,
-        officer=officer,
-    )
+    case.referred_to = agency
+    details = {"agency": agency.value, "reference": reference, "date": referred_on}
+    _add_internal(session, case, EntryKind.REFERRAL, keys, details, officer=officer)
     return change_status(session, case, officer, keys, Status.REFERRED, note, public=public)

@@ -1,7 +1,7 @@
 """Operator commands: setup, officer add, db upgrade, audit verify, demo. Each echoes what it did.
 
 Every command exits 0 on success and non-zero with a one-line reason on failure, and never prints a
-secret it was given. Passwords come from the environment variable named in CONTRACT.md, or a prompt.
+secret it was given. Passwords come from the environment variable named in docs/contract.md, or a prompt.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import audit, db, keyring, migrate
-from .models import Channel, Officer, Role
+from .models import CHANNELS, Officer, Role
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
 db_cli = AppGroup("db", help="Database schema.")
@@ -23,7 +23,10 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 
 
 class CommandFailed(click.ClickException):
-    """A one-line reason, exit status 1."""
+    """Why a command failed, in one line; exit status 1.
+
+    Every command raises this one: intake/maintenance.py and intake/reports/cli.py too.
+    """
 
 
 def secret_input(env_name: str, prompt: str, *, confirm: bool = False) -> str:
@@ -36,7 +39,7 @@ def secret_input(env_name: str, prompt: str, *, confirm: bool = False) -> str:
 
 
 def parse_channels(values: tuple[str, ...]) -> list[str]:
-    valid = {c.value for c in Channel}
+    valid = set(CHANNELS)
     bad = [v for v in values if v not in valid]
     if bad:
         raise CommandFailed(f"unknown channel {bad[0]!r}; use one of {', '.join(sorted(valid))}")
@@ -69,8 +72,8 @@ def run_setup(admin_name: str, recovery_key_out: Path | None) -> list[str]:
         changes.append("Applied database migrations.")
     directory = keyring.keys_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    if keyring.ensure_token_secret(directory):
-        changes.append(f"Made the token secret in {directory / keyring.TOKEN_SECRET_FILE}.")
+    if keyring.ensure_server_secret(directory):
+        changes.append(f"Made the server secret in {directory / keyring.SERVER_SECRET_FILE}.")
     recovery_pub = keyring.recovery_public(directory)
     out = recovery_key_out or directory / keyring.RECOVERY_PRIVATE_FILE
     if recovery_pub is None:
@@ -90,7 +93,7 @@ def run_setup(admin_name: str, recovery_key_out: Path | None) -> list[str]:
         password = secret_input("INTAKE_ADMIN_PASSWORD", f"Password for {admin_name}", confirm=True)
         admin = keyring.create_officer(session, admin_name, password, Role.ADMIN)
         privates = dict(made)
-        missing = [c.value for c in Channel if c.value not in privates]
+        missing = [c for c in CHANNELS if c not in privates]
         if missing:
             recovery = _open_recovery(out)
             for channel in missing:
@@ -113,17 +116,18 @@ def _open_recovery(path: Path) -> bytes:
         raise CommandFailed("the recovery passphrase does not open the recovery key") from exc
 
 
+recovery_key_option = click.option(
+    "--recovery-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The recovery key that authorises granting channels (default KEYS_DIR/recovery.key).",
+)
+
+
 @officer_cli.command("add")
 @click.argument("username")
 @click.option("--channel", "channels", multiple=True, help="Channel to grant (repeatable).")
 @click.option("--admin", "is_admin", is_flag=True, help="Make the officer an administrator.")
 @click.option("--executive", "is_executive", is_flag=True, help="Reports only, never case content.")
-@click.option(
-    "--recovery-key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The recovery key that authorises granting channels.",
-)
+@recovery_key_option
 def officer_add(
     username: str,
     channels: tuple[str, ...],
@@ -146,12 +150,7 @@ def officer_add(
     officer = keyring.create_officer(session, username, password, role)
     for channel in wanted:
         assert recovery is not None  # noqa: S101 - opened above when channels were asked for
-        keyring.grant(
-            session,
-            officer,
-            channel,
-            keyring.channel_private_by_recovery(session, channel, recovery),
-        )
+        keyring.grant_by_recovery(session, officer, channel, recovery)
     audit.record(
         session,
         "cli",
@@ -166,7 +165,7 @@ def officer_add(
 @officer_cli.command("grant")
 @click.argument("username")
 @click.option("--channel", "channels", multiple=True, required=True)
-@click.option("--recovery-key", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@recovery_key_option
 def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path | None) -> None:
     """Re-grant channels with the recovery key (when nobody holding them is left)."""
     wanted = parse_channels(channels)
@@ -178,12 +177,7 @@ def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path |
         raise CommandFailed("an executive cannot hold channels")
     recovery = _open_recovery(recovery_key or keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE)
     for channel in wanted:
-        keyring.grant(
-            session,
-            officer,
-            channel,
-            keyring.channel_private_by_recovery(session, channel, recovery),
-        )
+        keyring.grant_by_recovery(session, officer, channel, recovery)
         audit.record(session, "cli", "grant.add", username, f"channel={channel}")
     session.commit()
     click.echo(f"Granted {', '.join(wanted)} to {username}.")
@@ -212,7 +206,11 @@ def audit_verify(expect: str | None) -> None:
             raise CommandFailed("--expect takes ID:HASH as printed by audit verify")
         expected = audit.Tail(int(entry_id), digest, 0)
     session = db.session()
-    broken = audit.verify_all(session, expected)
+    legacy = None  # the instance folder's checkpoint file of earlier versions, until the first run here
+    if audit.latest_checkpoint(session) is None:
+        legacy = audit.legacy_checkpoint(current_app.config["INSTANCE_DIR"])
+    broken = audit.verify_and_record(session, expected, legacy)
+    session.commit()
     if broken is not None:
         raise CommandFailed(f"audit chain broken at entry {broken.entry_id} ({broken.reason})")
     last = audit.tail(session)
@@ -249,12 +247,7 @@ def demo_command() -> None:
             continue
         officer = keyring.create_officer(session, name, DEMO_PASSWORD, role)
         for channel in channels:
-            keyring.grant(
-                session,
-                officer,
-                channel,
-                keyring.channel_private_by_recovery(session, channel, recovery),
-            )
+            keyring.grant_by_recovery(session, officer, channel, recovery)
         audit.record(session, "cli", "officer.create", name, f"role={role.value}; demo")
     session.commit()
     click.echo("")
@@ -269,8 +262,3 @@ def register(app: Flask) -> None:
     app.cli.add_command(officer_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(audit_cli)
-    from . import maintenance
-    from .reports import cli as report_cli
-
-    report_cli.register(app)
-    maintenance.register(app)

@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.twofactor import InvalidToken
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
+from . import key_contexts
+
 KEY_BYTES = 32
 VERSION = b"\x01"
 CHUNK_SIZE = 64 * 1024
@@ -111,7 +113,7 @@ def seal(recipient_public: bytes, plaintext: bytes, aad: bytes) -> bytes:
     ephemeral = X25519PrivateKey.generate()
     eph_public = _raw_public(ephemeral.public_key())
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public))
-    key = hkdf(shared, salt=eph_public + recipient_public, info=b"intake seal v1")
+    key = hkdf(shared, salt=eph_public + recipient_public, info=key_contexts.SEAL)
     return VERSION + eph_public + encrypt(key, plaintext, aad)[1:]
 
 
@@ -124,7 +126,7 @@ def unseal(recipient_private: bytes, sealed: bytes, aad: bytes) -> bytes:
         shared = private.exchange(X25519PublicKey.from_public_bytes(eph_public))
     except ValueError as exc:
         raise CryptoError("cannot unseal") from exc
-    key = hkdf(shared, salt=eph_public + _raw_public(private.public_key()), info=b"intake seal v1")
+    key = hkdf(shared, salt=eph_public + _raw_public(private.public_key()), info=key_contexts.SEAL)
     return decrypt(key, VERSION + sealed[33:], aad)
 
 
@@ -145,7 +147,7 @@ def derive_password_keys(password: str, salt: bytes, params: dict[str, int]) -> 
         memory_cost=params["memory_cost"],
     ).derive(password.encode("utf-8"))
     kek, check = out[:32], out[32:]
-    return kek, hashlib.sha256(b"intake verifier" + check).digest()
+    return kek, hashlib.sha256(key_contexts.PASSWORD_VERIFIER + check).digest()
 
 
 def verifier_matches(expected: bytes, given: bytes) -> bool:
@@ -161,11 +163,11 @@ def keyed_hash(secret: bytes, message: bytes) -> bytes:
 
 def derive_citizen_key(token: bytes, salt: bytes) -> bytes:
     """The citizen's key: HKDF over the token's 100 random bits (no slow KDF needed at that entropy)."""
-    return hkdf(token, salt=salt, info=b"intake citizen key v1")
+    return hkdf(token, salt=salt, info=key_contexts.CITIZEN_KEY)
 
 
 def derive_subkey(key: bytes, purpose: bytes) -> bytes:
-    return hkdf(key, salt=b"", info=b"intake subkey " + purpose)
+    return hkdf(key, salt=b"", info=key_contexts.SUBKEY + purpose)
 
 
 # --- streaming file encryption -----------------------------------------------------------------

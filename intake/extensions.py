@@ -6,7 +6,7 @@ from flask import current_app, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 
-from . import crypto
+from . import crypto, key_contexts
 from .catalogs import CatalogueBabel
 
 csrf = CSRFProtect()
@@ -17,7 +17,7 @@ def client_key() -> str:
     """The rate-limit key: a keyed hash of the client's address, so neither the limiter's store (memory or
     Redis) nor its log line on a breach holds the address itself."""
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    limiter_input = b"intake rate limit:" + (request.remote_addr or "").encode()
+    limiter_input = key_contexts.RATE_LIMIT + (request.remote_addr or "").encode()
     return crypto.keyed_hash(secret, limiter_input).hex()[:32]
 
 

@@ -8,6 +8,7 @@ import re
 from typing import IO, Any
 
 from flask import Flask, Request, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import crypto
@@ -63,7 +64,7 @@ class UploadRequest(Request):
         return crypto.ephemeral_file()
 
 
-class _NoClientAddress(logging.Filter):
+class NoClientAddress(logging.Filter):
     """Werkzeug's development server starts each request line with the client's address: blank it."""
 
     _address = re.compile(r"^\S+ - - \[[^\]]*\] ")
@@ -77,8 +78,6 @@ class _NoClientAddress(logging.Filter):
 def register(app: Flask) -> None:
     app.request_class = UploadRequest
     app.after_request(set_headers)
-    logging.getLogger("werkzeug").addFilter(_NoClientAddress())
+    logging.getLogger("werkzeug").addFilter(NoClientAddress())
     if app.config["PROXY_FIX_X_FOR"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from . import crypto
+from . import crypto, key_contexts
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 20
@@ -42,9 +42,9 @@ def normalise(typed: str) -> str:
 
 def lookup_hash(secret: bytes, token: str) -> bytes:
     """What the database stores: HMAC-SHA256 with a server secret kept outside the database."""
-    return crypto.keyed_hash(secret, b"intake token v1:" + normalise(token).encode())
+    return crypto.keyed_hash(secret, key_contexts.TOKEN_LOOKUP + normalise(token).encode())
 
 
 def key_material(token: str) -> bytes:
     """Input for the citizen key (distinct from the lookup hash's input)."""
-    return b"intake citizen v1:" + normalise(token).encode()
+    return key_contexts.CITIZEN_TOKEN + normalise(token).encode()

@@ -14,6 +14,7 @@ if (_CHECKOUT / "config.py").is_file():  # plain `alembic` in the checkout; inst
 from config import database_url_from_env  # noqa: E402
 from intake import models  # noqa: E402,F401 - registers the tables
 from intake.db import Base, make_engine  # noqa: E402
+from intake.migrate import foreign_keys_off  # noqa: E402
 
 target_metadata = Base.metadata
 config = context.config
@@ -35,7 +36,7 @@ def run_online() -> None:
         _run(connection)
         return
     engine = make_engine(_url())
-    with engine.connect() as conn:
+    with engine.connect() as conn, foreign_keys_off(conn):
         _run(conn)
     engine.dispose()
 

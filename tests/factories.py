@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 from intake import attachments, cases, keyring
 from intake.models import Channel, Officer, Role, Source
 
+ADMIN = "admin"  # the administrator `setup` makes in every test app
+PASSWORD = "correct horse battery"  # noqa: S105 - the test administrator's
+RECOVERY = "recovery passphrase for tests"
 PNG_1PX = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
     b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND"
@@ -68,8 +71,6 @@ class Factory:
         role: Role = Role.OFFICER,
     ) -> Officer:
         """An officer granted `channels` by the admin (who holds every channel)."""
-        from .conftest import PASSWORD
-
         officer = keyring.create_officer(self.session, username, password, role)
         admin = self.admin()
         admin_private = keyring.unlock(admin, PASSWORD)

@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from intake import dates, keyring
+from intake import cases, keyring
 from intake.answers import publishing
 from intake.models import Case, Role
 
 from .conftest import ADMIN, PASSWORD, csrf_token
 from .factories import PNG_1PX
-from .officer_helpers import OfficerActions, world
+from .officer_helpers import RECENT, OfficerActions, officer_named, world
 
 OTHER_PASSWORD = "officer password 1"
-RECENT = (dates.local_date(dates.now()) - timedelta(days=3)).isoformat()
 ROLES = ("admin", "legal", "pr", "executive", "anonymous")
 CHANNEL_HOLDERS = {"corruption": {"admin", "legal"}, "feedback": {"admin", "pr"}, "question": {"admin", "pr"}}
 CASE_ROLES = {"admin", "legal", "pr"}
@@ -206,16 +204,12 @@ def test_revoked_grant_cannot_decrypt_even_in_an_open_session(app: Flask, client
     actions = OfficerActions(admin_client)
     actions.login(ADMIN, PASSWORD)
     with world(app) as (s, _f):
-        from .officer_helpers import officer_named
-
         pr_id = officer_named(s, "pr").id
     admin_page = f"/officer/admin/officers/{pr_id}"
     revoked = actions.post(f"{admin_page}/revoke", {"channel": "feedback"}, form_url=admin_page)
     assert revoked.status_code == 303
     assert client.get(url).status_code == 404
     with world(app) as (s, _f):
-        from intake import cases
-
         pr = officer_named(s, "pr")
         private = keyring.unlock(pr, OTHER_PASSWORD)
         case = s.get(Case, ids["feedback0"])

@@ -8,8 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from intake import cases, keyring
-from intake.models import Case, Channel
-from intake.officer.case_views import content_disposition
+from intake.filenames import content_disposition
+from intake.models import AuditEntry, Case, Channel
 
 from .conftest import ADMIN, PASSWORD
 from .factories import PNG_1PX
@@ -78,8 +78,6 @@ def test_reply_reaches_citizen_note_does_not(app: Flask, client: FlaskClient) ->
     ]
     # No content in the audit trail: it is plaintext.
     with world(app) as (s, _f):
-        from intake.models import AuditEntry
-
         everything = " ".join(e.detail + (e.target or "") for e in s.query(AuditEntry))
         assert "200 บาท" not in everything and "ตรวจสอบ" not in everything
 

@@ -7,9 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy.orm import Session
 
+from intake import cases, keyring
+from intake.models import Channel, Status
 from intake.reports import figures, periods
 from intake.reports.figures import Counts
 
+from .conftest import PASSWORD
 from .factories import Factory
 from .reports_helpers import bkk, build_known_cases
 
@@ -138,11 +141,6 @@ def test_empty_period(factory: Factory, session: Session) -> None:
 
 def test_reopened_case_counts_by_history(factory: Factory, session: Session) -> None:
     """A case resolved in Q1 and reopened in Q2 was closed at the end of Q1 and is open at the end of Q2."""
-    from intake import cases, keyring
-    from intake.models import Channel, Status
-
-    from .conftest import PASSWORD
-
     admin = factory.admin()
     case = factory.case(Channel.FEEDBACK, received_at=bkk(2025, 10, 5)).case
     keys = cases.officer_keys(session, admin, keyring.unlock(admin, PASSWORD), case)

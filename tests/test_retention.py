@@ -57,7 +57,7 @@ def _metadata(case: Case) -> tuple[Any, ...]:
 
 
 def _skeleton(case: Case) -> list[tuple[Any, ...]]:
-    return [(e.kind, e.at, e.status, e.public, e.officer_id) for e in case.entries]
+    return [(e.kind, e.at, e.status, e.officer_id) for e in case.entries]
 
 
 @on_both_stores

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import cases, db, tokens
+from .. import cases, db, tokens, urls
 from ..errors import unavailable_headers
 from ..extensions import limiter
 from ..models import Channel
@@ -48,11 +46,7 @@ def home() -> str:
 @bp.get("/lang/<code>")
 def set_language(code: str) -> Response:
     """Switch language without JavaScript: a cookie, then back to the same page of our own site."""
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    unsafe = any(ord(ch) < 0x20 or ch in "\\\x7f" for ch in target)  # header injection; "/\\" = "//"
-    if unsafe or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        target = url_for("citizen.home")
+    target = urls.own_path(request.args.get("next")) or url_for("citizen.home")
     response = redirect(target, code=303)
     if code in ("th", "en"):
         response.set_cookie("lang", code, max_age=LANG_COOKIE_AGE, httponly=True, samesite="Lax",

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -16,17 +13,14 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import attachments, audit, cases, dates, db, storage
+from .. import attachments, audit, cases, dates, db, filenames, storage
 from ..answers import publishing
 from ..i18n import CHANNEL_LABELS
 from ..models import Agency, Case, Channel, EntryKind, KeyKind, Officer, PublishedAnswer, Role, Status
+from ..sessions import current_officer, current_private_key, login_required
 from . import accounts, queue
-from .auth import current_officer, current_private_key, login_required
 from .forms import AssignForm, EmptyForm, NoteForm, PublishForm, ReferForm, ReplyForm, StatusForm
 from .views import CASE_ROLES, bp
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
 
 KIND_LABELS = {
     "received": _l("Received"),
@@ -333,15 +327,6 @@ def unpublish(answer_id: int) -> Response:
 # --- attachments -----------------------------------------------------------------------------------
 
 
-def content_disposition(name: str) -> str:
-    """`attachment` always, an ASCII fallback name and the UTF-8 name (RFC 6266 / RFC 5987)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    ascii_name = _UNSAFE.sub("_", ascii_name).strip("._") or "attachment"
-    if "." in name and "." not in ascii_name:
-        ascii_name += "." + _UNSAFE.sub("", name.rsplit(".", 1)[-1])[:10]
-    return f"attachment; filename=\"{ascii_name[:150]}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 @bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>")
 @login_required(*CASE_ROLES, hide=True)
 def attachment(case_id: int, attachment_id: int) -> Response:
@@ -359,7 +344,7 @@ def attachment(case_id: int, attachment_id: int) -> Response:
     )
     session.commit()
     response = Response(chunks, mimetype="application/octet-stream", direct_passthrough=True)
-    response.headers["Content-Disposition"] = content_disposition(str(meta.get("name") or "attachment"))
+    response.headers["Content-Disposition"] = filenames.content_disposition(str(meta.get("name") or ""))
     response.headers["X-Content-Type-Options"] = "nosniff"
     size = meta.get("size")
     if isinstance(size, int):

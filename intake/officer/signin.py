@@ -13,9 +13,8 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit, crypto, dates, db, keyring
+from .. import audit, crypto, dates, db, key_contexts, keyring, sessions
 from ..models import Officer, OfficerSession
-from . import auth
 
 MAX_FAILURES = 5
 LOCK_TIME = timedelta(minutes=15)
@@ -35,15 +34,15 @@ class EnrolmentFailed(Exception):
 
 
 def _totp_key(private_key: bytes) -> bytes:
-    return crypto.derive_subkey(private_key, b"totp")
+    return crypto.derive_subkey(private_key, key_contexts.TOTP)
 
 
 def _totp_aad(officer: Officer) -> bytes:
-    return f"intake totp:{officer.id}".encode()
+    return key_contexts.totp_secret(officer.id)
 
 
 def _pending_aad(row: OfficerSession) -> bytes:
-    return f"intake totp pending:{row.id}".encode()
+    return key_contexts.totp_pending(row.id)
 
 
 def is_locked(officer: Officer) -> bool:
@@ -220,5 +219,5 @@ def change_password(
         raise SignInFailed("password") from exc
     keyring.set_password(officer, private_key, new)
     officer.must_change_password = False
-    auth.end_all(session, officer, keep=keep)
+    sessions.end_all(session, officer, keep=keep)
     audit.record(session, officer.username, "password.change", officer.username)

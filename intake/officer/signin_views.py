@@ -12,10 +12,10 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from .. import audit, db, settings
+from .. import audit, db, sessions, settings
 from ..extensions import limiter
-from . import auth, signin
-from .auth import Stage, stage_required
+from ..sessions import Stage, stage_required
+from . import signin
 from .forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm
 from .views import bp
 
@@ -34,19 +34,19 @@ def _failed(_response: Response) -> bool:
 
 def _after_step() -> Response:
     """Go on to the next sign-in step, or to the page first asked for once signed in."""
-    current = auth._load()
-    if auth.stage_of(current) == Stage.READY:
-        target = auth.safe_next(cookie.pop(NEXT_KEY, None))
+    current = sessions.current()
+    if sessions.stage_of(current) == Stage.READY:
+        target = sessions.safe_next(cookie.pop(NEXT_KEY, None))
         if target:
             return redirect(target, code=303)
-    return redirect(auth.next_step_url(current), code=303)
+    return redirect(sessions.next_step_url(current), code=303)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
 def login() -> Response | tuple[str, int]:
-    if auth.signed_in() and auth.stage_of(auth._load()) == Stage.READY:
-        return redirect(auth.home_url(auth.current_officer()))
+    if sessions.signed_in() and sessions.stage_of(sessions.current()) == Stage.READY:
+        return redirect(sessions.home_url(sessions.current_officer()))
     form = LoginForm()
     if form.validate_on_submit():
         session = db.session()
@@ -58,11 +58,11 @@ def login() -> Response | tuple[str, int]:
             request.environ["intake.login_failed"] = True
             form.password.errors = [str(FAILED_MESSAGE)]
             return render_template("officer/login.html", form=form), 200
-        wanted = auth.safe_next(request.args.get("next"))
-        done = not signin.needs_code(officer) and not auth.requires_totp(officer)
-        auth.start(session, officer, private, second_factor_done=False)
+        wanted = sessions.safe_next(request.args.get("next"))
+        done = not signin.needs_code(officer) and not sessions.requires_totp(officer)
+        sessions.start(session, officer, private, second_factor_done=False)
         if done:
-            signin.succeeded(session, officer, auth.current_session())
+            signin.succeeded(session, officer, sessions.current_session())
         session.commit()
         if wanted:
             cookie[NEXT_KEY] = wanted
@@ -74,14 +74,14 @@ def login() -> Response | tuple[str, int]:
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
 @stage_required(Stage.PASSWORD)
 def login_code() -> Response | tuple[str, int]:
-    current = auth._load()
+    current = sessions.current()
     if current.row.second_factor_done or current.officer.totp_secret is None:
         return _after_step()
     form = CodeForm()
     if form.validate_on_submit():
         session = db.session()
         try:
-            signin.code_step(session, current.officer, auth.current_private_key(), form.code.data or "")
+            signin.code_step(session, current.officer, sessions.current_private_key(), form.code.data or "")
         except signin.SignInFailed:
             request.environ["intake.login_failed"] = True
             form.code.errors = [str(FAILED_MESSAGE)]
@@ -103,7 +103,7 @@ def _qr_svg(uri: str) -> Markup:
 @bp.route("/totp", methods=["GET", "POST"])
 @stage_required(Stage.PASSWORD)
 def totp_enrol() -> Response | tuple[str, int]:
-    current = auth._load()
+    current = sessions.current()
     if current.officer.totp_secret is not None:
         return _after_step()
     session = db.session()
@@ -114,7 +114,7 @@ def totp_enrol() -> Response | tuple[str, int]:
             signin.finish_enrolment(
                 session,
                 current.officer,
-                auth.current_private_key(),
+                sessions.current_private_key(),
                 current.row,
                 current.session_key,
                 form.code.data or "",
@@ -136,7 +136,7 @@ def totp_enrol() -> Response | tuple[str, int]:
         form=form,
         qr=_qr_svg(uri),
         secret=grouped,
-        required=auth.requires_totp(current.officer),
+        required=sessions.requires_totp(current.officer),
     ), 200
 
 
@@ -144,7 +144,7 @@ def totp_enrol() -> Response | tuple[str, int]:
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
 @stage_required(Stage.SECOND_FACTOR)
 def password() -> Response | tuple[str, int]:
-    current = auth._load()
+    current = sessions.current()
     form = PasswordChangeForm()
     if form.validate_on_submit():
         session = db.session()
@@ -152,7 +152,7 @@ def password() -> Response | tuple[str, int]:
             signin.change_password(
                 session,
                 current.officer,
-                auth.current_private_key(),
+                sessions.current_private_key(),
                 form.current.data or "",
                 form.new.data or "",
                 keep=current.row,
@@ -173,7 +173,7 @@ def password() -> Response | tuple[str, int]:
 def logout() -> Response:
     EmptyForm().validate_on_submit()  # CSRFProtect already refused a POST without a valid token
     session = db.session()
-    officer = auth.end(session)
+    officer = sessions.end(session)
     if officer is not None:
         audit.record(session, officer.username, "logout", officer.username)
     session.commit()
