@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pypdf
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -50,12 +51,16 @@ def attachment_error(response: object) -> str:
 def test_jpeg_with_gps_is_stored_without_exif(app: Flask, client: FlaskClient) -> None:
     token = submit_ok(client, "corruption", files=[(jpeg_with_gps("MarkerCam"), "IMG_0001.JPG")])
     ((meta, plain),) = stored_files(app, token)
-    assert meta["type"] == "image/jpeg" and meta["name"] == "IMG_0001.jpg"
+    assert meta["type"] == "image/jpeg" and meta["name"] == "ไฟล์แนบ-1.jpg"  # a neutral name by default
     image = Image.open(io.BytesIO(plain))
     assert image.size == (40, 30)
     assert not image.getexif() and image.getexif().get_ifd(0x8825) == {}
     assert b"Exif" not in plain and b"MarkerCam" not in plain
     assert "exif" not in image.info
+
+
+def keeping_names(channel: str) -> dict[str, object]:
+    return {**valid_data(channel), "keep_filename": "y"}
 
 
 def test_accepted_types_by_content(app: Flask, client: FlaskClient) -> None:
@@ -66,7 +71,7 @@ def test_accepted_types_by_content(app: Flask, client: FlaskClient) -> None:
         ("บันทึกเหตุการณ์\nline two".encode(), "notes.txt"),
         (image_bytes("PNG"), "looks-like.pdf"),  # a PNG by content, whatever its name says
     ]
-    token = submit_ok(client, "feedback", files=files)
+    token = submit_ok(client, "feedback", data=keeping_names("feedback"), files=files)
     stored = stored_files(app, token)
     assert [(m["name"], m["type"]) for m, _ in stored] == [
         ("map.png", "image/png"),
@@ -75,13 +80,16 @@ def test_accepted_types_by_content(app: Flask, client: FlaskClient) -> None:
         ("notes.txt", "text/plain; charset=utf-8"),
         ("looks-like.png", "image/png"),
     ]
-    assert stored[2][1] == MINIMAL_PDF and stored[3][1] == "บันทึกเหตุการณ์\nline two".encode()
+    # The PDF is written anew without its metadata (tests/test_cleaning_documents.py): one page still.
+    assert len(pypdf.PdfReader(io.BytesIO(stored[2][1])).pages) == 1
+    assert stored[3][1] == "บันทึกเหตุการณ์\nline two".encode()
     page = track(client, token).get_data(as_text=True)
     assert "contract.pdf" in page and "map.png" in page
 
 
 def test_thai_file_names_survive(app: Flask, client: FlaskClient) -> None:
-    token = submit_ok(client, "corruption", files=[(b"text", "หลักฐาน การเงิน.txt")])
+    token = submit_ok(client, "corruption", data=keeping_names("corruption"),
+                      files=[(b"text", "หลักฐาน การเงิน.txt")])
     ((meta, _),) = stored_files(app, token)
     assert meta["name"] == "หลักฐาน การเงิน.txt"
 
@@ -111,7 +119,7 @@ def test_refused_files_get_an_error_beside_the_field(
 def test_html_renamed_pdf_is_never_a_pdf(app: Flask, client: FlaskClient) -> None:
     """HTML is UTF-8 text: it is kept only as plain text, under a .txt name, never as the PDF it claims."""
     html = b"<html><body><script>alert(1)</script></body></html>"
-    token = submit_ok(client, "corruption", files=[(html, "invoice.pdf")])
+    token = submit_ok(client, "corruption", data=keeping_names("corruption"), files=[(html, "invoice.pdf")])
     ((meta, plain),) = stored_files(app, token)
     assert meta["type"] == "text/plain; charset=utf-8" and meta["name"] == "invoice.txt"
     assert plain == html

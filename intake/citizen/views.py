@@ -14,6 +14,7 @@ from . import submission
 from .forms import CitizenForm, CorruptionForm, FeedbackForm, FollowupForm, QuestionForm, TrackForm
 
 bp = Blueprint("citizen", __name__)
+bp.add_app_template_global(submission.neutral_stem, "neutral_stem")
 
 LANG_COOKIE_AGE = 365 * 24 * 3600
 Page = tuple[str, int]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import BinaryIO, cast
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
@@ -84,18 +86,32 @@ def clean_uploads(uploads: list[FileStorage]) -> list[attachments.CleanFile]:
     if len(files) > int(current_app.config["ATTACHMENT_MAX_FILES"]):
         raise FilesRejected(_("At most %(n)d files.", n=int(current_app.config["ATTACHMENT_MAX_FILES"])))
     clean: list[attachments.CleanFile] = []
-    total = 0
+    policy = attachments.Policy(
+        max_bytes=max_file,
+        max_pixels=int(current_app.config["ATTACHMENT_MAX_MEGAPIXELS"]) * 1_000_000,
+        tool_timeout=float(current_app.config["ATTACHMENT_TOOL_TIMEOUT"]),
+    )  # an officer's own upload: names kept, no per-address budget
     try:
-        for upload in files:
-            item = attachments.inspect(upload.stream, upload.filename, max_file)  # type: ignore[arg-type]
-            clean.append(item)
+        streams = [(cast(BinaryIO, f.stream), f.filename) for f in files]
+        clean = attachments.inspect_all(streams, policy)
+        total = 0
+        for upload, item in zip(files, clean, strict=True):
             total += item.size
             if total > max_total:
                 raise attachments.AttachmentRejected("total_too_large", upload.filename or "")
     except attachments.AttachmentRejected as exc:
         attachments.close_all(clean)
         messages = {
-            "type": _("This kind of file is not accepted (photos, PDF or text only)."),
+            "type": _(
+                "This kind of file is not accepted (photos, PDF, Word, Excel, ODT, phone audio and video, "
+                "or text only)."
+            ),
+            "document": _("A document could not be read (it may be damaged)."),
+            "encrypted": _("A document is protected by a password: remove the password first."),
+            "media": _("An audio or video file could not be read (it may be damaged)."),
+            "timeout": _("A file took too long to clean."),
+            "unavailable": _("This server cannot clean this type of file at the moment."),
+            "pixels_total": _("The pictures together have too many pixels: send fewer at once."),
             "too_large": _("A file is larger than %(size)s.", size=human_size(max_file)),
             "total_too_large": _("The files together are larger than %(size)s.", size=human_size(max_total)),
             "empty": _("A file is empty."),
