@@ -123,3 +123,12 @@ def test_attachment_through_gunicorn(bench_dir: Path) -> None:
     figures = run("attachment.py", bench_dir)
     assert isinstance(figures["upload_mbps"], float) and isinstance(figures["download_mbps"], float)
     assert len(ratios(figures)) == 2
+
+
+def test_pixel_budget(bench_dir: Path) -> None:
+    figures = run("pixel_budget.py", bench_dir)
+    cases = figures["cases"]
+    assert isinstance(cases, dict)
+    assert cases["budget on"]["status"] == 400 and cases["budget off"]["status"] == 200
+    assert cases["three fit"]["status"] == 200 and cases["plain"]["status"] == 200
+    assert len(ratios(figures)) == 3

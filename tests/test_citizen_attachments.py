@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
-from intake import attachments, cases, db, settings
+from intake import db, settings
 
 from .citizen_helpers import (
     EXE_BYTES,
@@ -20,26 +20,13 @@ from .citizen_helpers import (
     image_bytes,
     jpeg_with_gps,
     png_claiming,
+    stored_files,
     submit,
     submit_ok,
     token_of,
     track,
     valid_data,
 )
-
-
-def stored_files(app: Flask, token: str) -> list[tuple[dict[str, object], bytes]]:
-    """(metadata, decrypted bytes) of every file of the case, through the citizen's own key."""
-    with app.app_context():
-        found = cases.find_by_token(db.session(), token)
-        out = []
-        for att in found.case.attachments:
-            meta = attachments.read_meta(att, found.keys.content)
-            plain = attachments.read_all(
-                attachments.open_plain(app.config["INSTANCE_DIR"], att, found.keys.content)
-            )
-            out.append((meta, plain))
-        return out
 
 
 def attachment_error(response: object) -> str:
@@ -181,3 +168,37 @@ def test_followup_file_refused_keeps_the_message(app: Flask, client: FlaskClient
     assert "x.png" in attachment_error(response)
     assert "KEEP-FOLLOWUP" in response.get_data(as_text=True)
     assert stored_files(app, token) == []
+
+
+def test_files_get_neutral_names_unless_the_citizen_keeps_them(app: Flask, client: FlaskClient) -> None:
+    files = [(jpeg_with_gps(), "IMG_somchai.jpg"), (MINIMAL_PDF, "ร้องเรียน-วิชัย.pdf"), (b"note", "me.txt")]
+    token = submit_ok(client, "corruption", files=files)
+    names = [m["name"] for m, _ in stored_files(app, token)]
+    assert names == ["ไฟล์แนบ-1.jpg", "ไฟล์แนบ-2.pdf", "ไฟล์แนบ-3.txt"]
+    page = track(client, token).get_data(as_text=True)
+    assert "ไฟล์แนบ-2.pdf" in page and "วิชัย" not in page and "somchai" not in page
+    response = followup(client, token, "more", files=[(b"x", "kept-name.txt")])
+    assert response.status_code == 200 and "ไฟล์แนบ-1.txt" in response.get_data(as_text=True)
+    kept = followup(client, token, "more", files=[(b"x", "kept-name.txt")], extra={"keep_filename": "y"})
+    assert kept.status_code == 200 and "kept-name.txt" in kept.get_data(as_text=True)
+
+
+def test_the_forms_say_what_is_removed_and_offer_to_keep_names_unticked(client: FlaskClient) -> None:
+    token = submit_ok(client, "feedback")
+    pages = [client.get("/report/corruption"), client.get("/report/feedback"), track(client, token)]
+    for response in pages:
+        page = response.get_data(as_text=True)
+        assert 'name="keep_filename"' in page and "checked" not in page.split('name="keep_filename"')[1][:40]
+        assert 'id="what-is-removed"' in page and "ผู้แก้ไขล่าสุด" in page and "GPS" in page
+    assert 'name="keep_filename"' not in client.get("/ask").get_data(as_text=True)  # no files there
+    client.set_cookie("lang", "en")
+    page = client.get("/report/feedback").get_data(as_text=True)
+    assert "What is removed from your files" in page and "tracked changes" in page
+    assert "Keep the names of my files" in page
+
+
+def test_keep_the_names_survives_an_error_on_the_form(client: FlaskClient) -> None:
+    data = {**valid_data("corruption"), "details": "", "keep_filename": "y"}
+    page = submit(client, "corruption", data=data).get_data(as_text=True)
+    before, after = page.split('name="keep_filename"')
+    assert "checked" in before[-80:] + after[:40]

@@ -236,7 +236,7 @@ def _ooxml_rule(kind: str, name: str) -> Cleaner | str | None:
             return _xml(_people)
         return _xml(_wordprocessing)
     if kind == "xlsx" and lower.startswith("xl/") and lower.endswith(".xml"):
-        if re.fullmatch(r"xl/comments\d*\.xml", lower):
+        if re.fullmatch(r"xl/(comments/)?comments?\d*\.xml", lower):  # Excel's and openpyxl's names
             return _xml(_sheet_comments)
         if lower.startswith("xl/persons/"):
             return _xml(_persons)
