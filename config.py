@@ -57,7 +57,9 @@ class Config:
     ATTACHMENT_MAX_TOTAL = 25 * 1024 * 1024
     ATTACHMENT_MAX_FILES = 10
     ATTACHMENT_MAX_MEGAPIXELS = 150  # decoded pixels of all the pictures of one submission (JPEGs reduced)
-    ATTACHMENT_TOOL_TIMEOUT = 60  # seconds ffmpeg or the PDF cleaner may take over one file
+    # Seconds ffmpeg and the PDF cleaner may take over the files of one submission, together: keep it well
+    # under gunicorn's worker timeout (INTAKE_WORKER_TIMEOUT, 60).
+    ATTACHMENT_TOOL_TIMEOUT = 30
     MAX_CONTENT_LENGTH = 26 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 512 * 1024
     TEXT_MAX_CHARS = 20_000

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import secrets
+import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -84,14 +85,14 @@ class Policy:
     max_pixels: int = DEFAULT_MAX_PIXELS  # decoded pixels of all the submission's pictures together
     keep_names: bool = True
     neutral_stem: str = "attachment"  # "ไฟล์แนบ" gives "ไฟล์แนบ-1.pdf"
-    tool_timeout: float = 60.0  # seconds for ffmpeg or the PDF cleaner, per file
+    tool_timeout: float = 30.0  # seconds ffmpeg and the PDF cleaner may take over all the files, together
     # Called with the pixels about to be decoded, before any is: raises AttachmentRejected("busy") to refuse.
     charge: Callable[[int], None] | None = field(default=None, compare=False)
 
-    def tool_limits(self) -> sandbox.Limits:
+    def tool_limits(self, seconds: float) -> sandbox.Limits:
         return sandbox.Limits(
-            timeout=self.tool_timeout,
-            cpu_seconds=max(1, math.ceil(self.tool_timeout)),
+            timeout=seconds,
+            cpu_seconds=max(1, math.ceil(seconds)),
             memory=TOOL_MEMORY,
             max_output=2 * self.max_bytes + 1024 * 1024,
         )
@@ -171,8 +172,11 @@ def inspect_all(uploads: list[tuple[BinaryIO, str | None]], policy: Policy) -> l
             raise AttachmentRejected(exc.reason) from exc
         if decoded and policy.charge is not None:
             policy.charge(decoded)
+        # One deadline for every child tool of the submission: the request must end well before a
+        # server's worker timeout, however many slow files it carries.
+        deadline = time.monotonic() + policy.tool_timeout
         for index, item in enumerate(pending, 1):
-            clean.append(_clean(item, policy, index))
+            clean.append(_clean(item, policy, index, deadline))
     except BaseException:
         close_all(clean)
         raise
@@ -187,7 +191,7 @@ def inspect(stream: BinaryIO, filename: str | None, max_bytes: int, keep_name: b
     return inspect_all([(stream, filename)], Policy(max_bytes, keep_names=keep_name))[0]
 
 
-def _clean(item: Pending, policy: Policy, index: int) -> CleanFile:
+def _clean(item: Pending, policy: Policy, index: int, deadline: float) -> CleanFile:
     family = kinds.KINDS[item.kind].family
     if policy.keep_names:
         name = safe_name(item.filename, item.kind)
@@ -203,12 +207,16 @@ def _clean(item: Pending, policy: Policy, index: int) -> CleanFile:
         if family == "image":
             assert item.picture is not None  # noqa: S101 - receive() read every picture's header
             images.reencode(item.data, item.picture, out)
-        elif family == "pdf":
-            pdf.clean(item.data, out, policy.tool_limits())
         elif family == "office":
             office.clean(item.data, out, item.kind)
         else:
-            media.clean(item.data, out, item.kind, policy.tool_limits())
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Refused("timeout", "no time left for this submission")
+            if family == "pdf":
+                pdf.clean(item.data, out, policy.tool_limits(left))
+            else:
+                media.clean(item.data, out, item.kind, policy.tool_limits(left))
     except Refused as exc:
         out.close()
         raise AttachmentRejected(exc.reason, item.filename) from exc

@@ -192,6 +192,7 @@ REFUSED = [
     ("a damaged PDF", b"%PDF-1.7\n" + bytes(range(256)) * 8, "broken.pdf", "เสียหาย"),
     ("a damaged Word file", rezip(docx_with_traces(), {"word/document.xml": b"<w:document"}), "broken.docx",
      "เสียหาย"),
+    ("a cut-short Word file", docx_with_traces()[:3000], "cut.docx", "เสียหาย"),
     ("an entity bomb", rezip(docx_with_traces(), {"word/document.xml": ENTITY_BOMB}), "bomb.docx", "เสียหาย"),
     ("a password-protected PDF", _encrypted_pdf(), "locked.pdf", "รหัสผ่าน"),
 ]  # fmt: skip

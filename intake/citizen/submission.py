@@ -26,7 +26,7 @@ class UploadLimits:
     total: int
     count: int
     megapixels: int = attachments.DEFAULT_MAX_PIXELS // 1_000_000
-    tool_timeout: float = 60.0
+    tool_timeout: float = 30.0
 
 
 def upload_limits() -> UploadLimits:
@@ -153,8 +153,8 @@ def _cleaning_message(exc: AttachmentRejected, limits: UploadLimits, name: str) 
         )
     if exc.reason == "timeout":
         return gettext(
-            "“%(name)s” took too long to clean and was not accepted. Send a shorter recording, or split it "
-            "into parts.",
+            "“%(name)s” took too long to clean and was not accepted. Send a shorter recording, or fewer "
+            "files at once.",
             name=name,
         )
     if exc.reason == "unavailable":

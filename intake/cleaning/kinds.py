@@ -44,6 +44,7 @@ OOXML_MAIN = {
 }
 ODF_MIMETYPES = {b"application/vnd.oasis.opendocument.text": "odt"}
 CONTENT_TYPES_MAX = 1024 * 1024
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, ValueError)
 
 # ISO base media major brands (ISO/IEC 14496-12, 3GPP TS 26.244, Apple): what phones and cameras write.
 MP4_BRANDS = {
@@ -55,7 +56,10 @@ QUICKTIME_BRANDS = {b"qt  "}
 
 
 def sniff(data: BinaryIO) -> str | None:
-    """The kind of a seekable stream (at any position), or None; the position is left at 0."""
+    """The kind of a seekable stream (at any position), or None; the position is left at 0.
+
+    Refused("document") for a zip that cannot be read (a damaged or cut-short Office file, most likely).
+    """
     data.seek(0)
     head = data.read(64)
     data.seek(0)
@@ -98,8 +102,8 @@ def _zipped(data: BinaryIO) -> str | None:
                 if info.file_size > CONTENT_TYPES_MAX:
                     return None
                 return _ooxml_kind(zf.read(info))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, ValueError):
-        return None
+    except ZIP_ERRORS as exc:
+        raise Refused("document", "zip") from exc
     return None
 
 
