@@ -123,11 +123,6 @@ def neutral_name(stem: str, index: int, kind: str) -> str:
     return f"{stem}-{index}{EXTENSIONS[kind]}"
 
 
-def sniff(head: bytes) -> str | None:
-    """The kind of a file from its first bytes alone (pictures, PDF, ISO media; not zip-based formats)."""
-    return kinds.sniff(io.BytesIO(head))
-
-
 def receive(stream: BinaryIO, filename: str | None, max_bytes: int) -> Pending:
     """Spool one upload (encrypted under a key in memory) and recognise it; pictures' headers are read."""
     name = filename or ""
