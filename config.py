@@ -40,6 +40,8 @@ class Config:
     # Tracking: wrong tokens only count; a few typos are fine, guessing is not.
     RATELIMIT_TRACK_FAILURES = "5 per 10 minutes"
     RATELIMIT_LOGIN = "10 per 10 minutes"
+    # Decoding pictures costs by the pixel: megapixels decoded for one client address (see intake/budgets.py).
+    RATELIMIT_MEGAPIXELS = "600 per hour"
 
     # Behind a reverse proxy that sets X-Forwarded-For: number of proxies to trust (0 = none).
     PROXY_FIX_X_FOR = 0
@@ -63,6 +65,10 @@ class Config:
     ATTACHMENT_MAX_FILE = 10 * 1024 * 1024
     ATTACHMENT_MAX_TOTAL = 25 * 1024 * 1024
     ATTACHMENT_MAX_FILES = 10
+    ATTACHMENT_MAX_MEGAPIXELS = 150  # decoded pixels of all the pictures of one submission (JPEGs reduced)
+    # Seconds ffmpeg and the PDF cleaner may take over the files of one submission, together: keep it well
+    # under gunicorn's worker timeout (INTAKE_WORKER_TIMEOUT, 60).
+    ATTACHMENT_TOOL_TIMEOUT = 30
     MAX_CONTENT_LENGTH = 26 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 512 * 1024
     TEXT_MAX_CHARS = 20_000

@@ -69,7 +69,7 @@ def test_followup_with_a_file_on_an_open_case(app: Flask, client: FlaskClient) -
     response = followup(client, token, "ข้อมูลเพิ่มเติม MORE-1", files=[(b"more evidence", "extra-note.txt")])
     assert response.status_code == 200 and "Location" not in response.headers
     page = response.get_data(as_text=True)
-    assert "MORE-1" in page and "extra-note.txt" in page and 'name="message"' in page
+    assert "MORE-1" in page and "ไฟล์แนบ-1.txt" in page and 'name="message"' in page  # a neutral name
     with domain(app) as factory:
         found = cases.find_by_token(factory.session, token)
         (att,) = found.case.attachments

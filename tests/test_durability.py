@@ -64,7 +64,7 @@ def _client(base_url: str, number: int, burst: Burst) -> None:
         try:
             reply = client.post(
                 path,
-                {"details": label, "contact": f"contact {label}", "website": ""},
+                {"details": label, "contact": f"contact {label}", "website": "", "keep_filename": "y"},
                 files=[("attachments", f"{label}.txt", data, "text/plain"),
                        ("attachments", "photo.png", PNG_1PX, "image/png")],
             )

@@ -141,6 +141,7 @@ def test_stolen_storage_reveals_no_submitted_text_file_or_token(app: Flask, clie
         data = valid_data(channel, f"{marker} {thai}")
         files = None
         if channel != "question":
+            data["keep_filename"] = "y"  # the names are kept (encrypted): they must not show either
             files = [
                 (f"file bytes {marker}".encode(), f"name-{marker}.txt"),
                 (jpeg_with_gps(f"Cam{marker}"), f"photo-{marker}.jpg"),

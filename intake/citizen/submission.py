@@ -16,7 +16,9 @@ def _files_or_error(form: Any, field_name: str | None) -> list[CleanFile] | None
     """The checked files of the form's attachments field; None (with the error on the field) if refused."""
     if field_name is None or not hasattr(form, field_name):
         return []
-    return uploads.checked_files(getattr(form, field_name))
+    field = getattr(form, field_name)
+    keep = getattr(form, "keep_filename", None)
+    return uploads.checked_files(field, keep_names=bool(keep is not None and keep.data))
 
 
 class NotStored(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import cases, db, tokens, urls
+from .. import cases, db, tokens, uploads, urls
 from ..errors import unavailable_headers
 from ..extensions import limiter
 from ..models import Channel
@@ -13,6 +13,7 @@ from . import submission
 from .forms import CitizenForm, CorruptionForm, FeedbackForm, FollowupForm, QuestionForm, TrackForm
 
 bp = Blueprint("citizen", __name__)
+bp.add_app_template_global(uploads.neutral_stem, "neutral_stem")
 
 LANG_COOKIE_AGE = 365 * 24 * 3600
 Page = tuple[str, int] | tuple[str, int, dict[str, str]]

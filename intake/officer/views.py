@@ -73,7 +73,7 @@ def intake() -> tuple[str, int]:
     form = IntakeForm()
     form.channel.choices = channel_choices(officer)
     if form.validate_on_submit():
-        files = uploads.checked_files(form.attachments)
+        files = uploads.checked_files(form.attachments, uploads.Sender.OFFICER)
         if files is None:
             return render_template("officer/intake.html", form=form), 400
         channel = Channel(form.channel.data)
