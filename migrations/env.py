@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
 if (_CHECKOUT / "config.py").is_file():  # plain `alembic` in the checkout; installed, config is importable
@@ -41,7 +42,7 @@ def run_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
