@@ -8,6 +8,8 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from . import crypto
+
 log = logging.getLogger(__name__)
 DRAIN_LIMIT = 64 * 1024 * 1024
 
@@ -35,6 +37,11 @@ def handle_csrf(exc: CSRFError) -> tuple[str, int]:
     return render_template("errors/csrf.html", code=400), 400
 
 
+def handle_kdf_busy(exc: crypto.KdfBusy) -> tuple[str, int, dict[str, str]]:
+    """Password derivations are serialised per process (crypto.py); a long queue gets 503, not a wait."""
+    return render_template("errors/busy.html", code=503), 503, {"Retry-After": "30"}
+
+
 def handle_unexpected(exc: Exception) -> tuple[str, int]:
     # The trace goes to the log with the path only: no form data, no address, no headers.
     log.exception("unhandled error on %s %s", request.method, request.path)
@@ -44,4 +51,5 @@ def handle_unexpected(exc: Exception) -> tuple[str, int]:
 def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(crypto.KdfBusy, handle_kdf_busy)
     app.register_error_handler(Exception, handle_unexpected)

@@ -108,18 +108,42 @@ class Server:
         os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def start_gunicorn(env: Mapping[str, str], log_path: Path, workers: int = 2, timeout: float = 60) -> Server:
-    """gunicorn with the project's gunicorn.conf.py on a free loopback port; returns once it answers."""
+def start_gunicorn(
+    env: Mapping[str, str], log_path: Path, workers: int = 2, timeout: float = 60, threads: int = 1
+) -> Server:
+    """gunicorn with the project's gunicorn.conf.py on a free loopback port; returns once it answers.
+
+    `threads` > 1 is what GUNICORN_CMD_ARGS="--threads N" does to the shipped config (gthread workers).
+    """
     port = free_port()
     full = dict(env)
     full["INTAKE_BIND"] = f"127.0.0.1:{port}"
     full["INTAKE_WORKERS"] = str(workers)
+    if threads > 1:
+        full["GUNICORN_CMD_ARGS"] = f"--threads {threads}"
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+    return _start(command, full, port, log_path, timeout, "gunicorn")
+
+
+def start_flask_run(env: Mapping[str, str], log_path: Path, timeout: float = 60) -> Server:
+    """`flask run` (Werkzeug's development server, threaded: what the quick start serves) on loopback."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", "127.0.0.1", "--port", str(port),
+        "--with-threads", "--no-reload", "--no-debugger",
+    ]
+    return _start(command, dict(env), port, log_path, timeout, "flask run")
+
+
+def _start(
+    command: list[str], env: dict[str, str], port: int, log_path: Path, timeout: float, name: str
+) -> Server:
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+            command,
             cwd=ROOT,
-            env=full,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -131,7 +155,7 @@ def start_gunicorn(env: Mapping[str, str], log_path: Path, workers: int = 2, tim
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServerFailed(f"gunicorn exited with {proc.returncode}:\n{server.log()}")
+            raise ServerFailed(f"{name} exited with {proc.returncode}:\n{server.log()}")
         try:
             with urllib.request.urlopen(server.url + "/", timeout=5) as resp:  # noqa: S310 - loopback
                 if resp.status == 200:
@@ -140,7 +164,7 @@ def start_gunicorn(env: Mapping[str, str], log_path: Path, workers: int = 2, tim
             pass
         time.sleep(0.1)
     server.kill()
-    raise ServerFailed(f"gunicorn did not answer within {timeout} s:\n{server.log()}")
+    raise ServerFailed(f"{name} did not answer within {timeout} s:\n{server.log()}")
 
 
 # --- a small HTTP client with cookies, CSRF and multipart ----------------------------------------

@@ -258,3 +258,17 @@ def test_totp_optional_for_feedback_officer(app: Flask, client: FlaskClient) -> 
     actions = OfficerActions(client)
     assert actions.login("pr", "officer password 1").headers["Location"] == "/officer/queue"
     assert client.get("/officer/totp").status_code == 200  # may enrol if they wish
+
+
+def test_finding_01_a_long_kdf_queue_gets_503_not_a_hang(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9, finding 1: derivations wait for each other, boundedly; past the bound a clear 503."""
+    monkeypatch.setattr(crypto, "KDF_WAIT_SECONDS", 0.05)
+    token = csrf_token(client, "/officer/login")
+    with crypto._KDF_LOCK:  # another sign-in is deriving in this process
+        busy = client.post("/officer/login", data={"csrf_token": token, "username": ADMIN, "password": "x"})
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "30"
+    assert "ลองใหม่" in busy.get_data(as_text=True)
+    again = client.post("/officer/login", data={"csrf_token": token, "username": ADMIN, "password": PASSWORD})
+    assert again.status_code == 303
