@@ -107,6 +107,23 @@ def database_url_from_env() -> str:
     return f"sqlite:///{instance / 'intake.sqlite3'}"
 
 
+def ratelimit_storage_problem(storage_uri: str, enabled: bool, concurrent: bool, shape: str) -> str | None:
+    """Why the rate limits would not hold with this storage and server shape (None when they would).
+
+    `memory://` keeps the counts inside one process: with several worker processes each counts alone (every
+    limit multiplied by the number of workers). A server with more than one worker or thread (`concurrent`)
+    is refused, so that one rule covers every way a production server is started (issue 9, finding 4);
+    Redis is shared by all. `shape` says what the server runs, for the message.
+    """
+    if not enabled or not concurrent or not storage_uri.strip().lower().startswith("memory://"):
+        return None
+    return (
+        f"INTAKE_RATELIMIT_STORAGE_URI is {storage_uri} but the server runs {shape}: each process would "
+        "count alone. Set INTAKE_RATELIMIT_STORAGE_URI=redis://… (docs/deployment.md), or run one worker "
+        "with one thread"
+    )
+
+
 def _check_production(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
         raise ConfigError("INTAKE_SECRET_KEY is required when INTAKE_ENV=production")

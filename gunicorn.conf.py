@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from config import ratelimit_storage_problem  # noqa: E402 - needs ROOT on the path
 
 
 def _workers() -> int:
@@ -82,11 +86,23 @@ class StartRefused(SystemExit):
     """Production configuration is incomplete: gunicorn must not start."""
 
 
-def production_problems(env: dict[str, str]) -> list[str]:
-    """What is missing for INTAKE_ENV=production (an empty list when nothing is)."""
+def _enabled(value: str | None) -> bool:
+    return (value or "true").strip().lower() not in ("false", "0", "no", "off")
+
+
+def production_problems(env: dict[str, str], workers: int = 1, threads: int = 1) -> list[str]:
+    """What is missing or unsafe for INTAKE_ENV=production (an empty list when nothing is)."""
     if env.get("INTAKE_ENV", "development") != "production":
         return []
     problems = []
+    storage = ratelimit_storage_problem(
+        env.get("INTAKE_RATELIMIT_STORAGE_URI", "memory://"),
+        _enabled(env.get("INTAKE_RATELIMIT_ENABLED")),
+        workers > 1 or threads > 1,
+        f"{workers} worker(s) x {threads} thread(s)",
+    )
+    if storage:
+        problems.append(storage)
     if not env.get("INTAKE_SECRET_KEY", "").strip():
         problems.append("INTAKE_SECRET_KEY is not set")
     keys = Path(env.get("INTAKE_KEYS_DIR") or ROOT / "keys")
@@ -102,7 +118,8 @@ def production_problems(env: dict[str, str]) -> list[str]:
 
 
 def on_starting(server: Any) -> None:
-    problems = production_problems(dict(os.environ))
+    # The server's own settings: GUNICORN_CMD_ARGS and the command line may have changed what this file set.
+    problems = production_problems(dict(os.environ), int(server.cfg.workers), int(server.cfg.threads))
     if problems:
         for problem in problems:
             print(f"intake: refusing to start: {problem}", file=sys.stderr)

@@ -7,12 +7,13 @@ import logging
 import re
 from typing import IO, Any
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, current_app, render_template, request
 from werkzeug.routing import IntegerConverter
 
 from . import crypto
 
 MEMORY_SPOOL = 500 * 1024
+log = logging.getLogger(__name__)
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -74,8 +75,34 @@ class _NoClientAddress(logging.Filter):
         return True
 
 
+def refuse_unshared_limits() -> Response | None:
+    """Production: a server with several processes or threads and `memory://` limits serves nothing.
+
+    gunicorn.conf.py refuses to start in that shape; this catches every other server (a threaded `flask
+    run`, uWSGI, mod_wsgi ...) from what it tells the app in the WSGI environment (issue 9, finding 4).
+    """
+    from config import ratelimit_storage_problem
+
+    config = current_app.config
+    multi = bool(request.environ.get("wsgi.multiprocess")) or bool(request.environ.get("wsgi.multithread"))
+    problem = ratelimit_storage_problem(
+        str(config.get("RATELIMIT_STORAGE_URI", "memory://")),
+        bool(config.get("RATELIMIT_ENABLED", True)),
+        multi,
+        "several worker processes or threads (wsgi.multiprocess or wsgi.multithread)",
+    )
+    if problem is None:
+        return None
+    if not current_app.extensions.get("intake.refusal_logged"):
+        current_app.extensions["intake.refusal_logged"] = True
+        log.error("refusing to serve: %s", problem)
+    return Response(render_template("errors/generic.html", code=503), status=503)
+
+
 def register(app: Flask) -> None:
     app.request_class = UploadRequest
+    if app.config["ENV"] == "production":
+        app.before_request(refuse_unshared_limits)
     app.after_request(set_headers)
     logging.getLogger("werkzeug").addFilter(_NoClientAddress())
     if app.config["PROXY_FIX_X_FOR"]:

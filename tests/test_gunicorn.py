@@ -153,3 +153,49 @@ def test_production_refuses_without_keys_even_with_secret(tmp_path: Path) -> Non
     assert result.returncode != 0
     assert "recovery.pub is missing" in result.stderr
     assert "INTAKE_SECRET_KEY" not in result.stderr
+
+
+def _production_keys(tmp_path: Path) -> Path:
+    keys = tmp_path / "keys"
+    keys.mkdir(exist_ok=True)
+    (keys / "token.secret").write_text("x")
+    (keys / "recovery.pub").write_text("x")
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("workers", "cmd_args"), [("2", ""), ("1", "--threads 4"), ("1", "--workers 3")]
+)
+def test_finding_04_production_refuses_memory_limits_with_several_workers_or_threads(
+    tmp_path: Path, workers: str, cmd_args: str
+) -> None:
+    """Issue 9, finding 4: memory:// counts per process, so gunicorn refuses to start, naming the setting."""
+    keys = _production_keys(tmp_path)
+    result = _gunicorn_refuses(
+        tmp_path,
+        INTAKE_KEYS_DIR=str(keys),
+        INTAKE_SECRET_KEY="s" * 40,
+        INTAKE_WORKERS=workers,
+        GUNICORN_CMD_ARGS=cmd_args,
+    )
+    assert result.returncode != 0
+    assert "refusing to start: INTAKE_RATELIMIT_STORAGE_URI is memory://" in result.stderr
+    assert "Booting worker" not in result.stderr
+
+
+def test_finding_04_one_worker_one_thread_or_redis_may_use_the_default(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    assert spec is not None and spec.loader is not None
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    keys = _production_keys(tmp_path)
+    env = {"INTAKE_ENV": "production", "INTAKE_SECRET_KEY": "s" * 40, "INTAKE_KEYS_DIR": str(keys)}
+    assert conf.production_problems(env, 1, 1) == []
+    redis = {**env, "INTAKE_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}
+    assert conf.production_problems(redis, 8, 4) == []
+    assert conf.production_problems({**env, "INTAKE_RATELIMIT_ENABLED": "false"}, 8, 1) == []
+    assert conf.production_problems({**env, "INTAKE_ENV": "development"}, 8, 4) == []
+    [problem] = conf.production_problems(env, 5, 1)
+    assert "INTAKE_RATELIMIT_STORAGE_URI" in problem and "5 worker(s)" in problem
