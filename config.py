@@ -26,6 +26,7 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
+    RATELIMIT_STRATEGY = "fixed-window"  # extensions.refund gives back a hit on a fixed window
     # Submitting: generous for a burst of honest reports, tight for a flood.
     RATELIMIT_SUBMIT = "10 per minute;60 per hour"
     # Tracking: wrong tokens only count; a few typos are fine, guessing is not.

@@ -272,3 +272,4 @@ def test_finding_01_a_long_kdf_queue_gets_503_not_a_hang(
     assert "ลองใหม่" in busy.get_data(as_text=True)
     again = client.post("/officer/login", data={"csrf_token": token, "username": ADMIN, "password": PASSWORD})
     assert again.status_code == 303
+

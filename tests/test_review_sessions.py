@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -141,3 +142,29 @@ def test_next_with_control_characters_goes_home(app: Flask, client: FlaskClient,
     )
     assert response.status_code == 303
     assert response.headers["Location"] == "/officer/queue"
+
+
+def test_finding_06_password_change_does_not_check_the_current_password_while_locked(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Issue 9, finding 6: a stolen session is no password oracle: while locked, the right and a wrong
+    current password get the same refusal, and nothing changes."""
+    _with_pr(app)
+    actions = OfficerActions(client)
+    actions.login("pr", PR_PASSWORD)
+    for n in range(signin.MAX_FAILURES):  # the thief's guesses lock the account
+        actions.post("/officer/password", {"current": f"guess {n}", "new": "x" * 12, "confirm": "x" * 12})
+    new = "a brand new password"
+    pages = []
+    for current in (PR_PASSWORD, "yet another guess"):
+        answer = actions.post("/officer/password", {"current": current, "new": new, "confirm": new})
+        assert answer.status_code == 200
+        pages.append(re.sub(r'name="csrf_token"[^>]*>', "", answer.get_data(as_text=True)))
+    assert pages[0] == pages[1]
+    assert "ระงับ" in pages[0]
+    with world(app) as (s, _f):
+        pr = officer_named(s, "pr")
+        keyring.unlock(pr, PR_PASSWORD)  # unchanged
+        failures = s.scalars(select(AuditEntry).where(AuditEntry.action == "login.failure"))
+        details = [e.detail for e in failures]
+        assert details[-2:] == ["reason=locked", "reason=locked"]

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from werkzeug.wrappers import Response
 
 from .. import cases, db, tokens
-from ..extensions import limiter
+from ..extensions import limiter, refund
 from ..models import Channel
 from . import submission
 from .forms import CitizenForm, CorruptionForm, FeedbackForm, FollowupForm, QuestionForm, TrackForm
@@ -27,16 +27,21 @@ def _track_failure_limit() -> str:
     return str(current_app.config["RATELIMIT_TRACK_FAILURES"])
 
 
-def _token_failed(_response: Response) -> bool:
-    """Only a wrong (or malformed) token counts against the tracking limit; successes cost nothing."""
-    return bool(g.get("token_failed"))
-
+TRACK_FAILURES = "citizen-track-failures"
+TRACKED = ("citizen.track", "citizen.followup")
 
 # One budget for every way a citizen can store something; one for wrong tokens, however they arrive.
+# The tracking budget is hit before the code is looked up (atomic) and refunded unless it was wrong.
 submit_limit = limiter.shared_limit(_submit_limit, scope="citizen-submit", methods=["POST"])
-track_failures = limiter.shared_limit(
-    _track_failure_limit, scope="citizen-track-failures", methods=["POST"], deduct_when=_token_failed
-)
+track_failures = limiter.shared_limit(_track_failure_limit, scope=TRACK_FAILURES, methods=["POST"])
+
+
+@bp.after_request
+def _refund_unless_wrong(response: Response) -> Response:
+    """Only a wrong (or malformed) token counts against the tracking limit; successes cost nothing."""
+    if request.method == "POST" and request.endpoint in TRACKED and not g.get("token_failed"):
+        refund(TRACK_FAILURES)
+    return response
 
 
 @bp.get("/")
@@ -106,7 +111,6 @@ def _case_page(found: cases.CitizenCase, typed: str, form: FollowupForm | None =
 @bp.route("/track", methods=["GET", "POST"])
 @track_failures
 def track() -> Page:
-    g.token_failed = False
     form = TrackForm()
     if request.method == "POST" and form.validate():
         try:
@@ -128,7 +132,6 @@ def followup_form() -> Response:
 @submit_limit
 def followup() -> Page:
     """A follow-up on an open case: the token travels in the POST body, the answer is the case page."""
-    g.token_failed = False
     form = FollowupForm()
     try:
         found = cases.find_by_token(db.session(), form.token.data or "")
