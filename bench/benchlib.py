@@ -218,14 +218,15 @@ class Instance:
         return str(make_url(self.database_url).database)
 
     def setup(self) -> Flask:
-        """`flask setup` in-process: keys, channel keys, the administrator."""
+        """`flask setup --with-corruption` in-process: keys, channel keys, an administrator of every channel
+        (the benchmarks' data generator acts on cases of every channel as that administrator)."""
         from intake.cli import run_setup
 
         app = self.app()
         os.environ["INTAKE_ADMIN_PASSWORD"] = PASSWORD
         os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY
         with app.app_context():
-            run_setup(ADMIN, None)
+            run_setup(ADMIN, None, with_corruption=True)
         return app
 
     def destroy(self) -> None:

@@ -52,16 +52,27 @@ def parse_channels(values: tuple[str, ...]) -> list[str]:
     default=None,
     help="Where to write the encrypted recovery key (default KEYS_DIR/recovery.key).",
 )
-def setup_command(admin_name: str, recovery_key_out: Path | None) -> None:
+@click.option(
+    "--with-corruption",
+    is_flag=True,
+    help="Also grant the administrator the corruption channel (by default: feedback and question only).",
+)
+def setup_command(admin_name: str, recovery_key_out: Path | None, with_corruption: bool) -> None:
     """Apply migrations, make keys where none exist, create the administrator. Idempotent."""
-    changes = run_setup(admin_name, recovery_key_out)
+    changes = run_setup(admin_name, recovery_key_out, with_corruption=with_corruption)
     if not changes:
         click.echo("Nothing to do: already set up.")
     for line in changes:
         click.echo(line)
 
 
-def run_setup(admin_name: str, recovery_key_out: Path | None) -> list[str]:
+# Least privilege (issue 9, finding 12): whoever manages accounts in a small municipality should not read
+# corruption complaints by default; the legal officer gets that channel with `officer add --channel
+# corruption --recovery-key PATH`.
+ADMIN_CHANNELS = (Channel.FEEDBACK.value, Channel.QUESTION.value)
+
+
+def run_setup(admin_name: str, recovery_key_out: Path | None, *, with_corruption: bool = False) -> list[str]:
     changes: list[str] = []
     engine = db.engine()
     if not migrate.is_current(engine):
@@ -85,20 +96,28 @@ def run_setup(admin_name: str, recovery_key_out: Path | None) -> list[str]:
     made = keyring.ensure_channel_keys(session, recovery_pub)
     if made:
         changes.append(f"Made channel keys: {', '.join(made)}.")
+    for channel in Channel:  # pin every channel key in keys/ now, not at first use (or first grant)
+        keyring.channel_public(session, channel.value)
     admin = session.scalar(select(Officer).where(Officer.username == admin_name))
     if admin is None:
         password = secret_input("INTAKE_ADMIN_PASSWORD", f"Password for {admin_name}", confirm=True)
         admin = keyring.create_officer(session, admin_name, password, Role.ADMIN)
-        privates = dict(made)
-        missing = [c.value for c in Channel if c.value not in privates]
+        wanted = [*ADMIN_CHANNELS, *([Channel.CORRUPTION.value] if with_corruption else [])]
+        privates = {c: made[c] for c in wanted if c in made}
+        missing = [c for c in wanted if c not in privates]
         if missing:
             recovery = _open_recovery(out)
             for channel in missing:
                 privates[channel] = keyring.channel_private_by_recovery(session, channel, recovery)
-        for channel, private in privates.items():
-            keyring.grant(session, admin, channel, private)
-        audit.record(session, "cli", "officer.create", admin_name, "role=admin; channels=all")
-        changes.append(f"Created administrator {admin_name} with access to all channels.")
+        for channel in wanted:
+            keyring.grant(session, admin, channel, privates[channel])
+        audit.record(session, "cli", "officer.create", admin_name, f"role=admin; channels={','.join(wanted)}")
+        changes.append(f"Created administrator {admin_name} with access to: {', '.join(wanted)}.")
+        if not with_corruption:
+            changes.append(
+                "The corruption channel was not granted to the administrator: give it to the legal officer "
+                "with `officer add NAME --channel corruption --recovery-key PATH` (or use --with-corruption)."
+            )
     session.commit()
     return changes
 
@@ -260,7 +279,8 @@ def demo_command() -> None:
     click.echo("")
     click.echo("DEMO ONLY - for trying it out, never for real cases:")
     click.echo(f"  sign in at /officer/login as admin, legal, pr or executive; password {DEMO_PASSWORD}")
-    click.echo("  (admin and legal hold the corruption channel: they enrol a TOTP app at first sign-in)")
+    click.echo("  (legal, the legal-affairs unit, holds the corruption channel and enrols a TOTP app at first")
+    click.echo("  sign-in; admin manages accounts with feedback and question only, as setup does by default)")
 
 
 def register(app: Flask) -> None:

@@ -100,7 +100,8 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
     """Build an app with config overrides; set up (keys + admin) unless told not to."""
     made: list[Flask] = []
 
-    def build(setup: bool = True, **extra: Any) -> Flask:
+    def build(setup: bool = True, admin_with_corruption: bool = False, **extra: Any) -> Flask:
+        """`admin_with_corruption`: set up as `setup --with-corruption` (by default the admin lacks it)."""
         app = create_app(app_config(database_url, tmp_path, **extra))
         made.append(app)
         if setup:
@@ -110,7 +111,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
                 with app.app_context():
                     from intake.cli import run_setup
 
-                    run_setup(ADMIN, None)
+                    run_setup(ADMIN, None, with_corruption=admin_with_corruption)
             finally:
                 os.environ.pop("INTAKE_ADMIN_PASSWORD", None)
                 os.environ.pop("INTAKE_RECOVERY_PASSPHRASE", None)

@@ -173,7 +173,7 @@ def test_publish_answer_with_consent_and_unpublish(app: Flask, client: FlaskClie
 def test_offline_case_unlocks_with_token_like_a_web_case(app: Flask) -> None:
     case_id, token = _case(app, Channel.CORRUPTION.value, "x")
     with world(app) as (s, factory):
-        admin = factory.admin()
+        admin = factory.legal()
         keys = cases.officer_keys(s, admin, keyring.unlock(admin, PASSWORD), s.get(Case, case_id))  # type: ignore[arg-type]
         assert keys.internal is not None
         assert cases.find_by_token(s, token).case.id == case_id

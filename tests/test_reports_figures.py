@@ -143,7 +143,7 @@ def test_reopened_case_counts_by_history(factory: Factory, session: Session) -> 
 
     from .conftest import PASSWORD
 
-    admin = factory.admin()
+    admin = factory.legal()  # holds every channel, corruption included
     case = factory.case(Channel.FEEDBACK, received_at=bkk(2025, 10, 5)).case
     keys = cases.officer_keys(session, admin, keyring.unlock(admin, PASSWORD), case)
     cases.change_status(session, case, admin, keys, Status.RESOLVED, at=bkk(2025, 10, 6))

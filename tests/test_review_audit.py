@@ -7,6 +7,7 @@ One administrator works through everything the web offers; afterwards each actio
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
@@ -23,7 +24,8 @@ RECENT = (dates.local_date(dates.now()) - timedelta(days=3)).isoformat()
 SECRET = "WRITTEN-BY-SOMEONE"
 
 
-def test_every_officer_action_is_on_the_record(app: Flask) -> None:
+def test_every_officer_action_is_on_the_record(make_app: Any) -> None:
+    app: Flask = make_app(admin_with_corruption=True)  # `setup --with-corruption`: one admin does it all
     with world(app) as (s, factory):
         spare = factory.officer("spare", channels=("question",)).id
         sub = factory.case("corruption", "c", files=[(PNG_1PX, "p.png")])

@@ -56,7 +56,9 @@ def test_abandoned_sessions_are_deleted_once_expired(app: Flask, old: str) -> No
         assert [r.officer_id for r in s.scalars(select(OfficerSession))] == [officer_named(s, ADMIN).id]
 
 
-def test_signing_in_again_drops_the_previous_session_of_this_browser(app: Flask, client: FlaskClient) -> None:
+def test_signing_in_again_drops_the_previous_session_of_this_browser(make_app: Any) -> None:
+    app: Flask = make_app(admin_with_corruption=True)  # so that a second factor is due
+    client = app.test_client()
     actions = OfficerActions(client)
     first = actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD})
     assert first.headers["Location"] == "/officer/totp"  # half signed in

@@ -13,6 +13,7 @@ import base64
 import io
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -30,9 +31,9 @@ from .test_security_properties import assert_nowhere, database_dump, token_forms
 RECENT = (dates.local_date(dates.now()) - timedelta(days=3)).isoformat()
 
 
-def test_stolen_storage_reveals_nothing_officers_wrote_nor_their_secrets(
-    app: Flask, client: FlaskClient
-) -> None:
+def test_stolen_storage_reveals_nothing_officers_wrote_nor_their_secrets(make_app: Any) -> None:
+    app: Flask = make_app(admin_with_corruption=True)  # an administrator who also handles corruption
+    client = app.test_client()
     marker = "OFF" + secrets.token_hex(6)
     with world(app) as (s, factory):
         case_id = factory.case("corruption", "citizen text").case.id
