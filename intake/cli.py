@@ -96,8 +96,8 @@ def run_setup(admin_name: str, recovery_key_out: Path | None, *, with_corruption
     made = keyring.ensure_channel_keys(session, recovery_pub)
     if made:
         changes.append(f"Made channel keys: {', '.join(made)}.")
-    for channel in Channel:  # pin every channel key in keys/ now, not at first use (or first grant)
-        keyring.channel_public(session, channel.value)
+    for pinned in Channel:  # pin every channel key in keys/ now, not at first use (or first grant)
+        keyring.channel_public(session, pinned.value)
     admin = session.scalar(select(Officer).where(Officer.username == admin_name))
     if admin is None:
         password = secret_input("INTAKE_ADMIN_PASSWORD", f"Password for {admin_name}", confirm=True)
