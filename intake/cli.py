@@ -279,8 +279,8 @@ def demo_command() -> None:
     click.echo("")
     click.echo("DEMO ONLY - for trying it out, never for real cases:")
     click.echo(f"  sign in at /officer/login as admin, legal, pr or executive; password {DEMO_PASSWORD}")
-    click.echo("  (legal, the legal-affairs unit, holds the corruption channel and enrols a TOTP app at first")
-    click.echo("  sign-in; admin manages accounts with feedback and question only, as setup does by default)")
+    click.echo("  (legal, the legal-affairs unit, holds the corruption channel and enrols a TOTP app at")
+    click.echo("  first sign-in; admin manages accounts with feedback and question only, as setup does)")
 
 
 def register(app: Flask) -> None:

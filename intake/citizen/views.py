@@ -16,6 +16,7 @@ from .forms import CitizenForm, CorruptionForm, FeedbackForm, FollowupForm, Ques
 bp = Blueprint("citizen", __name__)
 
 LANG_COOKIE_AGE = 365 * 24 * 3600
+DAMAGE_ACTOR = "tracking page"  # who saw altered ciphertext, in the audit trail (never the visitor)
 Page = tuple[str, int]
 
 
@@ -103,7 +104,12 @@ def _case_page(found: cases.CitizenCase, typed: str, form: FollowupForm | None =
                added: bool = False, status: int = 200) -> Page:
     code = tokens.display(tokens.normalise(typed))
     form = form or FollowupForm(formdata=None, token=code)
-    timeline = cases.citizen_timeline(db.session(), found)
+    session = db.session()
+    timeline = cases.citizen_timeline(session, found)
+    damaged = cases.damaged_items(timeline)
+    if damaged:  # shown as "cannot be decrypted" in place of each item; the administrators see the record
+        cases.record_damage(session, DAMAGE_ACTOR, found.case, damaged)
+        session.commit()
     return render_template("citizen/case.html", case=found.case, timeline=timeline, form=form,
                            added=added), status
 
