@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -35,6 +36,10 @@ class Config:
 
     # Behind a reverse proxy that sets X-Forwarded-For: number of proxies to trust (0 = none).
     PROXY_FIX_X_FOR = 0
+
+    # The origin citizens use (scheme://host[:port]), for every absolute link (intake/urls.py): never
+    # taken from the request's Host header. Required in production.
+    PUBLIC_URL = ""
 
     BABEL_DEFAULT_LOCALE = "th"
     BABEL_DEFAULT_TIMEZONE = "Asia/Bangkok"
@@ -69,6 +74,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = False
+    PUBLIC_URL = "http://127.0.0.1:5000"  # what `make demo` serves
 
 
 class ProductionConfig(Config):
@@ -93,6 +99,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config["MAX_CONTENT_LENGTH"] = max(
         app.config["MAX_CONTENT_LENGTH"], app.config["ATTACHMENT_MAX_TOTAL"] + 1024 * 1024
     )
+    app.config["PUBLIC_URL"] = _public_url(str(app.config.get("PUBLIC_URL") or ""))
     if env == "production":
         _check_production(app)
     elif not app.config.get("SECRET_KEY"):
@@ -125,11 +132,28 @@ def ratelimit_storage_problem(storage_uri: str, enabled: bool, concurrent: bool,
     )
 
 
+def _public_url(value: str) -> str:
+    """INTAKE_PUBLIC_URL checked: an http(s) origin with no path, query or fragment."""
+    value = value.strip().rstrip("/")
+    if not value:
+        return value  # production refuses it (_check_production)
+    parts = urlsplit(value)
+    origin_only = not (parts.path or parts.query or parts.fragment)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not origin_only:
+        raise ConfigError(f"INTAKE_PUBLIC_URL must be an origin like https://example.go.th, not {value!r}")
+    return value
+
+
 def _check_production(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
         raise ConfigError("INTAKE_SECRET_KEY is required when INTAKE_ENV=production")
     if app.config["KDF_PROFILE"] != "interactive":
         raise ConfigError("INTAKE_KDF_PROFILE must stay 'interactive' in production")
+    if not app.config["PUBLIC_URL"]:
+        raise ConfigError(
+            "INTAKE_PUBLIC_URL is required when INTAKE_ENV=production (the address citizens use, "
+            "e.g. https://intake.example.go.th): links in receipts are never built from the Host header"
+        )
     app.config["DEBUG"] = False
     app.config["TESTING"] = False
 

@@ -105,6 +105,8 @@ def production_problems(env: dict[str, str], workers: int = 1, threads: int = 1)
         problems.append(storage)
     if not env.get("INTAKE_SECRET_KEY", "").strip():
         problems.append("INTAKE_SECRET_KEY is not set")
+    if not env.get("INTAKE_PUBLIC_URL", "").strip():
+        problems.append("INTAKE_PUBLIC_URL is not set (the address citizens use, for links in receipts)")
     keys = Path(env.get("INTAKE_KEYS_DIR") or ROOT / "keys")
     for name in ("token.secret", "recovery.pub"):
         if not (keys / name).is_file():

@@ -100,7 +100,10 @@ def refuse_unshared_limits() -> Response | None:
 
 
 def register(app: Flask) -> None:
+    from . import urls
+
     app.request_class = UploadRequest
+    app.jinja_env.globals["public_url"] = urls.public_url  # absolute links: never from the Host header
     if app.config["ENV"] == "production":
         app.before_request(refuse_unshared_limits)
     app.after_request(set_headers)

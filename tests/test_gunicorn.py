@@ -193,7 +193,12 @@ def test_finding_04_one_worker_one_thread_or_redis_may_use_the_default(tmp_path:
     conf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(conf)
     keys = _production_keys(tmp_path)
-    env = {"INTAKE_ENV": "production", "INTAKE_SECRET_KEY": "s" * 40, "INTAKE_KEYS_DIR": str(keys)}
+    env = {
+        "INTAKE_ENV": "production",
+        "INTAKE_SECRET_KEY": "s" * 40,
+        "INTAKE_KEYS_DIR": str(keys),
+        "INTAKE_PUBLIC_URL": "https://intake.example.go.th",
+    }
     assert conf.production_problems(env, 1, 1) == []
     redis = {**env, "INTAKE_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}
     assert conf.production_problems(redis, 8, 4) == []

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import attachments, audit, cases, dates, db, settings
+from .. import attachments, audit, cases, dates, db, settings, urls
 from ..i18n import CHANNEL_LABELS, human_size
 from ..models import Case, Channel, Officer, Role, Source
 from . import accounts, auth, queue
@@ -147,7 +147,7 @@ def intake() -> tuple[str, int]:
             "officer/receipt.html",
             token=submitted.token,
             case=submitted.case,
-            track_url=url_for("officer.index", _external=True).replace("/officer/", "/track"),
+            track_url=urls.public_url("citizen.track"),
         ), 200
     status = 400 if request.method == "POST" else 200
     return render_template("officer/intake.html", form=form), status
