@@ -208,3 +208,11 @@ def test_finding_11_a_tampered_byte_shows_cannot_be_decrypted_not_a_500(
         ).all()
         assert {e.detail for e in recorded} == {f"entry={reply_id}", f"attachment={attachment_id}"}
         assert all(e.actor == "tracking page" and e.target == str(case.id) for e in recorded)
+
+
+def test_finding_11_tracking_page_accepts_a_code_pasted_with_en_dashes_and_a_newline(
+    client: FlaskClient,
+) -> None:
+    token = submit_ok(client, "question")
+    fancy = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in token).replace("-", "\u2013")
+    assert track(client, fancy + "\n").status_code == 200
