@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -34,8 +35,10 @@ class Config:
     RATELIMIT_TRACK_FAILURES = "5 per 10 minutes"
     RATELIMIT_LOGIN = "10 per 10 minutes"
 
-    # Behind a reverse proxy that sets X-Forwarded-For: number of proxies to trust (0 = none).
+    # Behind a reverse proxy that sets X-Forwarded-For: number of proxies to trust (0 = none), and the
+    # addresses or networks those proxies connect from (comma-separated); anyone else's header is ignored.
     PROXY_FIX_X_FOR = 0
+    TRUSTED_PROXIES = "127.0.0.1,::1"
 
     # The origin citizens use (scheme://host[:port]), for every absolute link (intake/urls.py): never
     # taken from the request's Host header. Required in production.
@@ -99,6 +102,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config["MAX_CONTENT_LENGTH"] = max(
         app.config["MAX_CONTENT_LENGTH"], app.config["ATTACHMENT_MAX_TOTAL"] + 1024 * 1024
     )
+    app.config["TRUSTED_PROXIES"] = trusted_proxies(app.config["TRUSTED_PROXIES"])
     app.config["PUBLIC_URL"] = _public_url(str(app.config.get("PUBLIC_URL") or ""))
     if env == "production":
         _check_production(app)
@@ -130,6 +134,24 @@ def ratelimit_storage_problem(storage_uri: str, enabled: bool, concurrent: bool,
         "count alone. Set INTAKE_RATELIMIT_STORAGE_URI=redis://… (docs/deployment.md), or run one worker "
         "with one thread"
     )
+
+
+def trusted_proxies(value: object) -> list[str]:
+    """INTAKE_TRUSTED_PROXIES as a list of networks (addresses become /32 or /128); ConfigError if bad."""
+    items: list[object] = []
+    if isinstance(value, str):
+        items = list(value.split(","))
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    networks = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError as exc:
+            raise ConfigError(f"INTAKE_TRUSTED_PROXIES: {item!r} is not an address or network") from exc
+    return networks
 
 
 def _public_url(value: str) -> str:

@@ -61,9 +61,10 @@ limit_request_line = 4094
 limit_request_fields = 60
 limit_request_field_size = 8190
 
-# Trust X-Forwarded-Proto only from a proxy on this machine.
-forwarded_allow_ips = "127.0.0.1,::1"
-proxy_allow_ips = "127.0.0.1,::1"
+# Trust X-Forwarded-Proto only from the proxies the app trusts for X-Forwarded-For (default: this machine).
+_proxies = os.environ.get("INTAKE_TRUSTED_PROXIES", "").strip() or "127.0.0.1,::1"
+forwarded_allow_ips = _proxies
+proxy_allow_ips = _proxies
 
 
 class _NoClientAddress(logging.Filter):

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import re
-from typing import IO, Any
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING, Any
 
 from flask import Flask, Request, Response, current_app, render_template, request
 from werkzeug.routing import IntegerConverter
 
 from . import crypto
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 MEMORY_SPOOL = 500 * 1024
 log = logging.getLogger(__name__)
@@ -99,6 +104,35 @@ def refuse_unshared_limits() -> Response | None:
     return Response(render_template("errors/generic.html", code=503), status=503)
 
 
+class TrustedProxyFix:
+    """Werkzeug's ProxyFix, applied only to requests whose peer is a configured proxy (issue 9, finding 11).
+
+    With INTAKE_PROXY_FIX_X_FOR=1 alone, any client that reaches the app directly could name its own address
+    in X-Forwarded-For and so get a fresh rate-limit allowance with every request.
+    """
+
+    def __init__(self, app: WSGIApplication, x_for: int, trusted: list[str]) -> None:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        self.app = app
+        self.fixed = ProxyFix(app, x_for=x_for)
+        self.trusted = [ipaddress.ip_network(n) for n in trusted]
+
+    def _from_proxy(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.trusted)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self._from_proxy(str(environ.get("REMOTE_ADDR") or "")):
+            return self.fixed(environ, start_response)
+        return self.app(environ, start_response)
+
+
 def register(app: Flask) -> None:
     from . import urls
 
@@ -109,6 +143,6 @@ def register(app: Flask) -> None:
     app.after_request(set_headers)
     logging.getLogger("werkzeug").addFilter(_NoClientAddress())
     if app.config["PROXY_FIX_X_FOR"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]
+        app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, int(app.config["PROXY_FIX_X_FOR"]), app.config["TRUSTED_PROXIES"]
+        )
