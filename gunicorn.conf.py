@@ -83,6 +83,25 @@ if not any(isinstance(f, _NoClientAddress) for f in _error_log.filters):
     _error_log.addFilter(_NoClientAddress())
 
 
+def _without_server_header() -> None:
+    """gunicorn writes `Server: gunicorn` itself, after the app (which sends none): leave it out."""
+    from gunicorn.http import wsgi as gunicorn_wsgi
+
+    response = gunicorn_wsgi.Response
+    if getattr(response, "_intake_no_server", False):
+        return
+    defaults = response.default_headers
+
+    def default_headers(self: Any) -> list[str]:
+        return [h for h in defaults(self) if not h.lower().startswith("server:")]
+
+    response.default_headers = default_headers  # type: ignore[method-assign]
+    response._intake_no_server = True  # type: ignore[attr-defined]
+
+
+_without_server_header()
+
+
 class StartRefused(SystemExit):
     """Production configuration is incomplete: gunicorn must not start."""
 

@@ -133,8 +133,26 @@ class TrustedProxyFix:
         return self.app(environ, start_response)
 
 
+def _no_server_header_from_the_development_server() -> None:
+    """`flask run` (Werkzeug) adds `Server: Werkzeug/… Python/…` after the app: the same without it."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    if getattr(WSGIRequestHandler, "_intake_no_server", False):
+        return
+
+    def send_response(self: WSGIRequestHandler, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    WSGIRequestHandler.send_response = send_response  # type: ignore[method-assign,assignment]
+    WSGIRequestHandler._intake_no_server = True  # type: ignore[attr-defined]
+
+
 def register(app: Flask) -> None:
     from . import urls
+
+    _no_server_header_from_the_development_server()
 
     app.request_class = UploadRequest
     app.jinja_env.globals["public_url"] = urls.public_url  # absolute links: never from the Host header

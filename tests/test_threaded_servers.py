@@ -74,3 +74,46 @@ def test_finding_01_threaded_server_answers_concurrent_logins(serve: Any, kind: 
     # and the process still signs people in afterwards (a deadlocked pool answered 500 from then on)
     later = Client(server.url, timeout=60).post("/officer/login", {"username": ADMIN, "password": "wrong"})
     assert later.status == 200
+
+
+def _raw(port: int, data: bytes, timeout: float) -> bytes:
+    """Send a whole request, then read the whole answer, as a browser uploading a form does."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("kind", ["flask", "gunicorn"])
+def test_finding_11_oversized_upload_gets_413_promptly(serve: Any, kind: str) -> None:
+    """Issue 9, finding 11: under `flask run` a body over the limit (but under the drain bound) hung."""
+    import time
+
+    server = serve(kind)
+    field = b'--b\r\nContent-Disposition: form-data; name="details"\r\n\r\n'
+    body = field + b"x" * (40 * 1024 * 1024) + b"\r\n--b--\r\n"
+    head = (
+        f"POST /report/feedback HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    started = time.monotonic()
+    try:
+        answer = _raw(server.port, head + body, timeout=30)
+    except TimeoutError:
+        pytest.fail("no answer within 30 s to an oversized upload")
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("kind", ["flask", "gunicorn"])
+def test_finding_11_no_server_header(serve: Any, kind: str) -> None:
+    """Issue 9, finding 11: neither gunicorn nor Werkzeug names itself (nor its version) in a response."""
+    server = serve(kind)
+    client = Client(server.url)
+    for reply in (client.get("/"), client.get("/no/such/page"), client.post("/track", {"token": "x"})):
+        assert not any(name.lower() == "server" for name in reply.headers), reply.headers
