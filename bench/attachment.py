@@ -190,8 +190,8 @@ def main() -> None:
     )
     env["INTAKE_WORKERS"] = "1"
     for command in (
-        ["setup", "--admin", benchlib.ADMIN],
-        ["officer", "add", "pr", "--channel", "feedback"],
+        ["setup", "--admin", benchlib.ADMIN, "--recovery-key-out", str(inst.recovery_key)],
+        ["officer", "add", "pr", "--channel", "feedback", "--recovery-key", str(inst.recovery_key)],
     ):
         done = subprocess.run(
             [benchlib.PY, "-m", "flask", "--app", "wsgi", *command],

@@ -172,6 +172,11 @@ class Instance:
     def keys_dir(self) -> Path:
         return self.directory / "keys"
 
+    @property
+    def recovery_key(self) -> Path:
+        """Outside keys/ and instance/, where setup writes it (it refuses the server's own folders)."""
+        return self.directory / "recovery.key"
+
     def config(self, **extra: Any) -> dict[str, Any]:
         secret_file = self.directory / "secret_key"
         if not secret_file.exists():
@@ -226,7 +231,7 @@ class Instance:
         os.environ["INTAKE_ADMIN_PASSWORD"] = PASSWORD
         os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY
         with app.app_context():
-            run_setup(ADMIN, None, with_corruption=True)
+            run_setup(ADMIN, self.recovery_key, with_corruption=True)
         return app
 
     def destroy(self) -> None:

@@ -109,9 +109,10 @@ def make_instance(directory: Path, server_url: str | None) -> tuple[dict[str, An
     with app.app_context():
         from intake.cli import run_setup
 
-        run_setup("admin", None)
+        recovery_key = Path(config["INSTANCE_DIR"]).parent / keyring.RECOVERY_PRIVATE_FILE
+        run_setup("admin", recovery_key)
         session = db.session()
-        recovery = keyring.open_recovery(Path(config["KEYS_DIR"]) / keyring.RECOVERY_PRIVATE_FILE, RECOVERY)
+        recovery = keyring.open_recovery(recovery_key, RECOVERY)
         officer = keyring.create_officer(session, OFFICER, OFFICER_PASSWORD, Role.OFFICER)
         for channel in ("feedback", "question"):
             private = keyring.channel_private_by_recovery(session, channel, recovery)

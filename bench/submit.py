@@ -137,7 +137,10 @@ def main() -> None:
     env = inst.env(ADMIN_PASSWORD=benchlib.PASSWORD, RECOVERY_PASSPHRASE=benchlib.RECOVERY)
     env["INTAKE_WORKERS"] = str(args.workers)
     setup = subprocess.run(
-        [benchlib.PY, "-m", "flask", "--app", "wsgi", "setup", "--admin", benchlib.ADMIN],
+        [
+            benchlib.PY, "-m", "flask", "--app", "wsgi", "setup", "--admin", benchlib.ADMIN,
+            "--recovery-key-out", str(inst.recovery_key),
+        ],
         env=env,
         cwd=benchlib.ROOT,
         capture_output=True,

@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from . import audit, db, keyring, migrate
+from . import audit, db, keyring, migrate, passphrases
 from .models import Channel, Officer, Role
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
@@ -35,6 +35,38 @@ def secret_input(env_name: str, prompt: str, *, confirm: bool = False) -> str:
     return value
 
 
+def recovery_passphrase(*, confirm: bool = False) -> str:
+    """A new recovery passphrase, strong enough to resist offline guessing (intake/passphrases.py)."""
+    value = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase", confirm=confirm)
+    weak = passphrases.weakness(value)
+    if weak:
+        raise CommandFailed(f"the recovery passphrase {weak} (INTAKE_RECOVERY_PASSPHRASE)")
+    return value
+
+
+def recovery_out(path: Path | None, *, allow_keys_dir: bool) -> Path:
+    """Where setup writes the recovery key: never over an existing file, and not into keys/ (nor the
+    instance folder) unless forced, because whoever takes the server or its backups takes those."""
+    out = (path or Path.cwd() / keyring.RECOVERY_PRIVATE_FILE).resolve()
+    if out.exists():
+        raise CommandFailed(f"{out} exists already: setup never overwrites a recovery key; name another path")
+    server_dirs = [keyring.keys_dir().resolve(), Path(current_app.config["INSTANCE_DIR"]).resolve()]
+    if not allow_keys_dir and any(out.is_relative_to(d) for d in server_dirs):
+        raise CommandFailed(
+            f"{out} is inside the server's keys or instance folder: write the recovery key to removable "
+            "media (--recovery-key-out /media/usb/recovery.key), or pass --allow-keys-dir"
+        )
+    return out
+
+
+def recovery_key_path(path: Path | None) -> Path:
+    """The recovery key to read: the one given, else ./recovery.key, else (older set-ups) keys/."""
+    if path is not None:
+        return path
+    here = Path.cwd() / keyring.RECOVERY_PRIVATE_FILE
+    return here if here.exists() else keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE
+
+
 def parse_channels(values: tuple[str, ...]) -> list[str]:
     valid = {c.value for c in Channel}
     bad = [v for v in values if v not in valid]
@@ -50,16 +82,25 @@ def parse_channels(values: tuple[str, ...]) -> list[str]:
     "--recovery-key-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the encrypted recovery key (default KEYS_DIR/recovery.key).",
+    help="Where to write the encrypted recovery key (default ./recovery.key; never inside keys/).",
+)
+@click.option(
+    "--allow-keys-dir",
+    is_flag=True,
+    help="Allow writing the recovery key inside the keys or instance folder (not recommended).",
 )
 @click.option(
     "--with-corruption",
     is_flag=True,
     help="Also grant the administrator the corruption channel (by default: feedback and question only).",
 )
-def setup_command(admin_name: str, recovery_key_out: Path | None, with_corruption: bool) -> None:
+def setup_command(
+    admin_name: str, recovery_key_out: Path | None, allow_keys_dir: bool, with_corruption: bool
+) -> None:
     """Apply migrations, make keys where none exist, create the administrator. Idempotent."""
-    changes = run_setup(admin_name, recovery_key_out, with_corruption=with_corruption)
+    changes = run_setup(
+        admin_name, recovery_key_out, with_corruption=with_corruption, allow_keys_dir=allow_keys_dir
+    )
     if not changes:
         click.echo("Nothing to do: already set up.")
     for line in changes:
@@ -72,7 +113,13 @@ def setup_command(admin_name: str, recovery_key_out: Path | None, with_corruptio
 ADMIN_CHANNELS = (Channel.FEEDBACK.value, Channel.QUESTION.value)
 
 
-def run_setup(admin_name: str, recovery_key_out: Path | None, *, with_corruption: bool = False) -> list[str]:
+def run_setup(
+    admin_name: str,
+    recovery_key_out: Path | None,
+    *,
+    with_corruption: bool = False,
+    allow_keys_dir: bool = False,
+) -> list[str]:
     changes: list[str] = []
     engine = db.engine()
     if not migrate.is_current(engine):
@@ -83,9 +130,10 @@ def run_setup(admin_name: str, recovery_key_out: Path | None, *, with_corruption
     if keyring.ensure_token_secret(directory):
         changes.append(f"Made the token secret in {directory / keyring.TOKEN_SECRET_FILE}.")
     recovery_pub = keyring.recovery_public(directory)
-    out = recovery_key_out or directory / keyring.RECOVERY_PRIVATE_FILE
+    out = recovery_key_path(recovery_key_out)  # where an existing recovery key is read from
     if recovery_pub is None:
-        passphrase = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase", confirm=True)
+        out = recovery_out(recovery_key_out, allow_keys_dir=allow_keys_dir)
+        passphrase = recovery_passphrase(confirm=True)
         recovery_pub = keyring.create_recovery(directory, passphrase, out, current_app.config["KDF_PROFILE"])
         changes.append(f"Wrote the encrypted recovery key to {out}.")
         changes.append(
@@ -159,7 +207,7 @@ def officer_add(
         raise CommandFailed(f"officer {username} exists already")
     recovery = None
     if wanted:
-        recovery = _open_recovery(recovery_key or keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE)
+        recovery = _open_recovery(recovery_key_path(recovery_key))
     password = secret_input("INTAKE_OFFICER_PASSWORD", f"Password for {username}", confirm=True)
     role = Role.ADMIN if is_admin else Role.EXECUTIVE if is_executive else Role.OFFICER
     officer = keyring.create_officer(session, username, password, role)
@@ -195,7 +243,7 @@ def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path |
         raise CommandFailed(f"no active officer {username}")
     if officer.role == Role.EXECUTIVE:
         raise CommandFailed("an executive cannot hold channels")
-    recovery = _open_recovery(recovery_key or keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE)
+    recovery = _open_recovery(recovery_key_path(recovery_key))
     for channel in wanted:
         keyring.grant(
             session,
@@ -242,6 +290,7 @@ def audit_verify(expect: str | None) -> None:
 
 
 DEMO_PASSWORD = "demo-password-only"  # noqa: S105 - printed for the quick start, development only
+DEMO_RECOVERY = "demo recovery passphrase, never for real cases"  # noqa: S105 - the same
 DEMO_OFFICERS = (
     ("legal", Role.OFFICER, ("corruption",)),
     ("pr", Role.OFFICER, ("feedback", "question")),
@@ -256,8 +305,9 @@ def demo_command() -> None:
     if current_app.config["ENV"] == "production":
         raise CommandFailed("demo is for development only")
     os.environ.setdefault("INTAKE_ADMIN_PASSWORD", DEMO_PASSWORD)
-    os.environ.setdefault("INTAKE_RECOVERY_PASSPHRASE", DEMO_PASSWORD)
-    for line in run_setup("admin", None):
+    os.environ.setdefault("INTAKE_RECOVERY_PASSPHRASE", DEMO_RECOVERY)
+    # A demo keeps its recovery key in keys/ (its passphrase is printed below anyway); a real setup may not.
+    for line in run_setup("admin", keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE, allow_keys_dir=True):
         click.echo(line)
     session = db.session()
     recovery = keyring.open_recovery(
@@ -279,6 +329,8 @@ def demo_command() -> None:
     click.echo("")
     click.echo("DEMO ONLY - for trying it out, never for real cases:")
     click.echo(f"  sign in at /officer/login as admin, legal, pr or executive; password {DEMO_PASSWORD}")
+    if os.environ["INTAKE_RECOVERY_PASSPHRASE"] == DEMO_RECOVERY:  # never echo a passphrase it was given
+        click.echo(f"  recovery key in keys/recovery.key, passphrase {DEMO_RECOVERY!r}")
     click.echo("  (legal, the legal-affairs unit, holds the corruption channel and enrols a TOTP app at")
     click.echo("  first sign-in; admin manages accounts with feedback and question only, as setup does)")
 

@@ -111,7 +111,9 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
                 with app.app_context():
                     from intake.cli import run_setup
 
-                    run_setup(ADMIN, None, with_corruption=admin_with_corruption)
+                    # The tests keep the recovery key in keys/ (setup refuses that unless told to).
+                    keys = Path(app.config["KEYS_DIR"]) / "recovery.key"
+                    run_setup(ADMIN, keys, with_corruption=admin_with_corruption, allow_keys_dir=True)
             finally:
                 os.environ.pop("INTAKE_ADMIN_PASSWORD", None)
                 os.environ.pop("INTAKE_RECOVERY_PASSPHRASE", None)

@@ -131,3 +131,58 @@ def test_finding_12_demo_keeps_a_legal_unit_officer_for_corruption(make_app: Any
     assert channels["admin"] == {"feedback", "question"}
     assert channels["legal"] == {"corruption"}
     assert "legal" in result.output and "corruption" in result.output
+
+
+def test_finding_11_setup_writes_the_recovery_key_outside_keys_by_default(
+    make_app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9, finding 11: by default the recovery key goes to the current folder (printed), never keys/."""
+    app: Flask = make_app(setup=False)
+    runner = app.test_cli_runner()
+    keys = Path(app.config["KEYS_DIR"])
+    into_keys = ["setup", "--admin", "chief", "--recovery-key-out", str(keys / "r.key")]
+    inside = runner.invoke(args=into_keys, env=ENV)
+    assert inside.exit_code != 0 and "--allow-keys-dir" in inside.output
+    assert not (keys / "r.key").exists() and not (keys / "recovery.pub").exists()
+    here = tmp_path / "usb"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    (here / "recovery.key").write_text("another instance's recovery key")
+    taken = runner.invoke(args=["setup", "--admin", "chief"], env=ENV)
+    assert taken.exit_code != 0 and "never overwrites" in taken.output
+    (here / "recovery.key").unlink()
+    done = runner.invoke(args=["setup", "--admin", "chief"], env=ENV)
+    assert done.exit_code == 0, done.output
+    assert (here / "recovery.key").exists() and str(here / "recovery.key") in done.output
+    assert not (keys / "recovery.key").exists()
+    # officer add finds it there by default
+    env = {"INTAKE_OFFICER_PASSWORD": "legal officer pw", "INTAKE_RECOVERY_PASSPHRASE": RECOVERY}
+    added = runner.invoke(args=["officer", "add", "legal", "--channel", "corruption"], env=env)
+    assert added.exit_code == 0, added.output
+
+
+def test_finding_11_setup_may_be_told_to_use_keys(make_app: Any) -> None:
+    app: Flask = make_app(setup=False)
+    out = Path(app.config["KEYS_DIR"]) / "recovery.key"
+    args = ["setup", "--admin", "chief", "--recovery-key-out", str(out), "--allow-keys-dir"]
+    result = app.test_cli_runner().invoke(args=args, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert out.exists()
+
+
+@pytest.mark.parametrize(
+    "weak", ["12345678", "recoverypass1", "Municipality1!", "aaaaaaaaaaaaaaaaaaaaaaaa", "password12345678"]
+)
+def test_finding_11_setup_refuses_a_recovery_passphrase_guessable_offline(
+    make_app: Any, tmp_path: Path, weak: str
+) -> None:
+    """Issue 9, finding 11: an 8-character recovery passphrase was accepted; now zxcvbn and 16 characters."""
+    app: Flask = make_app(setup=False)
+    out = tmp_path / "offline" / "recovery.key"
+    env = {"INTAKE_ADMIN_PASSWORD": PASSWORD, "INTAKE_RECOVERY_PASSPHRASE": weak}
+    result = app.test_cli_runner().invoke(
+        args=["setup", "--admin", "chief", "--recovery-key-out", str(out)], env=env
+    )
+    assert result.exit_code != 0
+    assert "recovery passphrase" in result.output.lower() and weak not in result.output
+    assert not out.exists() and not (Path(app.config["KEYS_DIR"]) / "recovery.pub").exists()
