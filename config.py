@@ -34,6 +34,8 @@ class Config:
     # Tracking: wrong tokens only count; a few typos are fine, guessing is not.
     RATELIMIT_TRACK_FAILURES = "5 per 10 minutes"
     RATELIMIT_LOGIN = "10 per 10 minutes"
+    # Evidence files per client address, in megabytes stored (intake/capacity.py).
+    RATELIMIT_UPLOAD_MB = "100 per hour;300 per day"
 
     # Behind a reverse proxy that sets X-Forwarded-For: number of proxies to trust (0 = none), and the
     # addresses or networks those proxies connect from (comma-separated); anyone else's header is ignored.
@@ -65,6 +67,8 @@ class Config:
     ATTACHMENT_MAX_FILES = 10
     MAX_CONTENT_LENGTH = 26 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 512 * 1024
+    # New files are refused while the instance folder's disk has less free space than this (0: no floor).
+    STORAGE_MIN_FREE_MB = 1024
     TEXT_MAX_CHARS = 20_000
 
     # Key derivation for passwords and the recovery passphrase (Argon2id).

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import cases, db, tokens
+from .. import capacity, cases, db, tokens
 from ..extensions import limiter, refund
 from ..models import Channel
 from . import submission
@@ -45,6 +45,12 @@ def _refund_unless_wrong(response: Response) -> Response:
     return response
 
 
+@bp.context_processor
+def _uploads_paused() -> dict[str, object]:
+    """The file field says at once when files cannot be taken (storage low), before anyone chooses one."""
+    return {"uploads_paused": capacity.storage_low() is not None}
+
+
 @bp.get("/")
 def home() -> str:
     return render_template("citizen/home.html")
@@ -68,7 +74,10 @@ def set_language(code: str) -> Response:
 def _report(channel: Channel, form: CitizenForm) -> Page:
     """The form of one channel; on success the receipt, answered directly (the token never goes in a URL)."""
     if request.method == "POST":
-        submitted = submission.receive(form, channel)
+        try:
+            submitted = submission.receive(form, channel)
+        except submission.UploadsRefused as refused:
+            return render_template(f"citizen/{channel.value}.html", form=form), refused.status
         if submitted is not None:
             return render_template("citizen/receipt.html", case=submitted.case, token=submitted.token), 200
     return render_template(f"citizen/{channel.value}.html", form=form), 400 if form.errors else 200
@@ -147,6 +156,8 @@ def followup() -> Page:
         added = submission.follow_up(form, found)
     except submission.FollowupRefused:
         return _case_page(found, form.token.data, status=409)
+    except submission.UploadsRefused as refused:
+        return _case_page(found, form.token.data, form=form, status=refused.status)
     if added:
         return _case_page(found, form.token.data, added=True)
     return _case_page(found, form.token.data, form=form, status=400)

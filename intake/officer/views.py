@@ -8,7 +8,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import attachments, audit, cases, dates, db, settings, urls
+from .. import attachments, audit, capacity, cases, dates, db, settings, urls
 from ..i18n import CHANNEL_LABELS, human_size
 from ..models import Case, Channel, Officer, Role, Source
 from . import accounts, auth, queue
@@ -33,9 +33,12 @@ def _officer_context() -> dict[str, object]:
     """The signed-in officer for the navigation, only when a guarded view already loaded it (no query)."""
     current = auth.loaded()
     if current is None:
-        return {"officer_user": None, "officer_ready": False}
+        return {"officer_user": None, "officer_ready": False, "storage_low": None}
     # Until sign-in is complete (code, enrolment, forced password change) the menu offers only "sign out".
-    return {"officer_user": current.officer, "officer_ready": auth.stage_of(current) == auth.Stage.READY}
+    ready = auth.stage_of(current) == auth.Stage.READY
+    # Administrators are told on every page when storage runs low (new files are refused meanwhile).
+    low = capacity.storage_low() if ready and current.officer.role == Role.ADMIN else None
+    return {"officer_user": current.officer, "officer_ready": ready, "storage_low": low}
 
 
 @bp.get("/")
@@ -113,6 +116,10 @@ def intake() -> tuple[str, int]:
     form = IntakeForm()
     form.channel.choices = channel_choices(officer)
     if form.validate_on_submit():
+        chosen = [f for f in form.attachments.data or [] if f and f.filename]
+        if chosen and capacity.storage_low() is not None:
+            form.attachments.errors = [capacity.refusal_message()]
+            return render_template("officer/intake.html", form=form), 503
         try:
             files = clean_uploads(form.attachments.data or [])
         except FilesRejected as exc:
