@@ -5,10 +5,12 @@
 A fresh instance (schema, `flask --app wsgi setup`, an officer "pr" holding the feedback channel made
 with `flask --app wsgi officer add`) with the attachment limits raised above the file's size
 (INTAKE_ATTACHMENT_MAX_FILE, INTAKE_ATTACHMENT_MAX_TOTAL, INTAKE_MAX_CONTENT_LENGTH) is served by
-gunicorn with ONE sync worker, so that the serving process is known. The file is a PDF (a PDF header and
-random bytes: images would be decoded by Pillow). Upload: GET /report/feedback, then POST it with the file,
-the request body streamed from disk. Download: the officer signs in and GETs
-/officer/cases/<id>/attachments/<id>, reading the body in 1 MiB pieces and checking its SHA-256.
+gunicorn with ONE sync worker, so that the serving process is known. The file is plain text (random base64
+lines): text is the one kind stored exactly as sent, so the figures are those of the spool, encryption and
+storage path alone (pictures are decoded and PDFs rewritten: bench/pixel_budget.py measures that cost).
+Upload: GET /report/feedback, then POST it with the file, the request body streamed from disk. Download:
+the officer signs in and GETs /officer/cases/<id>/attachments/<id>, reading the body in 1 MiB pieces and
+checking its SHA-256.
 Memory: the worker's peak RSS (VmHWM, reset through /proc/<pid>/clear_refs before each transfer, and
 VmRSS sampled every 10 ms) minus its RSS before the transfer; target: at most 32 MiB of growth.
 Throughput: MB/s of each transfer against a plain copy of the same file on the same disk (copy + fsync).
@@ -19,6 +21,7 @@ reported beside file: with the ratio of their throughputs (`--no-s3`: file: only
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import http.cookiejar
@@ -26,7 +29,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -52,15 +54,13 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def make_pdf(path: Path, size: int) -> str:
+def make_text(path: Path, size: int) -> str:
+    """A plain-text file of random base64 lines: stored exactly as sent (PDFs and pictures are rewritten)."""
     digest = hashlib.sha256()
     with open(path, "wb") as fh:
-        head = b"%PDF-1.4\n% bench attachment\n"
-        fh.write(head)
-        digest.update(head)
-        left = size - len(head)
+        left = size
         while left > 0:
-            chunk = os.urandom(min(MIB, left))
+            chunk = base64.encodebytes(os.urandom(MIB))[: min(MIB, left)]
             fh.write(chunk)
             digest.update(chunk)
             left -= len(chunk)
@@ -114,8 +114,8 @@ def multipart_stream(path: Path, fields: dict[str, str]) -> tuple[Iterator[bytes
         for k, v in fields.items()
     )
     head += (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="หลักฐาน.pdf"\r\n'
-        "Content-Type: application/pdf\r\n\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="หลักฐาน.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     size = len(head) + path.stat().st_size + len(tail)
@@ -202,26 +202,16 @@ def measure(
     env.update(storage_env)
     env["INTAKE_WORKERS"] = "1"
     for command in (
-        ["setup", "--admin", benchlib.ADMIN],
-        ["officer", "add", "pr", "--channel", "feedback"],
+        ["setup", "--admin", benchlib.ADMIN, "--recovery-key-out", str(inst.recovery_key)],
+        ["officer", "add", "pr", "--channel", "feedback", "--recovery-key", str(inst.recovery_key)],
     ):
-        done = subprocess.run(
-            [benchlib.PY, "-m", "flask", "--app", "wsgi", *command],
-            env=env,
-            cwd=benchlib.ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"flask {command[0]} failed: {done.stdout}{done.stderr}")
-    source = inst.directory / "upload.pdf"
-    small = inst.directory / "warmup.pdf"
-    sha = make_pdf(source, size)
-    make_pdf(small, 256 * 1024)
-    copies = [plain_copy(source, inst.directory / "copy.pdf") for _ in range(rounds)]
-    conf = benchlib.ROOT / "gunicorn.conf.py"
-    extra = ("-c", str(conf)) if conf.exists() else ()
+        benchlib.flask_command(env, *command)
+    source = inst.directory / "upload.txt"
+    small = inst.directory / "warmup.txt"
+    sha = make_text(source, size)
+    make_text(small, 256 * 1024)
+    copies = [plain_copy(source, inst.directory / "copy.txt") for _ in range(rounds)]
+    extra = benchlib.GUNICORN_CONF_ARGS
     out = Measured()
     try:
         with benchlib.gunicorn(

@@ -16,9 +16,9 @@ from pathlib import Path
 from flask import Flask, request
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+_CHECKOUT = str(Path(__file__).resolve().parent.parent)  # where `intake` is (submit.py imports this first)
+if _CHECKOUT not in sys.path:
+    sys.path.insert(0, _CHECKOUT)
 
 from intake.db import make_engine  # noqa: E402
 

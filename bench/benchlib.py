@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
 import secrets
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -28,13 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+_CHECKOUT = str(Path(__file__).resolve().parent.parent)  # where `config` and `intake` are
+if _CHECKOUT not in sys.path:
+    sys.path.insert(0, _CHECKOUT)
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+
+from config import ROOT  # noqa: E402
+from intake import create_app, migrate, models  # noqa: E402
+from intake.cli import run_setup  # noqa: E402
+from intake.db import Base, make_engine  # noqa: E402
+from tests import servers  # noqa: E402
 
 ADMIN = "admin"
 PASSWORD = "bench admin password"
@@ -172,6 +176,11 @@ class Instance:
     def keys_dir(self) -> Path:
         return self.directory / "keys"
 
+    @property
+    def recovery_key(self) -> Path:
+        """Outside keys/ and instance/, where setup writes it (it refuses the server's own folders)."""
+        return self.directory / "recovery.key"
+
     def config(self, **extra: Any) -> dict[str, Any]:
         secret_file = self.directory / "secret_key"
         if not secret_file.exists():
@@ -199,8 +208,6 @@ class Instance:
         return env
 
     def app(self, **extra: Any) -> Flask:
-        from intake import create_app
-
         return create_app(self.config(**extra))
 
     def create(self) -> None:
@@ -209,8 +216,7 @@ class Instance:
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True)
         if self.server_url:
-            _pg_exec(self.server_url, f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-            _pg_exec(self.server_url, f'CREATE DATABASE "{self.db_name}"')
+            servers.create_database(self.server_url, self.db_name)
         create_schema(self.database_url)
 
     @property
@@ -218,20 +224,19 @@ class Instance:
         return str(make_url(self.database_url).database)
 
     def setup(self) -> Flask:
-        """`flask setup` in-process: keys, channel keys, the administrator."""
-        from intake.cli import run_setup
-
+        """`flask setup --with-corruption` in-process: keys, channel keys, an administrator of every channel
+        (the benchmarks' data generator acts on cases of every channel as that administrator)."""
         app = self.app()
         os.environ["INTAKE_ADMIN_PASSWORD"] = PASSWORD
         os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY
         with app.app_context():
-            run_setup(ADMIN, None)
+            run_setup(ADMIN, self.recovery_key, with_corruption=True)
         return app
 
     def destroy(self) -> None:
         if self.server_url:
             with contextlib.suppress(Exception):
-                _pg_exec(self.server_url, f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+                servers.drop_database(self.server_url, self.db_name)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -247,21 +252,7 @@ def instance_for(name: str, database_url: str | None, data_dir: Path) -> Instanc
     return Instance(directory, url, server_url=server)
 
 
-def _pg_exec(server_url: str, sql: str) -> None:
-    from intake.db import make_engine
-
-    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(sql))
-    finally:
-        engine.dispose()
-
-
 def create_schema(url: str) -> None:
-    from intake import migrate
-    from intake.db import make_engine
-
     engine = make_engine(url)
     migrate.create_from_models(engine)
     engine.dispose()
@@ -269,11 +260,6 @@ def create_schema(url: str) -> None:
 
 def schema_fingerprint() -> str:
     """Changes whenever a model gains or loses a column or an index: cached data sets are then remade."""
-    import hashlib
-
-    from intake import models
-    from intake.db import Base
-
     assert models.Case.__table__ is not None
     parts = []
     for table in Base.metadata.sorted_tables:
@@ -284,37 +270,31 @@ def schema_fingerprint() -> str:
 
 # --- serving -------------------------------------------------------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+GUNICORN_CONF_ARGS = ("-c", str(ROOT / "gunicorn.conf.py"))  # serve as production does
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
+def flask_command(env: dict[str, str], *args: str) -> None:
+    """`flask --app wsgi ARGS` in the checkout with `env`; exits the benchmark if it fails."""
+    done = subprocess.run(  # noqa: S603 - our own command line
+        [PY, "-m", "flask", "--app", "wsgi", *args], env=env, cwd=ROOT, capture_output=True, text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"flask {args[0]} failed: {done.stdout}{done.stderr}")
+
+
+class Server(servers.Server):
+    """A gunicorn of a benchmark (tests/servers.py stops it: the whole process group), and its workers."""
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         with contextlib.suppress(OSError):
             return [int(p) for p in children.read_text().split()]
         return []
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @contextlib.contextmanager
@@ -327,7 +307,7 @@ def gunicorn(
     extra_args: tuple[str, ...] = (),
 ) -> Iterator[Server]:
     """gunicorn on 127.0.0.1 (a free port), `workers` sync workers; stopped on exit."""
-    port = free_port()
+    port = servers.free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     args = [
         PY,
@@ -346,7 +326,9 @@ def gunicorn(
         app_spec,
     ]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        proc = subprocess.Popen(  # noqa: S603 - our own command line
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Server(proc, port, log)
     try:
         deadline = time.monotonic() + 60

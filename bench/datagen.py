@@ -25,7 +25,6 @@ import json
 import random
 import secrets
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,10 +33,12 @@ from typing import Any
 
 import benchlib
 import thai_text
-from sqlalchemy import func, select, text
+from PIL import Image
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from intake import attachments, cases, crypto, dates, db, keyring, settings, storage, tokens
+from intake import attachments, cases, crypto, dates, db, key_contexts, keyring, settings, storage, tokens
 from intake.models import (
     Agency,
     Attachment,
@@ -130,6 +131,7 @@ def _after(rng: random.Random, start: datetime, mean_days: float, now: datetime)
 
 
 def _status_for_age(rng: random.Random, age_days: float, channel: str) -> str:
+    table: tuple[tuple[str, int], ...]
     if age_days < 7:
         table = (("new", 60), ("acknowledged", 30), ("in_progress", 10))
     elif age_days < 30:
@@ -151,8 +153,8 @@ def _status_for_age(rng: random.Random, age_days: float, channel: str) -> str:
             ("resolved", 75 - referred),
             ("dismissed", 15),
         )
-    names, weights = zip(*table, strict=True)
-    return rng.choices(names, weights)[0]
+    names = [name for name, _weight in table]
+    return rng.choices(names, [weight for _name, weight in table])[0]
 
 
 def plan_case(rng: random.Random, channel: str, now: datetime) -> Plan:
@@ -204,8 +206,6 @@ def attachment_bytes(rng: random.Random, kind: str) -> tuple[bytes, str]:
         return thai_text.attachment_text(rng), "บันทึกเหตุการณ์.txt"
     if kind == "pdf":
         return thai_text.minimal_pdf("evidence"), "หลักฐาน.pdf"
-    from PIL import Image
-
     img = Image.new("RGB", (64, 48), (rng.randint(0, 255), 120, 60))
     buf = io.BytesIO()
     img.save(buf, "PNG")
@@ -296,7 +296,7 @@ class Bulk:
         self.instance_dir = instance_dir
         self.folder = instance_dir / "attachments"
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.secret = keyring.token_secret()
+        self.secret = keyring.server_secret()
         self.channel_pub = {c.value: keyring.channel_public(app_session, c.value) for c in Channel}
         self.officer_ids = {name: o.id for name, o in officers.items()}
         self.deadlines = {c.value: settings.deadlines(app_session, c.value) for c in Channel}
@@ -317,7 +317,6 @@ class Bulk:
             "kind": kind.value,
             "at": at,
             "officer_id": fields.get("officer_id"),
-            "public": fields.get("public", False),
             "status": fields.get("status"),
             "key": None,
             "body": None,
@@ -325,7 +324,7 @@ class Bulk:
         if body is not None and key is not None:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
             row["key"] = key_kind.value
-            row["body"] = crypto.encrypt(key, data, cases._entry_aad(case_id, kind.value))
+            row["body"] = crypto.encrypt(key, data, key_contexts.entry(case_id, kind.value))
         self.entries.append(row)
         self.next_entry += 1
         return int(row["id"])
@@ -355,15 +354,17 @@ class Bulk:
                 "token_hash": tokens.lookup_hash(self.secret, token),
                 "citizen_salt": salt,
                 "sealed_for_channel": crypto.seal(
-                    self.channel_pub[plan.channel], content + internal, cases._keys_aad(case_id)
+                    self.channel_pub[plan.channel], content + internal, key_contexts.case_keys(case_id)
                 ),
-                "sealed_for_citizen": crypto.encrypt(citizen_key, content, cases._citizen_aad(case_id)),
+                "sealed_for_citizen": crypto.encrypt(
+                    citizen_key, content, key_contexts.case_citizen_key(case_id)
+                ),
                 "purged_at": None,
             }
         )
         who = self.officer_ids[plan.assignee or "admin"]
         submission = self._entry(
-            case_id, EntryKind.SUBMISSION, plan.received, body=plan.body, key=content, public=True
+            case_id, EntryKind.SUBMISSION, plan.received, body=plan.body, key=content
         )
         if plan.contact:
             self._entry(
@@ -376,13 +377,13 @@ class Bulk:
             )
         if plan.ack:
             self._entry(
-                case_id, EntryKind.STATUS, plan.ack, officer_id=who, public=True, status="acknowledged"
+                case_id, EntryKind.STATUS, plan.ack, officer_id=who, status="acknowledged"
             )
         if plan.assignee:
             self._entry(case_id, EntryKind.ASSIGN, plan.ack or plan.created, officer_id=who)
         if plan.progress:
             self._entry(
-                case_id, EntryKind.STATUS, plan.progress, officer_id=who, public=True, status="in_progress"
+                case_id, EntryKind.STATUS, plan.progress, officer_id=who, status="in_progress"
             )
         if plan.answered:
             self._entry(
@@ -390,7 +391,6 @@ class Bulk:
                 EntryKind.REPLY,
                 plan.answered,
                 officer_id=who,
-                public=True,
                 body={"message": rng.choice(thai_text.REPLIES)},
                 key=content,
             )
@@ -409,11 +409,11 @@ class Bulk:
                 key_kind=KeyKind.INTERNAL,
             )
             self._entry(
-                case_id, EntryKind.STATUS, plan.referred, officer_id=who, public=True, status="referred"
+                case_id, EntryKind.STATUS, plan.referred, officer_id=who, status="referred"
             )
         if plan.closed:
             self._entry(
-                case_id, EntryKind.STATUS, plan.closed, officer_id=who, public=True, status=plan.status
+                case_id, EntryKind.STATUS, plan.closed, officer_id=who, status=plan.status
             )
         if plan.attachment:
             self._attachment(rng, case_id, submission, content, plan)
@@ -426,7 +426,7 @@ class Bulk:
         kind = "text" if plan.attachment == "text" else plan.attachment
         stored = secrets.token_hex(16)
         with open(self.folder / stored, "xb") as sink:
-            crypto.encrypt_stream(key, io.BytesIO(data), sink, attachments._aad(case_id, stored))
+            crypto.encrypt_stream(key, io.BytesIO(data), sink, key_contexts.attachment(case_id, stored))
         meta = json.dumps({"name": name, "type": attachments.MEDIA_TYPES[kind], "size": len(data)}).encode()
         self.attachments.append(
             {
@@ -435,7 +435,7 @@ class Bulk:
                 "entry_id": entry_id,
                 "stored_name": stored,
                 "key": KeyKind.CONTENT.value,
-                "meta": crypto.encrypt(key, meta, attachments._meta_aad(case_id)),
+                "meta": crypto.encrypt(key, meta, key_contexts.attachment_meta(case_id)),
                 "created_at": plan.created,
             }
         )
@@ -445,10 +445,10 @@ class Bulk:
         if not self.cases:
             return
         conn = self.session.connection()
-        conn.execute(Case.__table__.insert(), self.cases)
-        conn.execute(Entry.__table__.insert(), self.entries)
+        conn.execute(insert(Case), self.cases)
+        conn.execute(insert(Entry), self.entries)
         if self.attachments:
-            conn.execute(Attachment.__table__.insert(), self.attachments)
+            conn.execute(insert(Attachment), self.attachments)
         self.session.commit()
         self.cases, self.entries, self.attachments = [], [], []
 
@@ -554,6 +554,24 @@ def ensure(
     return Dataset(inst, manifest)
 
 
+
+def ensure_sizes(
+    args: Any, sizes: tuple[int, ...], *, mix: str = "all", extra: int = 0
+) -> dict[int, Dataset]:
+    """One data set per size (`extra` per cent more cases, of `mix`) for a benchmark's parsed arguments."""
+    return {
+        size: ensure(
+            size * (100 + extra) // 100,
+            database_url=args.database_url,
+            data_dir=args.data_dir,
+            mix=mix,
+            fresh=args.fresh,
+            seeds=20 if args.quick else SEEDS,
+        )
+        for size in sizes
+    }
+
+
 def clean(data_dir: Path, database_url: str | None) -> None:
     if not data_dir.exists():
         return
@@ -561,8 +579,6 @@ def clean(data_dir: Path, database_url: str | None) -> None:
         manifest = json.loads(manifest_path.read_text())
         url = manifest.get("database_url", "")
         if url.startswith("postgresql"):
-            from sqlalchemy.engine import make_url
-
             server = make_url(url).set(database="postgres").render_as_string(hide_password=False)
             benchlib.Instance(manifest_path.parent, url, server_url=server).destroy()
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -595,4 +611,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

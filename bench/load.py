@@ -29,18 +29,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
+import benchlib  # also puts the checkout on sys.path
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from intake import cases, create_app, db, keyring, migrate  # noqa: E402
+from intake.cli import run_setup  # noqa: E402
 from intake.db import make_engine  # noqa: E402
 from intake.models import Role  # noqa: E402
 from tests.factories import PNG_1PX  # noqa: E402
-from tests.servers import CSRF, Client, Reply, env_for, multipart, start_gunicorn  # noqa: E402
+from tests.servers import (  # noqa: E402
+    CSRF,
+    Client,
+    Reply,
+    create_database,
+    drop_database,
+    env_for,
+    multipart,
+    start_gunicorn,
+)
 
 ADMIN_PASSWORD = "load admin password"
 RECOVERY = "load recovery passphrase"
@@ -67,15 +73,6 @@ class Stats:
                 self.unexpected[f"{kind}:{status}"] += 1
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 # --- instance -------------------------------------------------------------------------------------
 
 
@@ -83,13 +80,8 @@ def make_instance(directory: Path, server_url: str | None) -> tuple[dict[str, An
     """Schema, keys, administrator and the load officer. Returns (config, database to drop)."""
     drop = None
     if server_url:
-        name = f"intake_load_{secrets.token_hex(4)}"
-        admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        drop = name
+        drop = f"intake_load_{secrets.token_hex(4)}"
+        url = create_database(server_url, drop)
     else:
         url = f"sqlite:///{directory / 'instance' / 'intake.sqlite3'}"
     config = {
@@ -107,25 +99,16 @@ def make_instance(directory: Path, server_url: str | None) -> tuple[dict[str, An
     os.environ["INTAKE_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY
     with app.app_context():
-        from intake.cli import run_setup
-
-        run_setup("admin", None)
+        recovery_key = Path(str(config["INSTANCE_DIR"])).parent / keyring.RECOVERY_PRIVATE_FILE
+        run_setup("admin", recovery_key)
         session = db.session()
-        recovery = keyring.open_recovery(Path(config["KEYS_DIR"]) / keyring.RECOVERY_PRIVATE_FILE, RECOVERY)
+        recovery = keyring.open_recovery(recovery_key, RECOVERY)
         officer = keyring.create_officer(session, OFFICER, OFFICER_PASSWORD, Role.OFFICER)
         for channel in ("feedback", "question"):
-            private = keyring.channel_private_by_recovery(session, channel, recovery)
-            keyring.grant(session, officer, channel, private)
+            keyring.grant_by_recovery(session, officer, channel, recovery)
         session.commit()
     app.extensions["intake.engine"].dispose()
     return config, drop
-
-
-def drop_database(server_url: str, name: str) -> None:
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 # --- clients --------------------------------------------------------------------------------------
@@ -304,10 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   {'kind':8} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for kind in ("form", "submit", "track", "queue"):
         values = stats.latencies.get(kind, [])
-        row = {f"p{p}": round(percentile(values, p) * 1000, 1) for p in (50, 95, 99)}
+        row = {f"p{p}": round(benchlib.percentile(values, p) * 1000, 1) for p in (50, 95, 99)}
         figures["latency_ms"][kind] = {"count": len(values), **row}
         print(f"   {kind:8} {len(values):>7} {row['p50']:>8} {row['p95']:>8} {row['p99']:>8}")
-    overall = {f"p{p}": round(percentile(every, p) * 1000, 1) for p in (50, 95, 99)}
+    overall = {f"p{p}": round(benchlib.percentile(every, p) * 1000, 1) for p in (50, 95, 99)}
     figures["latency_ms"]["all"] = {"count": len(every), **overall}
     print(f"   {'all':8} {len(every):>7} {overall['p50']:>8} {overall['p95']:>8} {overall['p99']:>8}")
     print(f"   submissions accepted {len(stats.tokens)} (cases in the database {count})")

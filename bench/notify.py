@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 
 from intake import db, keyring, notify
 from intake.models import Notice, NoticeState, Officer, Role
+from tests import servers
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 OFFICERS = 20  # hold the feedback channel: 21 recipients of each new feedback case with the administrator
@@ -158,7 +159,7 @@ def main() -> None:
     r = benchlib.Results("notify", args)
     inst = benchlib.instance_for("notify", args.database_url, args.data_dir)
     inst.create()
-    port = benchlib.free_port()
+    port = servers.free_port()
     server = smtp_server(port)
     try:
         inst.setup()

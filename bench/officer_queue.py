@@ -68,17 +68,7 @@ def main() -> None:
     rounds = args.rounds or (2 if args.quick else 7)
     per_round = args.per_round or (3 if args.quick else 15)
     r = benchlib.Results("officer_queue", args)
-    sets = {
-        size: datagen.ensure(
-            size * 11 // 10,
-            database_url=args.database_url,
-            data_dir=args.data_dir,
-            mix="pr",
-            fresh=args.fresh,
-            seeds=20 if args.quick else datagen.SEEDS,
-        )
-        for size in (small, large)
-    }
+    sets = datagen.ensure_sizes(args, (small, large), mix="pr", extra=10)
     for size, ds in sets.items():
         counts = ds.manifest["counts"]
         print(f"   data set {size:,}: {counts} (officer 'pr' holds feedback and question)")

@@ -15,6 +15,7 @@ peak at the small one.
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import subprocess
@@ -28,23 +29,12 @@ import datagen
 from sqlalchemy import event, text
 
 from intake import dates, db
+from intake.reports import figures, periods
 
 FLOOR_SQL = (
     "SELECT channel, status, count(*) FROM cases WHERE received_at >= :start AND received_at < :end "
     "GROUP BY channel, status"
 )
-
-
-def _figures() -> Any:
-    from intake.reports import figures
-
-    return figures
-
-
-def _period(fiscal_year: int, code: str) -> Any:
-    from intake.reports import periods
-
-    return periods.period(fiscal_year, code)
 
 
 def capture_sql(app: Any, period: Any) -> list[tuple[str, Any]]:
@@ -58,7 +48,7 @@ def capture_sql(app: Any, period: Any) -> list[tuple[str, Any]]:
         engine = db.engine()
         event.listen(engine, "before_cursor_execute", listener)
         try:
-            _figures().compute(db.session(), period)
+            figures.compute(db.session(), period)
         finally:
             event.remove(engine, "before_cursor_execute", listener)
     return captured
@@ -85,7 +75,7 @@ def run_compute(app: Any, period: Any) -> Any:
     with app.app_context():
         session = db.session()
         try:
-            return _figures().compute(session, period)
+            return figures.compute(session, period)
         finally:
             session.close()
 
@@ -103,7 +93,7 @@ def memory_child(args: Any) -> None:
     """In a fresh process: peak memory of one compute() at one size (JSON on stdout)."""
     ds = datagen.ensure(args.memory_child, database_url=args.database_url, data_dir=args.data_dir, log=False)
     app = ds.instance.app()
-    period = _period(args.fiscal_year, args.period)
+    period = periods.period(args.fiscal_year, args.period)
     run_floor(app, period)  # imports, connection, schema loaded before measuring
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
@@ -130,7 +120,7 @@ def main() -> None:
     p.add_argument("--fiscal-year", type=int, default=None, help="BE year (default: the last complete one)")
     p.add_argument("--period", default="year")
     p.add_argument("--rounds", type=int, default=None)
-    p.add_argument("--memory-child", type=int, default=None, help=argparse_hidden())
+    p.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.fiscal_year is None:
         args.fiscal_year = dates.fiscal_year_of(dates.now()) - 1
@@ -144,17 +134,8 @@ def main() -> None:
     r = benchlib.Results("report", args)
     r.figure("fiscal_year", args.fiscal_year)
     r.figure("period", args.period)
-    sets = {
-        size: datagen.ensure(
-            size,
-            database_url=args.database_url,
-            data_dir=args.data_dir,
-            fresh=args.fresh,
-            seeds=20 if args.quick else datagen.SEEDS,
-        )
-        for size in (small, large)
-    }
-    period = _period(args.fiscal_year, args.period)
+    sets = datagen.ensure_sizes(args, (small, large))
+    period = periods.period(args.fiscal_year, args.period)
     apps = {size: ds.instance.app() for size, ds in sets.items()}
     statements = {size: capture_sql(app, period) for size, app in apps.items()}
     times: dict[int, dict[str, list[float]]] = {s: {"compute": [], "direct": [], "floor": []} for s in sets}
@@ -217,10 +198,6 @@ def main() -> None:
     r.finish()
 
 
-def argparse_hidden() -> str:
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import http.client
 import multiprocessing
 import re
 import secrets
-import subprocess
 import time
 from contextlib import ExitStack
 from typing import Any
@@ -136,18 +135,10 @@ def main() -> None:
     baseline_app.create_table(baseline_url)
     env = inst.env(ADMIN_PASSWORD=benchlib.PASSWORD, RECOVERY_PASSPHRASE=benchlib.RECOVERY)
     env["INTAKE_WORKERS"] = str(args.workers)
-    setup = subprocess.run(
-        [benchlib.PY, "-m", "flask", "--app", "wsgi", "setup", "--admin", benchlib.ADMIN],
-        env=env,
-        cwd=benchlib.ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    benchlib.flask_command(
+        env, "setup", "--admin", benchlib.ADMIN, "--recovery-key-out", str(inst.recovery_key)
     )
-    if setup.returncode != 0:
-        raise SystemExit(f"flask setup failed: {setup.stdout}{setup.stderr}")
-    conf = benchlib.ROOT / "gunicorn.conf.py"
-    extra = ("-c", str(conf)) if conf.exists() else ()
+    extra = benchlib.GUNICORN_CONF_ARGS
     base_env = dict(env, BENCH_BASELINE_DATABASE_URL=baseline_url)
     logs = args.data_dir / "logs"
     series: dict[str, list[dict[str, Any]]] = {"intake": [], "baseline": []}

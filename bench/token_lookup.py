@@ -84,7 +84,7 @@ class Target:
 
 def kdf_cost(app: Flask, token: str, repeat: int) -> float:
     with app.app_context():
-        secret = keyring.token_secret()
+        secret = keyring.server_secret()
     salt = crypto.random_salt()
 
     def both() -> None:
@@ -105,16 +105,7 @@ def main() -> None:
     sample = args.sample or (20 if args.quick else 200)
     rounds = args.rounds or (2 if args.quick else 7)
     r = benchlib.Results("token_lookup", args)
-    sets = {
-        size: datagen.ensure(
-            size,
-            database_url=args.database_url,
-            data_dir=args.data_dir,
-            fresh=args.fresh,
-            seeds=20 if args.quick else datagen.SEEDS,
-        )
-        for size in (small, large)
-    }
+    sets = datagen.ensure_sizes(args, (small, large))
     targets = {size: Target(ds, sample, seed=size) for size, ds in sets.items()}
     r.figure("sizes", [small, large])
     r.figure("sample_per_round", sample)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-PACKAGE = Path(__file__).resolve().parent
-# The folder holding templates/, migrations/ and alembic.ini: beside the package in the repository, inside it
-# when installed from the wheel (pyproject.toml maps them there).
-ROOT = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
+from config import ASSETS, PACKAGE, load_config
+
+from . import cli, errors, i18n, maintenance, notify, security, storage, urls
+from .answers.views import bp as answers
+from .citizen.views import bp as citizen
+from .db import Database
+from .extensions import babel, csrf, limiter, select_locale
+from .officer.views import bp as officer
+from .reports import cli as report_cli
+from .reports.views import bp as reports
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error pages, security, commands."""
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(ASSETS / "templates"),
         static_folder=str(PACKAGE / "static"),
     )
     configure(app, overrides)
@@ -30,17 +35,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
-    from config import load_config
-
     load_config(app, overrides)
     app.instance_path = app.config["INSTANCE_DIR"]
 
 
 def register_extensions(app: Flask) -> None:
-    from . import i18n, storage
-    from .db import Database
-    from .extensions import babel, csrf, limiter, select_locale
-
     Database().init_app(app)
     storage.init_app(app)
     csrf.init_app(app)
@@ -50,32 +49,24 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .answers.views import bp as answers
-    from .citizen.views import bp as citizen
-    from .officer.views import bp as officer
-    from .reports.views import bp as reports
-    from .security import DatabaseId
-
-    app.url_map.converters["int"] = DatabaseId  # before any route is added: ids beyond the range are 404
+    app.url_map.converters["int"] = security.DatabaseId  # before any route: ids beyond the range are 404
     app.register_blueprint(citizen)
     app.register_blueprint(officer)
     app.register_blueprint(reports)
     app.register_blueprint(answers)
+    urls.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from . import errors
-
     errors.register(app)
 
 
 def register_security(app: Flask) -> None:
-    from . import security
-
     security.register(app)
 
 
 def register_commands(app: Flask) -> None:
-    from . import cli
-
     cli.register(app)
+    report_cli.register(app)
+    maintenance.register(app)
+    notify.register(app)

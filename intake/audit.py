@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from . import crypto, dates, keyring
-from .models import AuditEntry
+from . import crypto, dates, key_contexts, keyring
+from .models import AuditCheckpoint, AuditEntry
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x1A7A4E  # arbitrary, constant advisory-lock id for the audit chain
+LEGACY_CHECKPOINT_FILE = "audit.checkpoint"  # in the instance folder, before audit_checkpoints
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class ChainBreak:
 
 
 def _audit_key() -> bytes:
-    return crypto.derive_subkey(keyring.token_secret(), b"audit chain")
+    return keyring.server_key(key_contexts.AUDIT_CHAIN)
 
 
 def _digest(key: bytes, prev: str, entry: AuditEntry) -> str:
@@ -89,16 +88,15 @@ def verify(session: Session) -> ChainBreak | None:
     return None
 
 
-# --- the tail: a checkpoint kept outside the database ------------------------------------------------
+# --- the tail: checkpoints ------------------------------------------------------------------------------
 #
 # The chain shows an altered entry, or a deleted one with entries after it; it cannot show that the
-# LAST entries were deleted. So each successful verification writes the newest entry's id and hash to
-# a file in the instance folder (outside the database), and the next verification checks that this
-# entry is still there with the same hash. Entries recorded after the latest verification are only
-# covered once a verification has run: run `flask --app wsgi audit verify` regularly (e.g. from cron)
-# and keep the tail it prints somewhere else too (it detects a rollback of the checkpoint file).
-
-CHECKPOINT_FILE = "audit.checkpoint"
+# LAST entries were deleted. So each run of `flask --app wsgi audit verify` records what it found and the
+# newest entry (id, hash, count) in audit_checkpoints, tagged under the audit key; the next run checks that
+# the newest intact checkpoint's entry is still there, unchanged, with no fewer entries than then. Whoever
+# can write the database can still delete the newest checkpoints along with the newest entries: keep the
+# tail that `audit verify` prints somewhere else and give it back with `--expect ID:HASH`, and watch the
+# date of the last verification on the admin page. Run `audit verify` regularly (e.g. from cron).
 
 
 @dataclass(frozen=True)
@@ -117,24 +115,40 @@ def tail(session: Session) -> Tail | None:
     return Tail(last.id, last.hash, int(count))
 
 
-def checkpoint_path() -> Path:
-    return Path(current_app.config["INSTANCE_DIR"]) / CHECKPOINT_FILE
+def _checkpoint_tag(row: AuditCheckpoint) -> bytes:
+    fields = [
+        str(row.id),
+        row.at.isoformat(timespec="microseconds"),
+        str(row.entry_count),
+        str(row.tail_id or ""),
+        row.tail_hash or "",
+        str(row.broken_entry_id or ""),
+        row.broken_reason or "",
+    ]
+    return crypto.keyed_hash(_audit_key(), key_contexts.AUDIT_CHECKPOINT + "\x1f".join(fields).encode())
 
 
-def read_checkpoint() -> Tail | None:
-    try:
-        data = json.loads(checkpoint_path().read_text())
-        return Tail(int(data["id"]), str(data["hash"]), int(data["count"]))
-    except (OSError, ValueError, KeyError, TypeError):
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    """The last verification's record (what the admin page shows), or None before the first."""
+    return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
+
+
+def checkpoint_genuine(row: AuditCheckpoint) -> bool:
+    """Whether a checkpoint row is as `audit verify` wrote it (its tag holds)."""
+    return hmac.compare_digest(row.tag, _checkpoint_tag(row))
+
+
+def last_checkpoint(session: Session) -> Tail | None:
+    """The tail recorded by the newest verification that found the chain intact."""
+    row = session.scalar(
+        select(AuditCheckpoint)
+        .where(AuditCheckpoint.broken_entry_id.is_(None), AuditCheckpoint.tail_id.is_not(None))
+        .order_by(AuditCheckpoint.id.desc())
+        .limit(1)
+    )
+    if row is None or row.tail_id is None or row.tail_hash is None:
         return None
-
-
-def write_checkpoint(point: Tail) -> None:
-    path = checkpoint_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + f".{os.getpid()}.part")
-    part.write_text(json.dumps({"id": point.entry_id, "hash": point.hash, "count": point.count}))
-    os.replace(part, path)
+    return Tail(row.tail_id, row.tail_hash, row.entry_count)
 
 
 def check_tail(session: Session, expected: Tail | None) -> ChainBreak | None:
@@ -152,14 +166,71 @@ def check_tail(session: Session, expected: Tail | None) -> ChainBreak | None:
     return None
 
 
-def verify_all(session: Session, expected: Tail | None = None) -> ChainBreak | None:
-    """The chain, then the tail against the checkpoint (and `expected`, e.g. a tail kept offline).
+def _checkpoints_intact(session: Session) -> ChainBreak | None:
+    for row in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)):
+        if not checkpoint_genuine(row):
+            return ChainBreak(row.tail_id or 0, "checkpoint")
+    return None
 
-    When everything holds, the checkpoint moves forward to the newest entry.
-    """
-    broken = verify(session) or check_tail(session, read_checkpoint()) or check_tail(session, expected)
-    if broken is None:
-        newest = tail(session)
-        if newest is not None:
-            write_checkpoint(newest)
+
+def verify_and_record(session: Session, *expected: Tail | None) -> ChainBreak | None:
+    """The whole chain, then its tail against the last checkpoint (and each `expected`, e.g. a tail kept
+    offline); the result is recorded as a new checkpoint row, in the caller's transaction."""
+    broken = verify(session) or _checkpoints_intact(session) or check_tail(session, last_checkpoint(session))
+    for tail_kept in expected:
+        broken = broken or check_tail(session, tail_kept)
+    newest = tail(session)
+    row = AuditCheckpoint(
+        at=dates.now(),
+        entry_count=newest.count if newest else 0,
+        tail_id=newest.entry_id if newest else None,
+        tail_hash=newest.hash if newest else None,
+        broken_entry_id=broken.entry_id if broken else None,
+        broken_reason=broken.reason if broken else None,
+        tag=b"",
+    )
+    session.add(row)
+    session.flush()
+    row.tag = _checkpoint_tag(row)
+    session.flush()
     return broken
+
+
+def verify_entries(session: Session, entries: list[AuditEntry]) -> ChainBreak | None:
+    """Check only `entries` (any order): each one's hash, and its link to the entry just before it.
+
+    What the admin page shows is checked as it is shown, with one query and no write; the whole chain
+    is `audit verify`'s job.
+    """
+    if not entries:
+        return None
+    key = _audit_key()
+    before = aliased(AuditEntry)
+    previous_hash = (
+        select(before.hash)
+        .where(before.id < AuditEntry.id)
+        .order_by(before.id.desc())
+        .limit(1)
+        .correlate(AuditEntry)
+        .scalar_subquery()
+    )
+    shown = select(AuditEntry.id, previous_hash).where(AuditEntry.id.in_([e.id for e in entries]))
+    links: dict[int, str | None] = {entry_id: prev for entry_id, prev in session.execute(shown)}
+    for entry in sorted(entries, key=lambda e: e.id):
+        if entry.prev_hash != (links.get(entry.id) or GENESIS):
+            return ChainBreak(entry.id, "link")
+        if not hmac.compare_digest(entry.hash, _digest(key, entry.prev_hash, entry)):
+            return ChainBreak(entry.id, "hash")
+    return None
+
+
+def legacy_checkpoint(instance_dir: str | Path) -> Tail | None:
+    """The tail that verifications before the audit_checkpoints table wrote to the instance folder.
+
+    Read by `audit verify` only while the table is still empty (its first run after the upgrade).
+    """
+    try:
+        data = json.loads((Path(instance_dir) / LEGACY_CHECKPOINT_FILE).read_text())
+        return Tail(int(data["id"]), str(data["hash"]), int(data["count"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -1,9 +1,10 @@
 """Backup and restore: one tar file with a consistent database snapshot, the encrypted attachments and keys.
 
 A backup holds only what the server holds at rest, so only ciphertext: the database (every submission,
-contact, note and file name encrypted; see DESIGN.md property 1), the attachment files (encrypted), and
-from keys/ the token secret (an HMAC key for token lookup; it decrypts nothing) and the recovery PUBLIC
-key. The recovery PRIVATE key (keys/recovery.key) is never included: it belongs offline.
+contact, note and file name encrypted; docs/security.md property 1), the attachment files (encrypted),
+and from keys/ the server secret (keys/token.secret: keys token lookup, the audit chain and officer tags;
+it decrypts nothing) and the recovery PUBLIC key. The recovery PRIVATE key (keys/recovery.key) is never
+included: it belongs offline.
 
 Consistency while the app runs: SQLite is copied with its online backup API; PostgreSQL is dumped with
 `pg_dump -Fc` on a snapshot exported from a transaction that also lists the attachment rows, so the

@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import attachments, crypto, dates, keyring, notices, settings, tokens
+from . import attachments, audit, crypto, dates, key_contexts, keyring, notices, settings, tokens
 from .models import (
     Agency,
     Attachment,
     Case,
+    Category,
     Channel,
     Entry,
     EntryKind,
@@ -59,6 +60,13 @@ class InvalidTransition(CaseError):
     """The requested change does not apply to the case as it is."""
 
 
+class CaseUndecryptable(ChannelForbidden):
+    """The officer holds the channel, yet the case's own sealed keys do not open: they were altered."""
+
+
+UNDECRYPTABLE = "undecryptable"  # the kind of a timeline item whose ciphertext does not open
+
+
 @dataclass(frozen=True)
 class CaseKeys:
     content: bytes
@@ -85,7 +93,6 @@ class TimelineItem:
     status: str | None = None
     text: str | None = None
     officer: str | None = None
-    public: bool = True
     attachments: list[AttachmentInfo] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -96,42 +103,53 @@ class AttachmentInfo:
     name: str
     type: str
     size: int
+    damaged: bool = False  # its encrypted name and type do not open: shown as "cannot be decrypted"
+
+
+def damaged_items(timeline: list[TimelineItem], contact_damaged: bool = False) -> list[str]:
+    """What on a page could not be decrypted (`entry=ID`, `attachment=ID`), for the audit trail."""
+    found = [str(item.data["damaged"]) for item in timeline if item.kind == UNDECRYPTABLE]
+    found += [f"attachment={a.id}" for item in timeline for a in item.attachments if a.damaged]
+    return found + (["contact"] if contact_damaged else [])
+
+
+def _open_entry(entry: Entry, keys: CaseKeys) -> tuple[bool, Any]:
+    """(True, body) or, when one byte of it was altered (tampering, a bad disk), (False, None)."""
+    try:
+        return True, decrypt_entry(entry, keys)
+    except (crypto.CryptoError, ValueError):  # ValueError: JSON that does not parse
+        return False, None
+
+
+def _damaged(entry: Entry) -> TimelineItem:
+    return TimelineItem(UNDECRYPTABLE, entry.at, status=entry.status, data={"damaged": f"entry={entry.id}"})
 
 
 # --- keys ----------------------------------------------------------------------------------------
-
-
-def _keys_aad(case_id: int) -> bytes:
-    return f"intake case keys:{case_id}".encode()
-
-
-def _citizen_aad(case_id: int) -> bytes:
-    return f"intake case citizen key:{case_id}".encode()
-
-
-def _entry_aad(case_id: int, kind: str) -> bytes:
-    return f"intake entry:{case_id}:{kind}".encode()
 
 
 def officer_keys(session: Session, officer: Officer, officer_private: bytes, case: Case) -> CaseKeys:
     """Open a case's keys through the officer's channel grant; raises ChannelForbidden."""
     try:
         channel_private = keyring.channel_private(session, officer, officer_private, case.channel)
-        both = crypto.unseal(channel_private, case.sealed_for_channel, _keys_aad(case.id))
-    except (keyring.ChannelNotGranted, crypto.CryptoError) as exc:
+    except keyring.ChannelNotGranted as exc:
         raise ChannelForbidden(case.channel) from exc
+    try:
+        both = crypto.unseal(channel_private, case.sealed_for_channel, key_contexts.case_keys(case.id))
+    except crypto.CryptoError as exc:
+        raise CaseUndecryptable(str(case.id)) from exc
     return CaseKeys(both[:32], both[32:])
 
 
 def _encrypt_entry(case: Case, kind: EntryKind, key_kind: KeyKind, keys: CaseKeys, body: Any) -> bytes:
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return crypto.encrypt(keys.for_kind(key_kind), data, _entry_aad(case.id, kind))
+    return crypto.encrypt(keys.for_kind(key_kind), data, key_contexts.entry(case.id, kind))
 
 
 def decrypt_entry(entry: Entry, keys: CaseKeys) -> Any:
     if entry.body is None or entry.key is None:
         return None
-    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, _entry_aad(entry.case_id, entry.kind))
+    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, key_contexts.entry(entry.case_id, entry.kind))
     return json.loads(raw)
 
 
@@ -143,25 +161,30 @@ def _add_entry(
     keys: CaseKeys | None = None,
     body: Any = None,
     key_kind: KeyKind = KeyKind.CONTENT,
-    public: bool = False,
     officer: Officer | None = None,
-    status: str | None = None,
+    status: Status | None = None,
     at: datetime | None = None,
 ) -> Entry:
     entry = Entry(
         case_id=case.id,
-        kind=kind.value,
+        kind=kind,
         at=at or dates.now(),
         officer_id=officer.id if officer else None,
-        public=public,
         status=status,
     )
     if body is not None and keys is not None:
-        entry.key = key_kind.value
+        entry.key = key_kind
         entry.body = _encrypt_entry(case, kind, key_kind, keys, body)
     case.entries.append(entry)
     session.flush()
     return entry
+
+
+def _add_internal(
+    session: Session, case: Case, kind: EntryKind, keys: CaseKeys, body: Any, **fields: Any
+) -> Entry:
+    """An entry whose body only officers may read: under the internal key, which the citizen never gets."""
+    return _add_entry(session, case, kind, keys=keys, body=body, key_kind=KeyKind.INTERNAL, **fields)
 
 
 # --- citizen side -------------------------------------------------------------------------------
@@ -190,15 +213,15 @@ def submit(
     limits = settings.deadlines(session, channel.value)
     salt = crypto.random_salt()
     case = Case(
-        channel=channel.value,
-        source=source.value,
-        category=category,
-        status=Status.NEW.value,
+        channel=channel,
+        source=source,
+        category=Category(category) if category else None,
+        status=Status.NEW,
         received_at=received,
         created_at=now,
         ack_due_at=dates.due_at(received, limits.acknowledge_days),
         answer_due_at=dates.due_at(received, limits.answer_days),
-        token_hash=tokens.lookup_hash(keyring.token_secret(), token),
+        token_hash=tokens.lookup_hash(keyring.server_secret(), token),
         citizen_salt=salt,
         sealed_for_channel=b"",
         sealed_for_citizen=b"",
@@ -212,30 +235,23 @@ def submit(
     case.sealed_for_channel = crypto.seal(
         keyring.channel_public(session, channel.value),
         keys.content + keys.internal,
-        _keys_aad(case.id),
+        key_contexts.case_keys(case.id),
     )
     citizen_key = crypto.derive_citizen_key(tokens.key_material(token), salt)
-    case.sealed_for_citizen = crypto.encrypt(citizen_key, keys.content, _citizen_aad(case.id))
+    case.sealed_for_citizen = crypto.encrypt(
+        citizen_key, keys.content, key_contexts.case_citizen_key(case.id)
+    )
     entry = _add_entry(
         session,
         case,
         EntryKind.SUBMISSION,
         keys=keys,
         body=body,
-        public=True,
         officer=officer,
         at=received,
     )
     if contact:
-        _add_entry(
-            session,
-            case,
-            EntryKind.CONTACT,
-            keys=keys,
-            body={"contact": contact},
-            key_kind=KeyKind.INTERNAL,
-            at=received,
-        )
+        _add_internal(session, case, EntryKind.CONTACT, keys, {"contact": contact}, at=received)
     if before_commit is not None:  # e.g. the audit entry of an officer's intake, in the same transaction
         before_commit(case)
     notices.on_new_case(session, case, by=officer)  # the outbox, in this transaction
@@ -279,7 +295,7 @@ class CitizenCase:
 def find_by_token(session: Session, typed: str) -> CitizenCase:
     """The case a token opens, with its content key; raises TokenNotFound whatever went wrong."""
     try:
-        digest = tokens.lookup_hash(keyring.token_secret(), typed)
+        digest = tokens.lookup_hash(keyring.server_secret(), typed)
     except tokens.TokenMalformed as exc:
         raise TokenNotFound from exc
     case = session.scalar(select(Case).where(Case.token_hash == digest))
@@ -287,7 +303,7 @@ def find_by_token(session: Session, typed: str) -> CitizenCase:
         raise TokenNotFound
     citizen_key = crypto.derive_citizen_key(tokens.key_material(typed), case.citizen_salt)
     try:
-        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, _citizen_aad(case.id))
+        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, key_contexts.case_citizen_key(case.id))
     except crypto.CryptoError as exc:
         raise TokenNotFound from exc
     return CitizenCase(case, CaseKeys(content))
@@ -299,18 +315,23 @@ def citizen_timeline(session: Session, found: CitizenCase) -> list[TimelineItem]
     by_entry = _attachments_by_entry(case, found.keys)
     items: list[TimelineItem] = []
     for entry in case.entries:
+        if entry.kind not in (EntryKind.SUBMISSION, EntryKind.STATUS, EntryKind.REPLY, EntryKind.FOLLOWUP):
+            continue
+        if entry.kind == EntryKind.STATUS and entry.key != KeyKind.CONTENT:
+            items.append(TimelineItem("status", entry.at, status=entry.status))
+            continue
+        opened, raw = _open_entry(entry, found.keys)
+        if not opened:
+            items.append(_damaged(entry))
+            continue
+        body = raw or {}
         if entry.kind == EntryKind.SUBMISSION:
-            body = decrypt_entry(entry, found.keys) or {}
             items.append(
                 TimelineItem("received", entry.at, data=body, attachments=by_entry.get(entry.id, []))
             )
         elif entry.kind == EntryKind.STATUS:
-            text = None
-            if entry.public and entry.key == KeyKind.CONTENT:
-                text = (decrypt_entry(entry, found.keys) or {}).get("note")
-            items.append(TimelineItem("status", entry.at, status=entry.status, text=text))
-        elif entry.kind in (EntryKind.REPLY, EntryKind.FOLLOWUP):
-            body = decrypt_entry(entry, found.keys) or {}
+            items.append(TimelineItem("status", entry.at, status=entry.status, text=body.get("note")))
+        else:
             items.append(
                 TimelineItem(
                     entry.kind,
@@ -329,10 +350,12 @@ def _attachments_by_entry(case: Case, keys: CaseKeys) -> dict[int, list[Attachme
             continue
         if att.entry_id is None:
             continue
-        meta = attachments.read_meta(att, keys.for_kind(att.key))
-        out.setdefault(att.entry_id, []).append(
-            AttachmentInfo(att.id, str(meta["name"]), str(meta["type"]), int(meta["size"]))  # type: ignore[call-overload]
-        )
+        try:
+            meta = attachments.read_meta(att, keys.for_kind(att.key))
+            info = AttachmentInfo(att.id, str(meta["name"]), str(meta["type"]), int(meta["size"]))  # type: ignore[call-overload]
+        except (crypto.CryptoError, ValueError, KeyError, TypeError):
+            info = AttachmentInfo(att.id, "", "", 0, damaged=True)
+        out.setdefault(att.entry_id, []).append(info)
     return out
 
 
@@ -349,7 +372,7 @@ def add_followup(
         attachments.close_all(files)
         raise CaseClosed(str(case.id))
     entry = _add_entry(
-        session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}, public=True
+        session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}
     )
     notices.on_followup(session, case)
     _commit_with_files(session, case, entry, found.keys.content, files, store)
@@ -373,6 +396,12 @@ class OfficerCaseView:
     submission: dict[str, Any]
     contact: str | None
     timeline: list[TimelineItem]
+    submission_damaged: bool = False
+    contact_damaged: bool = False
+
+    @property
+    def damaged(self) -> list[str]:
+        return damaged_items(self.timeline, self.contact_damaged)
 
 
 def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseView:
@@ -380,10 +409,20 @@ def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseVie
     by_entry = _attachments_by_entry(case, keys)
     submission: dict[str, Any] = {}
     contact = None
+    submission_damaged = contact_damaged = False
     timeline: list[TimelineItem] = []
     for entry in case.entries:
-        body = decrypt_entry(entry, keys)
+        opened, body = _open_entry(entry, keys)
         who = entry.officer.username if entry.officer else None
+        if not opened:
+            if entry.kind == EntryKind.CONTACT:  # not on the timeline (internal_flags skip it too)
+                contact_damaged = True
+                continue
+            submission_damaged = submission_damaged or entry.kind == EntryKind.SUBMISSION
+            item = _damaged(entry)
+            item.officer = who
+            timeline.append(item)
+            continue
         if entry.kind == EntryKind.SUBMISSION:
             submission = body or {}
             timeline.append(
@@ -405,13 +444,19 @@ def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseVie
                     entry.at,
                     status=entry.status,
                     officer=who,
-                    public=entry.public,
                     text=body.get("message") or body.get("note"),
                     data=body,
                     attachments=by_entry.get(entry.id, []),
                 )
             )
-    return OfficerCaseView(case, submission, contact, timeline)
+    return OfficerCaseView(case, submission, contact, timeline, submission_damaged, contact_damaged)
+
+
+def record_damage(session: Session, actor: str, case: Case, damaged: list[str]) -> None:
+    """Put on the record what could not be decrypted on a page (altered ciphertext is never silent)."""
+    for what in damaged:
+        audit.record(session, actor, "case.undecryptable", case.id, what)
+
 
 
 def attachment_for(case: Case, attachment_id: int) -> Attachment:
@@ -422,15 +467,8 @@ def attachment_for(case: Case, attachment_id: int) -> Attachment:
 
 
 def change_status(
-    session: Session,
-    case: Case,
-    officer: Officer,
-    keys: CaseKeys,
-    status: Status,
-    note: str = "",
-    *,
-    public: bool = False,
-    at: datetime | None = None,
+    session: Session, case: Case, officer: Officer, keys: CaseKeys, status: Status, note: str = "",
+    *, public: bool = False, at: datetime | None = None,
 ) -> Entry:
     """Move a case to `status`, with an optional note (shown to the citizen when `public`)."""
     if case.purged_at is not None:
@@ -448,7 +486,7 @@ def change_status(
         case.referred_at = when
     if public and note and case.answered_at is None:
         case.answered_at = when
-    case.status = status.value
+    case.status = status
     body = {"note": note} if note else None
     return _add_entry(
         session,
@@ -457,9 +495,8 @@ def change_status(
         keys=keys,
         body=body,
         key_kind=KeyKind.CONTENT if public else KeyKind.INTERNAL,
-        public=True,
         officer=officer,
-        status=status.value,
+        status=status,
         at=when,
     )
 
@@ -491,7 +528,6 @@ def reply(
         EntryKind.REPLY,
         keys=keys,
         body={"message": message},
-        public=True,
         officer=officer,
         at=when,
     )
@@ -499,15 +535,7 @@ def reply(
 
 def add_note(session: Session, case: Case, officer: Officer, keys: CaseKeys, note: str) -> Entry:
     """An internal note: internal key, never shown to the citizen."""
-    return _add_entry(
-        session,
-        case,
-        EntryKind.NOTE,
-        keys=keys,
-        body={"note": note},
-        key_kind=KeyKind.INTERNAL,
-        officer=officer,
-    )
+    return _add_internal(session, case, EntryKind.NOTE, keys, {"note": note}, officer=officer)
 
 
 def assign(session: Session, case: Case, officer: Officer, assignee: Officer | None) -> Entry:
@@ -532,14 +560,7 @@ def refer(
     public: bool = False,
 ) -> Entry:
     """Hand the case to an outside agency; reference and date kept under the internal key."""
-    case.referred_to = agency.value
-    _add_entry(
-        session,
-        case,
-        EntryKind.REFERRAL,
-        keys=keys,
-        body={"agency": agency.value, "reference": reference, "date": referred_on},
-        key_kind=KeyKind.INTERNAL,
-        officer=officer,
-    )
+    case.referred_to = agency
+    details = {"agency": agency.value, "reference": reference, "date": referred_on}
+    _add_internal(session, case, EntryKind.REFERRAL, keys, details, officer=officer)
     return change_status(session, case, officer, keys, Status.REFERRED, note, public=public)

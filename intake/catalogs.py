@@ -30,7 +30,8 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, has_app_context
 from flask_babel import Babel, Domain, get_locale
 
-TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+from config import TRANSLATIONS
+
 SOURCE_LANGUAGE = "en"  # msgids are English: that language needs no catalogue
 
 

@@ -18,6 +18,7 @@ import os
 import secrets
 import struct
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.twofactor import InvalidToken
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
+from . import key_contexts
+
 KEY_BYTES = 32
 VERSION = b"\x01"
 CHUNK_SIZE = 64 * 1024
@@ -46,8 +49,22 @@ KDF_PROFILES: dict[str, dict[str, int]] = {
 }
 
 
+# Argon2id runs on OpenSSL's thread pool when lanes > 1; with the pinned cryptography, two derivations at
+# once in one process wait for each other's threads for ever (issue 9, finding 1). Derivations are therefore
+# serialised per process: each is CPU- and memory-bound (64 MiB), so running two at once on a small server
+# would buy nothing anyway, and this also bounds the memory a burst of sign-ins can take. Waiting is bounded:
+# past KDF_WAIT_SECONDS the caller gets KdfBusy (the web answers 503 "busy, try again") instead of a queue.
+# Changing the lanes of new hashes alone would not do: every existing lanes=4 hash would still deadlock.
+KDF_WAIT_SECONDS = 20.0
+_KDF_LOCK = threading.Lock()
+
+
 class CryptoError(Exception):
     """A ciphertext could not be opened: wrong key, wrong context, or tampered with."""
+
+
+class KdfBusy(Exception):
+    """Too many password derivations are waiting in this process: try again in a moment."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +128,7 @@ def seal(recipient_public: bytes, plaintext: bytes, aad: bytes) -> bytes:
     ephemeral = X25519PrivateKey.generate()
     eph_public = _raw_public(ephemeral.public_key())
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public))
-    key = hkdf(shared, salt=eph_public + recipient_public, info=b"intake seal v1")
+    key = hkdf(shared, salt=eph_public + recipient_public, info=key_contexts.SEAL)
     return VERSION + eph_public + encrypt(key, plaintext, aad)[1:]
 
 
@@ -124,7 +141,7 @@ def unseal(recipient_private: bytes, sealed: bytes, aad: bytes) -> bytes:
         shared = private.exchange(X25519PublicKey.from_public_bytes(eph_public))
     except ValueError as exc:
         raise CryptoError("cannot unseal") from exc
-    key = hkdf(shared, salt=eph_public + _raw_public(private.public_key()), info=b"intake seal v1")
+    key = hkdf(shared, salt=eph_public + _raw_public(private.public_key()), info=key_contexts.SEAL)
     return decrypt(key, VERSION + sealed[33:], aad)
 
 
@@ -136,16 +153,22 @@ def kdf_params(profile: str) -> dict[str, int]:
 
 
 def derive_password_keys(password: str, salt: bytes, params: dict[str, int]) -> tuple[bytes, bytes]:
-    """Argon2id(password) split in two: (key-encryption key, verifier)."""
-    out = Argon2id(
+    """Argon2id(password) split in two: (key-encryption key, verifier). One at a time per process."""
+    kdf = Argon2id(
         salt=salt,
         length=64,
         iterations=params["iterations"],
         lanes=params["lanes"],
         memory_cost=params["memory_cost"],
-    ).derive(password.encode("utf-8"))
+    )
+    if not _KDF_LOCK.acquire(timeout=KDF_WAIT_SECONDS):
+        raise KdfBusy
+    try:
+        out = kdf.derive(password.encode("utf-8"))
+    finally:
+        _KDF_LOCK.release()
     kek, check = out[:32], out[32:]
-    return kek, hashlib.sha256(b"intake verifier" + check).digest()
+    return kek, hashlib.sha256(key_contexts.PASSWORD_VERIFIER + check).digest()
 
 
 def verifier_matches(expected: bytes, given: bytes) -> bool:
@@ -161,11 +184,11 @@ def keyed_hash(secret: bytes, message: bytes) -> bytes:
 
 def derive_citizen_key(token: bytes, salt: bytes) -> bytes:
     """The citizen's key: HKDF over the token's 100 random bits (no slow KDF needed at that entropy)."""
-    return hkdf(token, salt=salt, info=b"intake citizen key v1")
+    return hkdf(token, salt=salt, info=key_contexts.CITIZEN_KEY)
 
 
 def derive_subkey(key: bytes, purpose: bytes) -> bytes:
-    return hkdf(key, salt=b"", info=b"intake subkey " + purpose)
+    return hkdf(key, salt=b"", info=key_contexts.SUBKEY + purpose)
 
 
 # --- streaming file encryption -----------------------------------------------------------------

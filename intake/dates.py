@@ -79,7 +79,7 @@ def parse_local_date(text: str) -> date:
     return date.fromisoformat(text.strip())
 
 
-def received_from_date(day: date, at: datetime | None = None) -> datetime:
+def received_from_date(day: date) -> datetime:
     """An offline case's receipt instant: noon Bangkok of that day (its time of day is unknown)."""
     return datetime.combine(day, time(12), BANGKOK).astimezone(UTC)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from . import dates
+from . import dates, db, settings
 
 CHANNEL_LABELS = {
     "corruption": _l("Corruption complaint"),
@@ -79,10 +79,6 @@ def human_size(n: int) -> str:
 
 def _page_context() -> dict[str, object]:
     """Values every page shows: the municipality's name, the upload limits."""
-    from flask import current_app
-
-    from . import db, settings
-
     try:
         session = db.session()
         name = settings.get(session, "municipality_name")

@@ -1,4 +1,4 @@
-"""The key hierarchy of DESIGN.md: server secrets, recovery key, channel keys, officer keys and grants.
+"""The key hierarchy (docs/security.md): the server secret, recovery key, channel keys, officer keys, grants.
 
 recovery keypair ──seals──▶ channel private keys ◀──sealed to── officer public keys
 officer private key ◀── wrapped by Argon2id(password)
@@ -17,10 +17,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import crypto
+from . import crypto, key_contexts
 from .models import Channel, ChannelKey, Grant, Officer, Role
 
-TOKEN_SECRET_FILE = "token.secret"  # noqa: S105 - a file name
+# The server secret's file was named when token lookup was its only use; the name stays so that existing
+# keys/ folders, backups and scripts keep working.
+SERVER_SECRET_FILE = "token.secret"  # noqa: S105 - a file name
 RECOVERY_PUBLIC_FILE = "recovery.pub"
 RECOVERY_PRIVATE_FILE = "recovery.key"
 CHANNEL_PINS_FILE = "channels.pub"
@@ -76,32 +78,40 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def ensure_token_secret(directory: Path) -> bool:
-    """Make the token HMAC secret if missing. True when it was made."""
-    path = directory / TOKEN_SECRET_FILE
+def ensure_server_secret(directory: Path) -> bool:
+    """Make the server secret if missing (32 random bytes, base64, mode 0600). True when it was made."""
+    path = directory / SERVER_SECRET_FILE
     if path.exists():
         return False
     _write_private(path, base64.b64encode(crypto.random_key()) + b"\n")
     return True
 
 
-def token_secret() -> bytes:
-    """The HMAC key for token lookup, read once per app."""
-    cached: bytes | None = current_app.extensions.get("intake.token_secret")
+def server_secret() -> bytes:
+    """The server secret, kept outside the database: the one reader of its file, read once per app.
+
+    It is the root of token lookup, the audit chain, the officer-record tags and the /stats shuffle
+    (intake/key_contexts.py lists them); use it through `server_key` or `tokens.lookup_hash`.
+    """
+    cached: bytes | None = current_app.extensions.get("intake.server_secret")
     if cached is None:
-        path = keys_dir() / TOKEN_SECRET_FILE
+        path = keys_dir() / SERVER_SECRET_FILE
         try:
             cached = base64.b64decode(path.read_bytes().strip())
         except FileNotFoundError as exc:
             raise KeysMissing(str(path)) from exc
-        current_app.extensions["intake.token_secret"] = cached
+        current_app.extensions["intake.server_secret"] = cached
     return cached
 
 
-def keys_ready(session: Session) -> bool:
-    return (keys_dir() / TOKEN_SECRET_FILE).exists() and session.scalar(
-        select(ChannelKey.channel).limit(1)
-    ) is not None
+def server_key(purpose: bytes) -> bytes:
+    """The subkey of the server secret for one of key_contexts.SERVER_SUBKEYS (derived once per app)."""
+    if purpose not in key_contexts.SERVER_SUBKEYS:
+        raise KeyringError(f"not a purpose of the server secret: {purpose!r}")
+    keys: dict[bytes, bytes] = current_app.extensions.setdefault("intake.server_keys", {})
+    if purpose not in keys:
+        keys[purpose] = crypto.derive_subkey(server_secret(), purpose)
+    return keys[purpose]
 
 
 # --- recovery key ------------------------------------------------------------------------------
@@ -122,7 +132,7 @@ def create_recovery(directory: Path, passphrase: str, out: Path, profile: str) -
         "format": "intake-recovery-key-v1",
         "kdf": {"name": "argon2id", "salt": _b64(salt), **params},
         "public": _b64(pair.public),
-        "ciphertext": _b64(crypto.encrypt(kek, pair.private, b"intake recovery key")),
+        "ciphertext": _b64(crypto.encrypt(kek, pair.private, key_contexts.RECOVERY_KEY)),
     }
     _write_private(out, json.dumps(blob, indent=2).encode() + b"\n")
     pub = directory / RECOVERY_PUBLIC_FILE
@@ -138,16 +148,12 @@ def open_recovery(path: Path, passphrase: str) -> bytes:
         kdf = blob["kdf"]
         params = {k: int(kdf[k]) for k in ("iterations", "lanes", "memory_cost")}
         kek, _ = crypto.derive_password_keys(passphrase, _unb64(kdf["salt"]), params)
-        return crypto.decrypt(kek, _unb64(blob["ciphertext"]), b"intake recovery key")
+        return crypto.decrypt(kek, _unb64(blob["ciphertext"]), key_contexts.RECOVERY_KEY)
     except (OSError, ValueError, KeyError, crypto.CryptoError) as exc:
         raise WrongPassphrase(str(path)) from exc
 
 
 # --- channel keys ------------------------------------------------------------------------------
-
-
-def _grant_aad(channel: str) -> bytes:
-    return f"intake channel key:{channel}".encode()
 
 
 def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, bytes]:
@@ -159,9 +165,11 @@ def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, byte
         pair = crypto.generate_keypair()
         session.add(
             ChannelKey(
-                channel=channel.value,
+                channel=channel,
                 public_key=pair.public,
-                sealed_for_recovery=crypto.seal(recovery_pub, pair.private, _grant_aad(channel)),
+                sealed_for_recovery=crypto.seal(
+                    recovery_pub, pair.private, key_contexts.channel_key(channel)
+                ),
             )
         )
         made[channel.value] = pair.private
@@ -219,7 +227,7 @@ def channel_private_by_recovery(session: Session, channel: str, recovery_private
     row = session.get(ChannelKey, channel)
     if row is None:
         raise KeysMissing(channel)
-    return crypto.unseal(recovery_private, row.sealed_for_recovery, _grant_aad(channel))
+    return crypto.unseal(recovery_private, row.sealed_for_recovery, key_contexts.channel_key(channel))
 
 
 def channel_private(session: Session, officer: Officer, officer_private: bytes, channel: str) -> bytes:
@@ -228,7 +236,7 @@ def channel_private(session: Session, officer: Officer, officer_private: bytes, 
     if grant is None or not officer.active:
         raise ChannelNotGranted(channel)
     try:
-        return crypto.unseal(officer_private, grant.sealed_private_key, _grant_aad(channel))
+        return crypto.unseal(officer_private, grant.sealed_private_key, key_contexts.channel_key(channel))
     except crypto.CryptoError as exc:
         raise ChannelNotGranted(channel) from exc
 
@@ -247,14 +255,21 @@ def grant(
     revoke(session, officer, channel)
     row = Grant(
         officer_id=officer.id,
-        channel=channel,
-        sealed_private_key=crypto.seal(officer.public_key, channel_private_key, _grant_aad(channel)),
+        channel=Channel(channel),
+        sealed_private_key=crypto.seal(
+            officer.public_key, channel_private_key, key_contexts.channel_key(channel)
+        ),
         granted_by_id=by.id if by else None,
     )
     session.add(row)
     session.flush()
     session.refresh(officer, ["grants"])
     return row
+
+
+def grant_by_recovery(session: Session, officer: Officer, channel: str, recovery_private: bytes) -> Grant:
+    """Grant a channel on the recovery key's authority (command line: setup, or nobody holding it is left)."""
+    return grant(session, officer, channel, channel_private_by_recovery(session, channel, recovery_private))
 
 
 def revoke(session: Session, officer: Officer, channel: str) -> bool:
@@ -270,10 +285,6 @@ def revoke(session: Session, officer: Officer, channel: str) -> bool:
 # --- officers ----------------------------------------------------------------------------------
 
 
-def _officer_aad(officer_username: str) -> bytes:
-    return f"intake officer key:{officer_username}".encode()
-
-
 def create_officer(
     session: Session,
     username: str,
@@ -287,7 +298,7 @@ def create_officer(
     pair = crypto.generate_keypair()
     officer = Officer(
         username=username,
-        role=role.value,
+        role=role,
         public_key=pair.public,
         must_change_password=must_change_password,
         wrapped_private_key=b"",
@@ -310,7 +321,7 @@ def _officer_tag(officer: Officer) -> bytes:
         officer.public_key.hex(),
         "totp" if officer.totp_secret is not None else "-",
     ]
-    key = crypto.derive_subkey(token_secret(), b"officer record")
+    key = server_key(key_contexts.OFFICER_RECORD)
     return crypto.keyed_hash(key, "\x1f".join(fields).encode("utf-8"))
 
 
@@ -337,7 +348,7 @@ def set_password(officer: Officer, private_key: bytes, password: str) -> None:
     officer.password_salt = salt
     officer.password_kdf = params
     officer.password_verifier = verifier
-    officer.wrapped_private_key = crypto.encrypt(kek, private_key, _officer_aad(officer.username))
+    officer.wrapped_private_key = crypto.encrypt(kek, private_key, key_contexts.officer_key(officer.username))
 
 
 def unlock(officer: Officer, password: str) -> bytes:
@@ -346,7 +357,7 @@ def unlock(officer: Officer, password: str) -> bytes:
     if not crypto.verifier_matches(officer.password_verifier, verifier):
         raise WrongPassword
     try:
-        return crypto.decrypt(kek, officer.wrapped_private_key, _officer_aad(officer.username))
+        return crypto.decrypt(kek, officer.wrapped_private_key, key_contexts.officer_key(officer.username))
     except crypto.CryptoError as exc:
         raise WrongPassword from exc
 

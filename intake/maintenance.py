@@ -3,6 +3,8 @@ moving the files to another storage."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,11 +13,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import attachments, backup, db, migrate, retention, settings, storage, storage_move
-from .officer.auth import sweep_expired
-
-
-class MaintenanceFailed(click.ClickException):
-    """A one-line reason, exit status 1."""
+from .cli import CommandFailed
+from .sessions import sweep_expired
 
 
 def _instance() -> Path:
@@ -26,8 +25,17 @@ def _keys() -> Path:
     return Path(current_app.config["KEYS_DIR"])
 
 
-def _store_failed(exc: storage.StorageError) -> MaintenanceFailed:
-    return MaintenanceFailed(f"{exc}; nothing was lost: run the command again when the store is back")
+def _store_failed(exc: storage.StorageError) -> CommandFailed:
+    return CommandFailed(f"{exc}; nothing was lost: run the command again when the store is back")
+
+
+@contextmanager
+def _failure_said(*errors: type[Exception]) -> Iterator[None]:
+    """`errors` (whose messages hold no secret) end the command with their message, exit status 1."""
+    try:
+        yield
+    except errors as exc:
+        raise CommandFailed(str(exc)) from exc
 
 
 @click.command("backup")
@@ -38,10 +46,8 @@ def _store_failed(exc: storage.StorageError) -> MaintenanceFailed:
 )
 def backup_command(output: Path) -> None:
     """Write a consistent backup of the running instance to one file."""
-    try:
+    with _failure_said(backup.BackupError):
         summary = backup.create(db.engine(), storage.current(), _keys(), output)
-    except backup.BackupError as exc:
-        raise MaintenanceFailed(str(exc)) from exc
     click.echo(
         f"Wrote {summary.path} ({summary.engine}, {summary.cases} cases, "
         f"{summary.attachments} attachments, {summary.size} bytes)."
@@ -54,14 +60,10 @@ def backup_command(output: Path) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def restore_command(path: Path) -> None:
     """Restore a backup into this instance, which must be empty."""
-    try:
+    with _failure_said(backup.BackupError):
         manifest = backup.restore(db.engine(), storage.current(), _keys(), path, scratch=_instance())
-    except backup.BackupError as exc:
-        raise MaintenanceFailed(str(exc)) from exc
-    click.echo(
-        f"Restored {manifest['cases']} cases and {manifest['attachments']} attachments "
-        f"({manifest['engine']}, made {manifest['created_at']})."
-    )
+    made = f"{manifest['engine']}, made {manifest['created_at']}"
+    click.echo(f"Restored {manifest['cases']} cases and {manifest['attachments']} attachments ({made}).")
     if not migrate.is_current(db.engine()):
         click.echo("The backup's schema is older than this version: run `flask --app wsgi db upgrade`.")
 
@@ -115,10 +117,10 @@ def migrate_storage_command(to_url: str, from_url: str | None, delete_source: bo
         source = storage.for_url(from_url or configured, config)
         target = storage.for_url(to_url, config)
     except storage.StorageConfigError as exc:
-        raise MaintenanceFailed(str(exc)) from exc
+        raise CommandFailed(str(exc)) from exc
     serving = storage.current().identity
     if delete_source and serving != target.identity:
-        raise MaintenanceFailed(
+        raise CommandFailed(
             "--delete-source only once the app uses the target: set INTAKE_STORAGE_URL to it, restart the "
             "app servers, then run this again"
         )
@@ -136,7 +138,7 @@ def migrate_storage_command(to_url: str, from_url: str | None, delete_source: bo
             f"{result.already} were already there."
         )
         if result.missing:
-            raise MaintenanceFailed(
+            raise CommandFailed(
                 f"{len(result.missing)} attachments have no file in the source (first: "
                 f"{result.missing[0]}); the others are copied"
             )
@@ -144,9 +146,9 @@ def migrate_storage_command(to_url: str, from_url: str | None, delete_source: bo
             storage_move.delete_source(session, source, target, result)
             click.echo(f"Deleted {result.deleted} files from {source.identity}.")
     except (storage_move.MoveRefused, storage_move.MoveFailed) as exc:
-        raise MaintenanceFailed(str(exc)) from exc
+        raise CommandFailed(str(exc)) from exc
     except storage.StorageError as exc:
-        raise MaintenanceFailed(f"{exc}; what was copied is recorded: run the command again") from exc
+        raise CommandFailed(f"{exc}; what was copied is recorded: run the command again") from exc
     if serving != target.identity:
         click.echo(
             f"Next: set INTAKE_STORAGE_URL={storage.describe(to_url)}, restart the app servers, run this "

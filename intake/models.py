@@ -1,6 +1,6 @@
 """Typed models: cases and their encrypted entries, attachments, officers, grants, keys, audit, settings.
 
-Plaintext columns are only what statistics and the queue need (DESIGN.md property 1): channel, source,
+Plaintext columns are only what statistics and the queue need (docs/security.md, property 1): channel, source,
 category, status, dates, assignee, the referral agency. Everything a person wrote is ciphertext.
 """
 
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, UTCDateTime
@@ -36,6 +37,9 @@ class Channel(enum.StrEnum):
     QUESTION = "question"
 
 
+CHANNELS = tuple(c.value for c in Channel)  # the channel list, in its display order
+
+
 class Status(enum.StrEnum):
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
@@ -46,10 +50,10 @@ class Status(enum.StrEnum):
 
     @property
     def closed(self) -> bool:
-        return self in (Status.RESOLVED, Status.DISMISSED)
+        return self.value in CLOSED_STATUSES
 
 
-CLOSED_STATUSES = (Status.RESOLVED.value, Status.DISMISSED.value)
+CLOSED_STATUSES = (Status.RESOLVED.value, Status.DISMISSED.value)  # what "closed" means, everywhere
 
 
 class Source(enum.StrEnum):
@@ -116,6 +120,26 @@ class KeyKind(enum.StrEnum):
     INTERNAL = "internal"
 
 
+def stored(kind: type[enum.StrEnum], length: int) -> SAEnum:
+    """An enum column: its values as VARCHAR(length), and a CHECK constraint that allows only them.
+
+    The constraint is named after the enum's class (ck_<table>_<name>); unknown strings in a query are
+    passed through (they match nothing), so a filter never raises.
+    """
+    return SAEnum(
+        kind,
+        name=_snake(kind.__name__),
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
@@ -126,10 +150,10 @@ class Case(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))
-    source: Mapped[str] = mapped_column(String(16), default=Source.WEB.value)
-    category: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
+    channel: Mapped[Channel] = mapped_column(stored(Channel, 16))
+    source: Mapped[Source] = mapped_column(stored(Source, 16), default=Source.WEB)
+    category: Mapped[Category | None] = mapped_column(stored(Category, 32))
+    status: Mapped[Status] = mapped_column(stored(Status, 16), default=Status.NEW)
     # When the municipality received it (offline cases: the date written on the letter, etc.).
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -139,7 +163,7 @@ class Case(Base):
     referred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ack_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     answer_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    referred_to: Mapped[str | None] = mapped_column(String(16))
+    referred_to: Mapped[Agency | None] = mapped_column(stored(Agency, 16))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
     # Lookup by token: HMAC-SHA256(server secret, normalised token). The token itself is never stored.
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
@@ -174,13 +198,13 @@ class Entry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[EntryKind] = mapped_column(stored(EntryKind, 16))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
-    public: Mapped[bool] = mapped_column(Boolean, default=False)
     # For STATUS entries: the new status (plaintext, statistics and the citizen's timeline need it).
-    status: Mapped[str | None] = mapped_column(String(16))
-    key: Mapped[str | None] = mapped_column(String(8))  # KeyKind of the body, None when no body
+    status: Mapped[Status | None] = mapped_column(stored(Status, 16))
+    # Which case key encrypts the body (None when no body): CONTENT is what the citizen may read.
+    key: Mapped[KeyKind | None] = mapped_column(stored(KeyKind, 8))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     case: Mapped[Case] = relationship(back_populates="entries")
@@ -196,7 +220,7 @@ class Attachment(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
-    key: Mapped[str] = mapped_column(String(8), default=KeyKind.CONTENT.value)
+    key: Mapped[KeyKind] = mapped_column(stored(KeyKind, 8), default=KeyKind.CONTENT)
     meta: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -224,7 +248,7 @@ class Officer(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16), default=Role.OFFICER.value)
+    role: Mapped[Role] = mapped_column(stored(Role, 16), default=Role.OFFICER)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Argon2id(password, salt) -> 64 bytes: first half wraps the private key, second half is verified.
@@ -245,8 +269,8 @@ class Officer(Base):
     record_tag: Mapped[bytes] = mapped_column(LargeBinary(32), default=b"")
     # Where notices go (intake/notices.py); None: this officer gets no mail.
     email: Mapped[str | None] = mapped_column(String(254))
-    notify_mode: Mapped[str] = mapped_column(
-        String(16), default=NotifyMode.IMMEDIATE.value, server_default=NotifyMode.IMMEDIATE.value
+    notify_mode: Mapped[NotifyMode] = mapped_column(
+        stored(NotifyMode, 16), default=NotifyMode.IMMEDIATE, server_default=NotifyMode.IMMEDIATE.value
     )
 
     grants: Mapped[list[Grant]] = relationship(
@@ -255,7 +279,7 @@ class Officer(Base):
 
     @property
     def channels(self) -> set[str]:
-        return {g.channel for g in self.grants}
+        return {g.channel.value for g in self.grants}
 
 
 class Grant(Base):
@@ -266,7 +290,7 @@ class Grant(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(stored(Channel, 16))
     sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
@@ -279,7 +303,7 @@ class ChannelKey(Base):
 
     __tablename__ = "channel_keys"
 
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[Channel] = mapped_column(stored(Channel, 16), primary_key=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     sealed_for_recovery: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -313,6 +337,26 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """One run of `flask audit verify`: what it found and the newest entry it saw, tagged by the audit key.
+
+    The latest intact row is the checkpoint the next run checks the tail against (the chain alone cannot
+    show that its last entries were deleted); the admin page shows the latest row. The tag (HMAC under
+    the audit key, from keys/) means a database editor cannot forge or alter a row, only delete rows.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    entry_count: Mapped[int] = mapped_column(Integer)
+    tail_id: Mapped[int | None] = mapped_column(Integer)  # the newest entry then (None: no entry yet)
+    tail_hash: Mapped[str | None] = mapped_column(String(64))
+    broken_entry_id: Mapped[int | None] = mapped_column(Integer)  # None: the chain and its tail held
+    broken_reason: Mapped[str | None] = mapped_column(String(16))
+    tag: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class Setting(Base):
@@ -377,13 +421,13 @@ class Notice(Base):
     # each index is paid on the submit path, once per recipient (bench/notify.py).
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
     address: Mapped[str | None] = mapped_column(String(254))  # for a recipient who is not an officer
-    channel: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[Channel | None] = mapped_column(stored(Channel, 16))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     facts: Mapped[dict[str, int | str] | None] = mapped_column(JSON)
     dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    state: Mapped[str] = mapped_column(String(16), default=NoticeState.PENDING.value)
+    state: Mapped[NoticeState] = mapped_column(stored(NoticeState, 16), default=NoticeState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claim: Mapped[str | None] = mapped_column(String(32))

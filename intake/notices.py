@@ -278,7 +278,7 @@ def set_preferences(
     if changed_mode:
         what.append(f"mode={mode.value}")
     target.email = email
-    target.notify_mode = mode.value
+    target.notify_mode = mode
     session.flush()
     if changed_mode:
         reschedule(session, target)

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, dates, db, mailer, notices, settings, urls
+from .cli import CommandFailed
 from .models import Case, Delivery, Notice, NoticeState, NotifyMode, Officer
 from .notices import ADMIN_PREFIX, Kind
 
@@ -213,12 +214,19 @@ def compose(session: Session, group: Group, now: datetime) -> mailer.Letter:
             "queue": queue,
             "digest": digest,
             "escalation": officer is None,
-            "login_url": urls.absolute("/officer/login") if urls.public_base() else "",
+            "login_url": login_url(),
             "municipality": _sender_name(session),
         }
         text = render_template("mail/notice.txt", **context)
         html = render_template("mail/notice.html", subject=subject, **context)
     return mailer.Letter(str(subject), text, html)
+
+
+def login_url() -> str:
+    """The officers' sign-in page on the public address (INTAKE_PUBLIC_URL), "" when none is set. Built
+    from the URL map, not url_for: the worker answers no request."""
+    base = urls.public_base()
+    return base + current_app.url_map.bind("localhost").build("officer.login") if base else ""
 
 
 def test_letter(session: Session) -> mailer.Letter:
@@ -230,7 +238,7 @@ def test_letter(session: Session) -> mailer.Letter:
             "digest": False,
             "escalation": False,
             "test": True,
-            "login_url": urls.absolute("/officer/login") if urls.public_base() else "",
+            "login_url": login_url(),
             "municipality": _sender_name(session),
         }
         subject = _("Test mail from the citizen channels")
@@ -414,7 +422,7 @@ class Worker:
             reason = _drop_reason(session, row)
             if reason is not None:
                 row.state, row.lease_until, row.claim, row.last_error = (
-                    NoticeState.DROPPED.value,
+                    NoticeState.DROPPED,
                     None,
                     None,
                     reason,
@@ -546,7 +554,7 @@ class Worker:
             row.last_error = exc.detail
             row.lease_until, row.claim = None, None
             if row.attempts >= self.config.max_attempts:
-                row.state = NoticeState.FAILED.value
+                row.state = NoticeState.FAILED
                 given_up = True
                 summary.failed += 1
             else:
@@ -667,7 +675,7 @@ def dismiss_failed(session: Session, by: Officer) -> int:
 # --- the command ---------------------------------------------------------------------------------------
 
 
-class WorkerRefused(click.ClickException):
+class WorkerRefused(CommandFailed):
     """A one-line reason, exit status 1."""
 
 

@@ -8,16 +8,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Channel, Setting
+from .models import CHANNELS, Setting
 
 DEFAULTS: dict[str, str] = {
     "municipality_name": "เทศบาลตำบลตัวอย่าง",
-    "ack_days.corruption": "7",
-    "ack_days.feedback": "7",
-    "ack_days.question": "7",
-    "answer_days.corruption": "15",
-    "answer_days.feedback": "15",
-    "answer_days.question": "15",
+    **{f"ack_days.{channel}": "7" for channel in CHANNELS},
+    **{f"answer_days.{channel}": "15" for channel in CHANNELS},
 }
 
 
@@ -72,10 +68,6 @@ def deadlines(session: Session, channel: str) -> Deadlines:
     return Deadlines(get_int(session, f"ack_days.{channel}"), get_int(session, f"answer_days.{channel}"))
 
 
-def all_values(session: Session) -> dict[str, str]:
-    return {**DEFAULTS, **_stored(session)}
-
-
 def attachment_limits(session: Session) -> tuple[int, int]:
     """(bytes per file, bytes per submission): a setting if an administrator set one, else config."""
     return get_int(session, "attachment_max_file"), get_int(session, "attachment_max_total")
@@ -83,6 +75,3 @@ def attachment_limits(session: Session) -> tuple[int, int]:
 
 def retention_years(session: Session) -> int:
     return get_int(session, "retention_years")
-
-
-CHANNELS = tuple(c.value for c in Channel)

@@ -1,18 +1,43 @@
-"""Absolute links to our own site (mails, printed slips): the one place that knows the public address."""
+"""Our own URLs: where a redirect may go (only this site), and the site's public address for absolute links.
+
+Every redirect target that comes from a request (`next`, the language switch) goes through `own_path`.
+Absolute links (receipts, the officer's slip, mails) are never built from the request's `Host` header,
+which any client sets (a receipt that sends a whistleblower to someone else's site; issue 9, finding 11):
+they come from INTAKE_PUBLIC_URL, checked at start (config.py), through `public_base()`, the one place
+that becomes per tenant.
+"""
 
 from __future__ import annotations
 
-from flask import current_app
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, url_for
+
+
+def own_path(target: str | None, under: str = "/") -> str | None:
+    """`target` when it is a path of this site starting with `under`, else None (never another host).
+
+    Refused: a scheme or host, `//` or a backslash (browsers read "/\\" as "//"), and any control
+    character (it would split the Location header; it is never a 500 either).
+    """
+    if not target or any(ord(ch) < 0x20 or ch in "\\\x7f" for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//") or not target.startswith(under):
+        return None
+    return target
 
 
 def public_base() -> str:
-    """The site's public address without a trailing slash (INTAKE_PUBLIC_URL), or "" when it is not set.
-
-    Never taken from the request's Host header (a forged Host would put another site in our mails); per
-    tenant later (TENANCY.md), which is why every absolute link goes through this function."""
-    return str(current_app.config.get("PUBLIC_URL") or "").strip().rstrip("/")
+    """The configured origin citizens use, e.g. https://intake.example.go.th (no trailing slash)."""
+    return str(current_app.config["PUBLIC_URL"]).rstrip("/")
 
 
-def absolute(path: str) -> str:
-    """`path` (starting with /) on the public address; the bare path when none is configured."""
-    return public_base() + path
+def public_url(endpoint: str, **values: Any) -> str:
+    """The absolute public address of one of our pages (receipts, notices)."""
+    return public_base() + url_for(endpoint, **values)
+
+
+def register(app: Flask) -> None:
+    app.add_template_global(public_url)

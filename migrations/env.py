@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
 if (_CHECKOUT / "config.py").is_file():  # plain `alembic` in the checkout; installed, config is importable
@@ -14,6 +15,7 @@ if (_CHECKOUT / "config.py").is_file():  # plain `alembic` in the checkout; inst
 from config import database_url_from_env  # noqa: E402
 from intake import models  # noqa: E402,F401 - registers the tables
 from intake.db import Base, make_engine  # noqa: E402
+from intake.migrate import foreign_keys_off  # noqa: E402
 
 target_metadata = Base.metadata
 config = context.config
@@ -35,12 +37,12 @@ def run_online() -> None:
         _run(connection)
         return
     engine = make_engine(_url())
-    with engine.connect() as conn:
+    with engine.connect() as conn, foreign_keys_off(conn):
         _run(conn)
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -15,7 +15,8 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,56 +24,45 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from intake import create_app, db, migrate
+from intake.cli import run_setup
 from intake.db import Base, make_engine
 from intake.extensions import limiter
 from intake.storage import Store
 
-from . import factories, seaweed
+from . import factories, seaweed, servers
+from .factories import ADMIN, PASSWORD, RECOVERY
 
-ADMIN = "admin"
-PASSWORD = "correct horse battery"
-RECOVERY = "recovery passphrase for tests"
+MakeApp = Callable[..., Flask]  # make_app(setup=True, **config overrides) -> a new app
+
+
+@contextmanager
+def fresh_database(folder: Path, prefix: str) -> Iterator[str]:
+    """A new, empty database (no schema) on the suite's engine: a SQLite file in `folder`, or a
+    throwaway PostgreSQL database next to INTAKE_TEST_DATABASE_URL, dropped afterwards."""
+    server = os.environ.get("INTAKE_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{folder / (prefix + '.sqlite3')}"
+        return
+    with servers.throwaway_database(server, prefix) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    base = os.environ.get("INTAKE_TEST_DATABASE_URL")
-    if not base:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    """The suite's database (one per test process), with the schema from the models."""
+    with fresh_database(tmp_path_factory.mktemp("db"), "intake_test") as url:
         create_schema(url)
         yield url
-        return
-    name = f"intake_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    create_schema(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture
 def empty_database(tmp_path: Path) -> Iterator[str]:
-    """An empty database on the engine the suite runs against (SQLite, or PostgreSQL when configured)."""
-    base = os.environ.get("INTAKE_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    name = f"intake_mig_{secrets.token_hex(4)}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """A second database for one test, empty (no schema), on the suite's engine."""
+    with fresh_database(tmp_path, "intake_empty") as url:
+        yield url
 
 
 def create_schema(url: str) -> None:
@@ -156,11 +146,12 @@ def _has_sequence(conn: Any) -> bool:
 
 
 @pytest.fixture
-def make_app(database_url: str, tmp_path: Path, storage_config: dict[str, Any]) -> Iterator[Any]:
+def make_app(database_url: str, tmp_path: Path, storage_config: dict[str, Any]) -> Iterator[MakeApp]:
     """Build an app with config overrides; set up (keys + admin) unless told not to."""
     made: list[Flask] = []
 
-    def build(setup: bool = True, **extra: Any) -> Flask:
+    def build(setup: bool = True, admin_with_corruption: bool = False, **extra: Any) -> Flask:
+        """`admin_with_corruption`: set up as `setup --with-corruption` (by default the admin lacks it)."""
         app = create_app(app_config(database_url, tmp_path, **{**storage_config, **extra}))
         made.append(app)
         if setup:
@@ -168,9 +159,9 @@ def make_app(database_url: str, tmp_path: Path, storage_config: dict[str, Any]) 
             os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY
             try:
                 with app.app_context():
-                    from intake.cli import run_setup
-
-                    run_setup(ADMIN, None)
+                    # The tests keep the recovery key in keys/ (setup refuses that unless told to).
+                    keys = Path(app.config["KEYS_DIR"]) / "recovery.key"
+                    run_setup(ADMIN, keys, with_corruption=admin_with_corruption, allow_keys_dir=True)
             finally:
                 os.environ.pop("INTAKE_ADMIN_PASSWORD", None)
                 os.environ.pop("INTAKE_RECOVERY_PASSPHRASE", None)
@@ -185,8 +176,8 @@ def make_app(database_url: str, tmp_path: Path, storage_config: dict[str, Any]) 
 
 
 @pytest.fixture
-def app(make_app: Any) -> Flask:
-    return make_app()  # type: ignore[no-any-return]
+def app(make_app: MakeApp) -> Flask:
+    return make_app()
 
 
 @pytest.fixture

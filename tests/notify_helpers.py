@@ -25,7 +25,7 @@ def officer_with_mail(
     """An officer granted `channels`, whose notices go to <username>@example.go.th."""
     officer = factory.officer(username, channels=channels, role=role)
     officer.email = f"{username}@example.go.th"
-    officer.notify_mode = mode.value
+    officer.notify_mode = mode
     factory.session.commit()
     return officer
 

@@ -8,16 +8,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from intake import crypto, db
-from intake.models import AuditEntry, Officer
+from intake import crypto, dates, db, key_contexts, keyring
+from intake.models import AuditEntry, Officer, OfficerSession
 
 from .conftest import csrf_token
 from .factories import Factory
@@ -92,6 +93,34 @@ def world(app: Flask) -> Iterator[tuple[Session, Factory]]:
     with app.app_context():
         session = db.session()
         yield session, Factory(app, session)
+
+
+RECENT = (dates.local_date(dates.now()) - timedelta(days=3)).isoformat()  # a date for officers' forms
+PR_PASSWORD = "officer password 1"  # noqa: S105 - the factory's default officer password
+
+
+def with_pr(app: Flask) -> None:
+    """A feedback officer "pr" (no second factor needed for that channel)."""
+    with world(app) as (_s, factory):
+        factory.officer("pr", PR_PASSWORD, channels=("feedback",))
+
+
+def session_count(app: Flask) -> int:
+    """How many officer sessions the database holds."""
+    with world(app) as (s, _f):
+        return int(s.scalar(select(func.count()).select_from(OfficerSession)) or 0)
+
+
+def admin_with_totp(app: Flask, password: str) -> tuple[int, bytes, bytes]:
+    """The administrator with a new TOTP secret, stored as enrolment does: (id, private key, secret)."""
+    secret = crypto.new_totp_secret()
+    with world(app) as (s, factory):
+        admin = factory.admin()
+        private = keyring.unlock(admin, password)
+        key = crypto.derive_subkey(private, key_contexts.TOTP)
+        admin.totp_secret = crypto.encrypt(key, secret, key_contexts.totp_secret(admin.id))
+        s.commit()
+        return admin.id, private, secret
 
 
 def audit_actions(app: Flask, action: str) -> list[AuditEntry]:

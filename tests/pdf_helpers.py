@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 from PIL import Image
@@ -155,15 +156,18 @@ def _px(points: float) -> int:
 def ink(image: Image.Image, word: Word) -> int:
     """Dark pixels inside the word's box on the page image."""
     box = (_px(word.x0), _px(word.y0), _px(word.x1), _px(word.y1))
-    return sum(1 for v in image.crop(box).get_flattened_data() if v < 128)
+    values: Any = image.convert("L").crop(box).get_flattened_data()
+    return sum(1 for v in values if v < 128)
 
 
 def rule_clearance(image: Image.Image, word: Word, reach_mm: float = 60) -> tuple[int, int] | None:
     """Blank pixel columns between the word's ink and the vertical rules left and right of it (its cell's
     borders); None when there is no rule on both sides (the word is not in a table). A rule is a column
     dark for at least 10 mm straight through the word's middle: no glyph stem is that tall."""
-    pixels = image.load()
-    assert pixels is not None
+    grey = image.convert("L")
+    loaded = grey.load()
+    assert loaded is not None
+    pixels: Any = loaded  # one channel: each pixel is an int
     middle = _px((word.y0 + word.y1) / 2)
     top, bottom = _px(word.y0 + 0.2 * (word.y1 - word.y0)), _px(word.y0 + 0.85 * (word.y1 - word.y0))
     tall = _px(10 * 72 / 25.4)

@@ -1,7 +1,9 @@
-"""Serve the app for real on 127.0.0.1 (gunicorn in a process group of its own) and talk to it over HTTP.
+"""Real services for tests and benchmarks: throwaway PostgreSQL databases, the app served by gunicorn on
+127.0.0.1 (in a process group of its own) and a client that talks to it over HTTP, Redis.
 
-Used by the multi-worker, durability, hostile-input and browser tests, and by bench/load.py. Every server
-binds a free port on loopback only, and every wait has a deadline.
+Used by the test suite (tests/conftest.py: the one throwaway-database fixture), the multi-worker,
+durability, hostile-input and browser tests, and the benchmarks (bench/). Every server binds a free port
+on loopback only, and every wait has a deadline.
 """
 
 from __future__ import annotations
@@ -19,14 +21,57 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from config import ROOT
+from intake.db import make_engine
+
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CASE_TOKEN = re.compile(r'id="case-token"[^>]*>\s*([^<\s][^<]*?)\s*<')
+
+
+# --- throwaway PostgreSQL databases ---------------------------------------------------------------
+
+
+def _on_server(server_url: str, sql: str) -> None:
+    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+def create_database(server_url: str, name: str) -> str:
+    """A new, empty database `name` on the PostgreSQL server of `server_url` (same user); its URL."""
+    _on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _on_server(server_url, f'CREATE DATABASE "{name}"')
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database `name` (connections to it are ended first)."""
+    _on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def throwaway_database(server_url: str, prefix: str = "intake_test") -> Iterator[str]:
+    """The URL of a new, empty database next to `server_url`, named for this process; dropped afterwards."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    url = create_database(server_url, name)
+    try:
+        yield url
+    finally:
+        drop_database(server_url, name)
+
+
+# --- the app served for real -------------------------------------------------------------------------
 
 
 class ServerFailed(RuntimeError):
@@ -121,20 +166,43 @@ def start_gunicorn(
     root: Path = ROOT,
     python: str = sys.executable,
     config: str | None = None,
+    threads: int = 1,
 ) -> Server:
     """gunicorn with the gunicorn.conf.py of `root` (this checkout, or a copy; `config` for another, e.g.
     python:intake.gunicorn_conf of an installed wheel) on a free loopback port, run from `root`; returns
-    once it answers."""
+    once it answers.
+
+    `threads` > 1 is what GUNICORN_CMD_ARGS="--threads N" does to the shipped config (gthread workers).
+    """
     port = free_port()
     full = dict(env)
     full["INTAKE_BIND"] = f"127.0.0.1:{port}"
     full["INTAKE_WORKERS"] = str(workers)
+    if threads > 1:
+        full["GUNICORN_CMD_ARGS"] = f"--threads {threads}"
+    command = [python, "-m", "gunicorn", "-c", config or str(root / "gunicorn.conf.py"), "wsgi:app"]
+    return _start(command, full, port, log_path, timeout, "gunicorn", cwd=root)
+
+
+def start_flask_run(env: Mapping[str, str], log_path: Path, timeout: float = 60) -> Server:
+    """`flask run` (Werkzeug's development server, threaded: what the quick start serves) on loopback."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", "127.0.0.1", "--port", str(port),
+        "--with-threads", "--no-reload", "--no-debugger",
+    ]
+    return _start(command, dict(env), port, log_path, timeout, "flask run", cwd=ROOT)
+
+
+def _start(
+    command: list[str], env: dict[str, str], port: int, log_path: Path, timeout: float, name: str, cwd: Path
+) -> Server:
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
-            [python, "-m", "gunicorn", "-c", config or str(root / "gunicorn.conf.py"), "wsgi:app"],
-            cwd=root,
-            env=full,
+            command,
+            cwd=cwd,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -146,7 +214,7 @@ def start_gunicorn(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServerFailed(f"gunicorn exited with {proc.returncode}:\n{server.log()}")
+            raise ServerFailed(f"{name} exited with {proc.returncode}:\n{server.log()}")
         try:
             with urllib.request.urlopen(server.url + "/", timeout=5) as resp:  # noqa: S310 - loopback
                 if resp.status == 200:
@@ -155,7 +223,7 @@ def start_gunicorn(
             pass
         time.sleep(0.1)
     server.kill()
-    raise ServerFailed(f"gunicorn did not answer within {timeout} s:\n{server.log()}")
+    raise ServerFailed(f"{name} did not answer within {timeout} s:\n{server.log()}")
 
 
 # --- a small HTTP client with cookies, CSRF and multipart ----------------------------------------

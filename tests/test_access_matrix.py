@@ -1,32 +1,31 @@
 """Every officer route against every role and channel grant: channels are walls (404), roles are doors (403).
 
-Roles: admin (all channels), legal (officer, corruption only), pr (officer, feedback + question),
-executive (reports only), anonymous. Each role gets a fresh world with one case per channel.
+Roles: admin (feedback + question: setup grants no corruption), legal (officer, corruption only),
+pr (officer, feedback + question), executive (reports only), anonymous. Each role gets a fresh world with
+one case per channel.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from intake import dates, keyring
+from intake import cases, keyring
 from intake.answers import publishing
 from intake.models import Case, Role
 
 from .conftest import ADMIN, PASSWORD, csrf_token
 from .factories import PNG_1PX
-from .officer_helpers import OfficerActions, world
+from .officer_helpers import RECENT, OfficerActions, officer_named, world
 
 OTHER_PASSWORD = "officer password 1"
-RECENT = (dates.local_date(dates.now()) - timedelta(days=3)).isoformat()
 ROLES = ("admin", "legal", "pr", "executive", "anonymous")
-CHANNEL_HOLDERS = {"corruption": {"admin", "legal"}, "feedback": {"admin", "pr"}, "question": {"admin", "pr"}}
+CHANNEL_HOLDERS = {"corruption": {"legal"}, "feedback": {"admin", "pr"}, "question": {"admin", "pr"}}
 CASE_ROLES = {"admin", "legal", "pr"}
 
 
@@ -38,7 +37,7 @@ class World:
 def build(app: Flask) -> World:
     ids: dict[str, Any] = {}
     with world(app) as (s, factory):
-        factory.officer("legal", OTHER_PASSWORD, channels=("corruption",))
+        legal = factory.officer("legal", OTHER_PASSWORD, channels=("corruption",))
         factory.officer("pr", OTHER_PASSWORD, channels=("feedback", "question"))
         factory.officer("executive", OTHER_PASSWORD, role=Role.EXECUTIVE)
         ids["spare"] = factory.officer("spare", OTHER_PASSWORD, channels=("question",)).id
@@ -51,7 +50,8 @@ def build(app: Flask) -> World:
                 ids[f"{channel}{n}_att"] = sub.case.attachments[0].id
             case = s.get(Case, ids[f"{channel}0"])
             assert case is not None
-            ids[f"{channel}_answer"] = publishing.publish(s, case, factory.admin(), "q", "a").id
+            publisher = legal if channel == "corruption" else factory.admin()
+            ids[f"{channel}_answer"] = publishing.publish(s, case, publisher, "q", "a").id
         s.commit()
     return World(ids)
 
@@ -206,16 +206,12 @@ def test_revoked_grant_cannot_decrypt_even_in_an_open_session(app: Flask, client
     actions = OfficerActions(admin_client)
     actions.login(ADMIN, PASSWORD)
     with world(app) as (s, _f):
-        from .officer_helpers import officer_named
-
         pr_id = officer_named(s, "pr").id
     admin_page = f"/officer/admin/officers/{pr_id}"
     revoked = actions.post(f"{admin_page}/revoke", {"channel": "feedback"}, form_url=admin_page)
     assert revoked.status_code == 303
     assert client.get(url).status_code == 404
     with world(app) as (s, _f):
-        from intake import cases
-
         pr = officer_named(s, "pr")
         private = keyring.unlock(pr, OTHER_PASSWORD)
         case = s.get(Case, ids["feedback0"])

@@ -24,16 +24,6 @@ def test_language_switch_only_redirects_to_our_pages(client: FlaskClient, target
     assert response.headers["Location"] == "/"
 
 
-def test_security_headers(client: FlaskClient) -> None:
-    headers = client.get("/").headers
-    csp = headers["Content-Security-Policy"]
-    assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
-    assert headers["Referrer-Policy"] == "no-referrer"
-    assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Cache-Control"] == "no-store"
-    assert "noindex" in headers["X-Robots-Tag"]
-
-
 def test_404_page_in_thai(client: FlaskClient) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404 and "ไม่พบหน้าที่ต้องการ" in response.get_data(as_text=True)

@@ -1,16 +1,26 @@
-"""The audit trail: hash chain, altered or deleted entries detected (also the last one), CLI, admin page."""
+"""The audit trail: every officer action on the record, the hash chain, altered or deleted entries detected
+(also the last ones, by the checkpoints), the CLI and the admin page."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import Executable, delete, func, select, update
 
 from intake import audit
-from intake.models import AuditEntry
+from intake.answers import publishing
+from intake.models import AuditCheckpoint, AuditEntry, Case
 
 from .conftest import ADMIN, PASSWORD
-from .officer_helpers import OfficerActions, world
+from .factories import PNG_1PX
+from .officer_helpers import RECENT, OfficerActions, world
+
+SECRET = "WRITTEN-BY-SOMEONE"
 
 
 def _fill(app: Flask, n: int = 5) -> list[int]:
@@ -28,18 +38,23 @@ def _verify_cli(app: Flask, *args: str) -> tuple[int, str]:
 def test_intact_chain_verifies(app: Flask) -> None:
     _fill(app)
     with world(app) as (s, _f):
-        assert audit.verify(s) is None and audit.verify_all(s) is None
+        assert audit.verify(s) is None and audit.verify_and_record(s) is None
     code, out = _verify_cli(app)
     assert code == 0 and "intact" in out
 
 
+def _verify_after(app: Flask, change: Executable) -> audit.ChainBreak | None:
+    """The chain verified after `change`, made behind the app's back (an editor of the database)."""
+    with world(app) as (s, _f):
+        s.execute(change)
+        s.commit()
+        return audit.verify(s)
+
+
 def test_altered_entry_is_detected(app: Flask) -> None:
     ids = _fill(app)
-    with world(app) as (s, _f):
-        s.execute(update(AuditEntry).where(AuditEntry.id == ids[2]).values(detail="innocent"))
-        s.commit()
-        broken = audit.verify(s)
-        assert broken is not None and broken.entry_id == ids[2] and broken.reason == "hash"
+    broken = _verify_after(app, update(AuditEntry).where(AuditEntry.id == ids[2]).values(detail="innocent"))
+    assert broken is not None and broken.entry_id == ids[2] and broken.reason == "hash"
     code, out = _verify_cli(app)
     assert code != 0 and f"entry {ids[2]}" in out
 
@@ -48,8 +63,6 @@ def test_altered_actor_with_recomputed_plain_hash_is_still_detected(app: Flask) 
     ids = _fill(app)
     with world(app) as (s, _f):
         # Whoever writes to the database cannot recompute the keyed hash (its key lives in keys/).
-        import hashlib
-
         row = s.get(AuditEntry, ids[1])
         assert row is not None
         row.actor = "someone else"
@@ -61,18 +74,15 @@ def test_altered_actor_with_recomputed_plain_hash_is_still_detected(app: Flask) 
 
 def test_deleted_middle_entry_is_detected(app: Flask) -> None:
     ids = _fill(app)
-    with world(app) as (s, _f):
-        s.execute(delete(AuditEntry).where(AuditEntry.id == ids[2]))
-        s.commit()
-        broken = audit.verify(s)
-        assert broken is not None and broken.entry_id == ids[3] and broken.reason == "link"
+    broken = _verify_after(app, delete(AuditEntry).where(AuditEntry.id == ids[2]))
+    assert broken is not None and broken.entry_id == ids[3] and broken.reason == "link"
     code, out = _verify_cli(app)
     assert code != 0 and f"entry {ids[3]}" in out
 
 
 def test_deleted_last_entry_is_detected_by_the_checkpoint(app: Flask) -> None:
     ids = _fill(app)
-    code, out = _verify_cli(app)  # writes the checkpoint (newest entry) outside the database
+    code, out = _verify_cli(app)  # records a checkpoint (the newest entry), tagged under the audit key
     assert code == 0 and f"tail {ids[-1]}:" in out
     with world(app) as (s, _f):
         s.execute(delete(AuditEntry).where(AuditEntry.id == ids[-1]))
@@ -90,8 +100,9 @@ def test_expect_option_checks_a_tail_kept_elsewhere(app: Flask) -> None:
     with world(app) as (s, _f):
         s.execute(delete(AuditEntry).where(AuditEntry.id == ids[-1]))
         s.commit()
-    with app.app_context():
-        audit.checkpoint_path().unlink()  # the file can be removed too: the tail kept elsewhere still holds
+    with world(app) as (s, _f):
+        s.execute(delete(AuditCheckpoint))  # checkpoints can go too: the tail kept elsewhere still holds
+        s.commit()
     code, out = _verify_cli(app, "--expect", kept)
     assert code != 0 and "missing" in out
     assert _verify_cli(app, "--expect", "nonsense")[0] != 0
@@ -102,8 +113,8 @@ def test_checkpoint_moves_forward(app: Flask) -> None:
     assert _verify_cli(app)[0] == 0
     more = _fill(app, 2)
     assert _verify_cli(app)[0] == 0
-    with app.app_context():
-        point = audit.read_checkpoint()
+    with world(app) as (s, _f):
+        point = audit.last_checkpoint(s)
         assert point is not None and point.entry_id == more[-1]
 
 
@@ -128,3 +139,173 @@ def test_sign_in_failure_is_recorded_even_though_the_request_fails(app: Flask, c
     with world(app) as (s, _f):
         rows = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "login.failure")))
         assert len(rows) == 1 and audit.verify(s) is None
+
+
+def _checkpoints(app: Flask) -> int:
+    with world(app) as (s, _f):
+        return int(s.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0)
+
+
+def test_admin_page_shows_the_last_verification_and_writes_none(app: Flask, client: FlaskClient) -> None:
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    ids = _fill(app, 3)
+    assert 'data-result="none"' in client.get("/officer/admin/audit").get_data(as_text=True)
+    assert _verify_cli(app)[0] == 0
+    page = client.get("/officer/admin/audit").get_data(as_text=True)
+    assert 'data-result="intact"' in page and 'data-intact="true"' in page
+    with world(app) as (s, _f):
+        s.execute(update(AuditEntry).where(AuditEntry.id == ids[1]).values(detail="innocent"))
+        s.commit()
+    before = _checkpoints(app)
+    page = client.get("/officer/admin/audit").get_data(as_text=True)
+    assert 'data-result="intact"' in page  # the last verification's result, as it was recorded ...
+    assert 'data-intact="false"' in page and str(ids[1]) in page  # ... and what is shown, checked now
+    assert _checkpoints(app) == before  # the page verifies without writing
+    assert _verify_cli(app)[0] != 0
+    page = client.get("/officer/admin/audit").get_data(as_text=True)
+    last = page.split('id="audit-last-verification"', 1)[1].split("</p>", 1)[0]
+    assert 'data-result="broken"' in last and str(ids[1]) in last
+
+
+def test_a_filtered_page_still_sees_a_deleted_neighbour(app: Flask, client: FlaskClient) -> None:
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    ids = _fill(app, 4)
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry).where(AuditEntry.id == ids[1]))
+        s.commit()
+    page = client.get(f"/officer/admin/audit?target={2}").get_data(as_text=True)  # shows ids[2] only
+    assert 'data-intact="false"' in page and str(ids[2]) in page
+
+
+def test_an_altered_checkpoint_is_refused(app: Flask, client: FlaskClient) -> None:
+    ids = _fill(app, 3)
+    assert _verify_cli(app)[0] == 0
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry).where(AuditEntry.id == ids[-1]))
+        s.execute(update(AuditCheckpoint).values(tail_id=ids[-2], entry_count=2))  # hide the deletion
+        s.commit()
+    code, out = _verify_cli(app)
+    assert code != 0 and "(checkpoint)" in out
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    with world(app) as (s, _f):
+        s.execute(delete(AuditCheckpoint).where(AuditCheckpoint.broken_entry_id.is_not(None)))
+        s.commit()
+    assert 'data-result="altered"' in client.get("/officer/admin/audit").get_data(as_text=True)
+
+
+def test_the_checkpoint_file_of_earlier_versions_is_read_once(app: Flask) -> None:
+    ids = _fill(app, 3)
+    with world(app) as (s, _f):
+        newest = audit.tail(s)
+        assert newest is not None
+    legacy = Path(app.config["INSTANCE_DIR"]) / audit.LEGACY_CHECKPOINT_FILE
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_text(json.dumps({"id": newest.entry_id, "hash": newest.hash, "count": newest.count}))
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry).where(AuditEntry.id == ids[-1]))
+        s.commit()
+    code, out = _verify_cli(app)
+    assert code != 0 and f"entry {ids[-1]} (missing)" in out
+
+
+def test_every_officer_action_is_on_the_record(make_app: Any) -> None:
+    app: Flask = make_app(admin_with_corruption=True)  # `setup --with-corruption`: one admin does it all
+    with world(app) as (s, factory):
+        spare = factory.officer("spare", channels=("question",)).id
+        sub = factory.case("corruption", "c", files=[(PNG_1PX, "p.png")])
+        case, attachment = sub.case.id, sub.case.attachments[0].id
+        question = factory.case("question", "q", publish_ok=True).case.id
+        q = s.get(Case, question)
+        assert q is not None
+        old_answer = publishing.publish(s, q, factory.admin(), "q", "a").id
+        s.commit()
+    client = app.test_client()
+    actions = OfficerActions(client)
+    assert actions.post("/officer/login", {"username": ADMIN, "password": "wrong"}).status_code == 200
+    actions.login(ADMIN, PASSWORD)
+    c = f"/officer/cases/{case}"
+    steps = [
+        (f"{c}/acknowledge", {}),
+        (f"{c}/status", {"status": "in_progress", "note": SECRET}),
+        (f"{c}/reply", {"message": SECRET}),
+        (f"{c}/note", {"note": SECRET}),
+        (f"{c}/assign", {"officer": ""}),
+        (f"{c}/refer", {"agency": "nacc", "reference": SECRET, "referred_on": RECENT, "note": SECRET}),
+        (f"/officer/cases/{question}/publish", {"question": SECRET, "answer": SECRET, "confirm": "y"}),
+        (f"/officer/answers/{old_answer}/unpublish", {}),
+        (f"/officer/admin/officers/{spare}/grant", {"channel": "feedback"}),
+        (f"/officer/admin/officers/{spare}/revoke", {"channel": "feedback"}),
+        (f"/officer/admin/officers/{spare}/reset-2fa", {}),
+        (f"/officer/admin/officers/{spare}/deactivate", {}),
+    ]
+    assert client.get(c).status_code == 200
+    assert client.get(f"{c}/attachments/{attachment}").status_code == 200
+    for path, data in steps:
+        assert actions.post(path, data, form_url=c).status_code == 303, path
+    intake = {"channel": "feedback", "source": "phone", "received_at": RECENT, "details": SECRET}
+    assert actions.post("/officer/intake", intake).status_code == 200
+    created = actions.post("/officer/admin/officers/new", {"username": "fresh", "role": "officer"})
+    assert created.status_code == 200
+    settings_page = "/officer/admin/settings"
+    form = {
+        "municipality_name": "เทศบาลตำบลทดสอบ",
+        **{f"{k}_days_{ch}": "9" for k in ("ack", "answer") for ch in ("corruption", "feedback", "question")},
+        "attachment_max_file_mb": "5",
+        "attachment_max_total_mb": "20",
+        "retention_years": "5",
+    }
+    assert actions.post(settings_page, form).status_code == 303
+    new = "another good password"
+    assert (
+        actions.post("/officer/password", {"current": PASSWORD, "new": new, "confirm": new}).status_code
+        == 303
+    )
+    assert actions.logout().status_code == 303
+    with world(app) as (s, _f):
+        entries = list(s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        assert audit.verify(s) is None
+    by_action = {(e.action, e.target) for e in entries}
+    wanted = {
+        ("login.failure", ADMIN),
+        ("login.success", ADMIN),
+        ("totp.enrol", ADMIN),
+        ("case.view", str(case)),
+        ("attachment.download", str(case)),
+        ("case.acknowledge", str(case)),
+        ("case.status", str(case)),
+        ("case.reply", str(case)),
+        ("case.note", str(case)),
+        ("case.assign", str(case)),
+        ("case.refer", str(case)),
+        ("answer.publish", str(question)),
+        ("answer.unpublish", str(question)),
+        ("grant.add", "spare"),
+        ("grant.revoke", "spare"),
+        ("totp.reset", "spare"),
+        ("officer.deactivate", "spare"),
+        ("officer.create", "fresh"),
+        ("settings.change", None),
+        ("password.change", ADMIN),
+        ("logout", ADMIN),
+    }
+    assert wanted <= by_action, wanted - by_action
+    assert any(e.action == "case.intake" for e in entries)
+    assert all(SECRET not in (e.detail + (e.target or "")) for e in entries)
+
+
+def test_case_page_shown_after_a_refused_action_is_a_case_view_on_the_record(
+    app: Flask, client: FlaskClient
+) -> None:
+    with world(app) as (s, factory):
+        case_id = factory.case("feedback", "secret text of the citizen").case.id
+        s.commit()
+    actions = OfficerActions(client)
+    actions.login(ADMIN, PASSWORD)
+    refused = actions.post(f"/officer/cases/{case_id}/reply", {"message": ""}, f"/officer/cases/{case_id}")
+    assert refused.status_code == 400
+    assert "secret text of the citizen" in refused.get_data(as_text=True)
+    with world(app) as (s, _f):
+        views = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "case.view", AuditEntry.target == str(case_id))
+        ).all()
+    assert len(views) == 2  # the GET for the form, then the page shown again with the error

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select
 
 from intake import attachments, audit, backup, cases, create_app, db, keyring, storage
-from intake.db import make_engine
 from intake.models import Case, Channel, Officer, Setting
 
 from . import factories
@@ -50,19 +46,9 @@ def same_storage(storage: str, request: pytest.FixtureRequest) -> dict[str, Any]
 
 
 @pytest.fixture
-def second_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+def second_database(empty_database: str) -> str:
     """A second, empty database on the same engine as the suite's (no schema)."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored' / 'restored.sqlite3'}"
-        return
-    name = f"intake_restore_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = make_engine(os.environ["INTAKE_TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    return empty_database
 
 
 def _restored_app(url: str, tmp_path: Path, storage: dict[str, Any]) -> Flask:
@@ -88,7 +74,7 @@ def _populate(app: Flask) -> dict[str, Any]:
             found = cases.find_by_token(session, submitted.token)
             clean = [factory.clean_file(f"{MARK}-FOLLOWUP-FILE-{i}".encode(), "more.txt")]
             cases.add_followup(session, found, f"{MARK}-FOLLOWUP-{i}", clean, store_of(app))
-            admin = factory.admin()
+            admin = factory.legal()  # every channel, corruption included
             keys = cases.officer_keys(session, admin, keyring.unlock(admin, PASSWORD), submitted.case)
             cases.reply(session, submitted.case, admin, keys, f"{MARK}-REPLY-{i}")
             cases.add_note(session, submitted.case, admin, keys, f"{MARK}-NOTE-{i}")
@@ -153,8 +139,8 @@ def test_backup_restores_every_case_readable_and_holds_only_ciphertext(
         session = db.session()
         assert audit.verify(session) is None
         assert session.scalar(select(Setting).where(Setting.name == "uncommitted")) is None
-        admin = session.scalar(select(Officer).where(Officer.username == "admin"))
-        assert admin is not None
+        admin = session.scalar(select(Officer).where(Officer.username == factories.LEGAL))
+        assert admin is not None  # the legal-unit officer holds every channel, corruption included
         private = keyring.unlock(admin, PASSWORD)
         assert len(session.scalars(select(Case)).all()) == len(made)
         for token, expected in made.items():

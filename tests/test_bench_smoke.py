@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
+from config import ROOT
+
 BENCH = ROOT / "bench"
 TIMEOUT = 180  # seconds per script: a hung server or client fails the test instead of hanging it
 
@@ -90,7 +91,8 @@ def test_datagen_makes_valid_cases(bench_dir: Path) -> None:
 def test_crypto_budget(bench_dir: Path) -> None:
     figures = run("crypto_budget.py", bench_dir)
     for key in ("token_kdf_total_s", "argon2id_interactive_s", "seal_s", "submit_s", "plain_insert_commit_s"):
-        assert isinstance(figures[key], float) and figures[key] > 0, key
+        value = figures[key]
+        assert isinstance(value, float) and value > 0, key
 
 
 def test_token_lookup(bench_dir: Path) -> None:
@@ -115,7 +117,9 @@ def test_submit_through_gunicorn(bench_dir: Path) -> None:
     throughput = figures["throughput"]
     assert isinstance(throughput, dict)
     assert throughput["intake"]["failures"] == 0 and throughput["baseline"]["failures"] == 0
-    assert figures["cases_stored"] == throughput["intake"]["ok"] + 2 * figures["clients"]
+    clients = figures["clients"]
+    assert isinstance(clients, int)
+    assert figures["cases_stored"] == throughput["intake"]["ok"] + 2 * clients
     assert len(ratios(figures)) == 1
 
 
@@ -134,3 +138,12 @@ def test_notify(bench_dir: Path) -> None:
     assert figures["officer_mails"] == 20  # 40 notices to 20 officers: one mail each
     assert figures["notices_written"] == (21 + 4) * 6  # 20 officers + admin; 3 + admin
     assert len(ratios(figures)) == 2
+
+
+def test_pixel_budget(bench_dir: Path) -> None:
+    figures = run("pixel_budget.py", bench_dir)
+    cases = figures["cases"]
+    assert isinstance(cases, dict)
+    assert cases["budget on"]["status"] == 400 and cases["budget off"]["status"] == 200
+    assert cases["three fit"]["status"] == 200 and cases["plain"]["status"] == 200
+    assert len(ratios(figures)) == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from intake import attachments, cases, crypto, keyring
+from intake import attachments, cases, crypto, key_contexts, keyring
 from intake.models import Case, Channel, Status
 
 from .conftest import PASSWORD, store_of
@@ -43,8 +43,9 @@ def test_officer_without_channel_cannot_decrypt(factory: Factory, session: Sessi
         cases.officer_keys(session, pr, pr_private, sub.case)
     # Even calling the crypto layer directly with every row: pr's grant for feedback is not the key.
     grant = pr.grants[0]
-    feedback_private = crypto.unseal(pr_private, grant.sealed_private_key, b"intake channel key:feedback")
-    aad = f"intake case keys:{sub.case.id}".encode()
+    channel_aad = key_contexts.channel_key("feedback")
+    feedback_private = crypto.unseal(pr_private, grant.sealed_private_key, channel_aad)
+    aad = key_contexts.case_keys(sub.case.id)
     with pytest.raises(crypto.CryptoError):
         crypto.unseal(feedback_private, sub.case.sealed_for_channel, aad)
 

@@ -57,7 +57,7 @@ def test_submit_each_channel_and_track_it_back(app: Flask, client: FlaskClient, 
         assert case.channel == channel and case.source == "web"
         assert dates.format_datetime(case.received_at, "th") in page  # Buddhist Era, Bangkok time
         body = cases.citizen_timeline(db.session(), cases.find_by_token(db.session(), token))[0].data
-    expected = {
+    expected: dict[str, dict[str, object]] = {
         "corruption": {"category": "bribery"},
         "feedback": {"rating": 4},
         "question": {"publish_ok": True},

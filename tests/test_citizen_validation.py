@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from intake import cases, db
 
@@ -149,17 +150,21 @@ def _multipart(parts: list[tuple[bytes, bytes]], boundary: bytes = b"----intake-
     ) + b"--" + boundary + b"--\r\n"
 
 
-def test_invalid_utf8_in_multipart_values_is_no_500(app: Flask, client: FlaskClient) -> None:
+def _post_parts(client: FlaskClient, parts: list[tuple[bytes, bytes]]) -> TestResponse:
+    """POST the corruption form as raw multipart `parts`, after its CSRF token."""
     token = csrf_token(client, "/report/corruption")
-    body = _multipart([
-        (b'name="csrf_token"', token.encode()),
+    body = _multipart([(b'name="csrf_token"', token.encode()), *parts])
+    return client.post(
+        "/report/corruption", data=body, content_type="multipart/form-data; boundary=----intake-test"
+    )
+
+
+def test_invalid_utf8_in_multipart_values_is_no_500(app: Flask, client: FlaskClient) -> None:
+    response = _post_parts(client, [
         (b'name="details"', b"bad \xff\xfe bytes \xc3 here"),
         (b'name="involved"', b"\xed\xa0\x80 surrogate"),
         (b'name="attachments"; filename="evidence.txt"', b"file text \xff"),
     ])
-    response = client.post(
-        "/report/corruption", data=body, content_type="multipart/form-data; boundary=----intake-test"
-    )
     assert response.status_code == 400  # the file is not UTF-8 text, nor any other accepted type
     page = response.get_data(as_text=True)
     assert 'id="attachments-error"' in page and "evidence.txt" in page
@@ -167,15 +172,10 @@ def test_invalid_utf8_in_multipart_values_is_no_500(app: Flask, client: FlaskCli
 
 
 def test_invalid_utf8_in_a_multipart_header_is_no_500(app: Flask, client: FlaskClient) -> None:
-    token = csrf_token(client, "/report/corruption")
-    body = _multipart([
-        (b'name="csrf_token"', token.encode()),
+    response = _post_parts(client, [
         (b'name="details"', b"text"),
         (b'name="attachments"; filename="\xff\xfename.txt"', b"file text"),
     ])
-    response = client.post(
-        "/report/corruption", data=body, content_type="multipart/form-data; boundary=----intake-test"
-    )
     # Werkzeug cannot parse such a body at all: the form arrives without its security code.
     assert response.status_code == 400 and "แบบฟอร์มหมดอายุ" in response.get_data(as_text=True)
     assert case_count(app) == 0

@@ -168,7 +168,7 @@ def test_only_an_administrator_touches_the_crest(app: Flask, client: FlaskClient
     assert client.post(UPLOAD, data={}).status_code in (302, 400)  # no session: sign-in or no CSRF
     assert client.get(f"{SETTINGS}/crest.png").status_code == 302
     with world(app) as (_s, factory):
-        factory.officer("pr", "officer password 1", channels=["feedback"])
+        factory.officer("pr", "officer password 1", channels=("feedback",))
     officer = OfficerActions(client)
     officer.login("pr", "officer password 1")
     refused = officer.post(UPLOAD, {"crest": (io.BytesIO(picture()), "c.png")}, form_url="/officer/queue")

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from intake import attachments, db, tokens
 from intake.models import Attachment, Case
 
-from .conftest import csrf_token, store_of
+from .conftest import MakeApp, csrf_token, store_of
 from .factories import PNG_1PX
 from .servers import Server, env_for, http_status, raw_request, start_gunicorn
 
@@ -51,9 +51,9 @@ field_values = st.one_of(
 
 
 @pytest.fixture
-def hostile(make_app: Any) -> Flask:
+def hostile(make_app: MakeApp) -> Flask:
     # Every request comes from one address: limits high enough never to answer 429 here.
-    return make_app(  # type: ignore[no-any-return]
+    return make_app(
         RATELIMIT_SUBMIT="100000 per minute", RATELIMIT_TRACK_FAILURES="100000 per minute"
     )
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from intake import migrate
 from intake.db import Base, make_engine
+from intake.models import Case, Channel, EntryKind, Status
+
+FIRST_REVISION = "e4b722c90125"  # the initial schema, before enum columns were checked
 
 
 def test_head_matches_models(empty_database: str) -> None:
@@ -17,3 +27,75 @@ def test_head_matches_models(empty_database: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == [], diff
+
+
+def _insert_old_rows(conn: Connection) -> None:
+    """A case with an entry and an attachment, an officer with a grant and a session (the first schema)."""
+    now = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+    key = text(
+        "INSERT INTO channel_keys (channel, public_key, sealed_for_recovery, created_at)"
+        " VALUES ('feedback', :k, :k, :t)"
+    )
+    conn.execute(key, {"k": b"k" * 32, "t": now})
+    conn.execute(
+        text(
+            "INSERT INTO officers (id, username, role, active, created_at, password_salt, password_kdf,"
+            " password_verifier, must_change_password, public_key, wrapped_private_key, failed_logins,"
+            " record_tag) VALUES (1, 'pr', 'officer', :yes, :t, :b, '{}', :b, :no, :b, :b, 0, :b)"
+        ),
+        {"t": now, "b": b"x" * 16, "yes": True, "no": False},
+    )
+    conn.execute(
+        text("INSERT INTO grants (id, officer_id, channel, sealed_private_key, granted_at)"
+             " VALUES (1, 1, 'feedback', :b, :t)"),
+        {"b": b"g", "t": now},
+    )
+    conn.execute(
+        text("INSERT INTO officer_sessions (id, officer_id, created_at, last_seen_at, wrapped_private_key,"
+             " second_factor_done) VALUES ('s', 1, :t, :t, :b, :yes)"),
+        {"t": now, "b": b"w", "yes": True},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO cases (id, channel, source, status, received_at, created_at, ack_due_at,"
+            " answer_due_at, assignee_id, token_hash, citizen_salt, sealed_for_channel, sealed_for_citizen)"
+            " VALUES (1, 'feedback', 'web', 'in_progress', :t, :t, :t, :t, 1, :h, :s, :b, :b)"
+        ),
+        {"t": now, "h": b"h" * 32, "s": b"s" * 16, "b": b"c"},
+    )
+    for entry_id, kind, public in ((1, "submission", True), (2, "note", False)):
+        conn.execute(
+            text("INSERT INTO entries (id, case_id, kind, at, officer_id, public, body)"
+                 " VALUES (:i, 1, :k, :t, 1, :p, :b)"),
+            {"i": entry_id, "k": kind, "t": now, "p": public, "b": b"e"},
+        )
+    conn.execute(
+        text("INSERT INTO attachments (id, case_id, entry_id, stored_name, key, meta, created_at)"
+             " VALUES (1, 1, 1, 'f', 'content', :b, :t)"),
+        {"b": b"m", "t": now},
+    )
+
+
+def test_upgrade_keeps_existing_data_and_checks_enum_values(empty_database: str) -> None:
+    engine = make_engine(empty_database)
+    cfg = migrate.alembic_config()
+    with engine.connect() as conn, migrate.foreign_keys_off(conn), conn.begin():
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, FIRST_REVISION)
+    with engine.begin() as conn:
+        _insert_old_rows(conn)
+    migrate.upgrade(engine)
+    tables = ("cases", "entries", "attachments", "officers", "grants", "officer_sessions", "channel_keys")
+    with engine.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}  # noqa: S608
+        columns = {c["name"] for c in inspect(conn).get_columns("entries")}
+    assert counts == {"cases": 1, "entries": 2, "attachments": 1, "officers": 1, "grants": 1,
+                      "officer_sessions": 1, "channel_keys": 1}
+    assert "public" not in columns
+    with Session(engine) as session:
+        case = session.get(Case, 1)
+        assert case is not None and case.status == Status.IN_PROGRESS and case.channel == Channel.FEEDBACK
+        assert [e.kind for e in case.entries] == [EntryKind.SUBMISSION, EntryKind.NOTE]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET status = 'lost' WHERE id = 1"))
+    engine.dispose()

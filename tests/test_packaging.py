@@ -69,7 +69,7 @@ def test_the_wheel_installs_and_serves_thai_outside_the_checkout(tmp_path: Path,
     site.mkdir()
     env = env_for({"DATABASE_URL": empty_database})  # instance and keys: ./instance, ./keys of `site`
     where = subprocess.run(
-        [str(python), "-c", "import config, intake, wsgi; print(intake.ROOT, config.HOME, wsgi.__file__)"],
+        [str(python), "-c", "import config, intake, wsgi; print(config.ASSETS, config.HOME, wsgi.__file__)"],
         cwd=site, env=env, capture_output=True, text=True, check=True,
     ).stdout.split()
     assert where[0].startswith(str(tmp_path / "venv")) and where[0].endswith("site-packages/intake")

@@ -10,11 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from intake import cases, dates
-from intake.models import Case, Source
+from intake import cases, dates, keyring
+from intake.models import Case, Source, Status
 from intake.officer import queue
 
 from .conftest import ADMIN, PASSWORD
+from .factories import LEGAL
 from .officer_helpers import OfficerActions, audit_actions, world
 
 BKK_2359 = datetime(2026, 3, 9, 16, 59, tzinfo=UTC)  # 9 Mar 2026 23:59 Bangkok
@@ -52,8 +53,6 @@ def test_overdue_filter_and_clause_agree_across_midnight(app: Flask) -> None:
         page = queue.fetch(s, queue.QueueFilter(overdue=True), {"feedback"}, 0, at)
         assert [c.id for c in page.cases] == [late.id]
         admin = factory.admin()
-        from intake import keyring
-
         keys = cases.officer_keys(s, admin, keyring.unlock(admin, PASSWORD), late)
         cases.acknowledge(s, late, admin, keys)
         s.commit()
@@ -86,9 +85,7 @@ def test_filters_counts_and_sorting(app: Flask, client: FlaskClient) -> None:
         a = factory.case("feedback", received_at=base).case.id
         b = factory.case("question", received_at=base + timedelta(hours=1), source=Source.PHONE).case.id
         c = factory.case("corruption", received_at=base + timedelta(hours=2)).case.id
-        admin = factory.admin()
-        from intake import keyring
-
+        admin = factory.legal()  # holds corruption too (the administrator does not)
         case_b = s.get(Case, b)
         assert case_b is not None
         keys = cases.officer_keys(s, admin, keyring.unlock(admin, PASSWORD), case_b)
@@ -97,7 +94,7 @@ def test_filters_counts_and_sorting(app: Flask, client: FlaskClient) -> None:
         assert case_c is not None
         cases.assign(s, case_c, admin, admin)
         s.commit()
-    OfficerActions(client).login(ADMIN, PASSWORD)
+    OfficerActions(client).login(LEGAL, PASSWORD)
     get = lambda q: client.get(f"/officer/queue{q}").get_data(as_text=True)  # noqa: E731
     assert _ids(get("")) == [c, a]  # the default view is the open cases: triage
     assert _ids(get("?status=all")) == [c, b, a]
@@ -123,8 +120,6 @@ def test_closed_counts_cover_this_fiscal_year_and_lists_stay_whole(app: Flask, c
         old = factory.case("feedback", received_at=start - timedelta(days=40)).case.id
         new = factory.case("feedback", received_at=start + timedelta(hours=1)).case.id
         admin = factory.admin()
-        from intake import keyring
-
         private = keyring.unlock(admin, PASSWORD)
         for case_id in (old, new):
             case = s.get(Case, case_id)
@@ -168,8 +163,10 @@ def _intake(actions: OfficerActions, **data: str) -> tuple[int, str]:
 
 
 def test_offline_intake_counts_under_its_source_and_received_date(app: Flask, client: FlaskClient) -> None:
+    with world(app) as (_s, factory):
+        factory.legal()  # a corruption complaint by letter is recorded by the legal unit
     actions = OfficerActions(client)
-    actions.login(ADMIN, PASSWORD)
+    actions.login(LEGAL, PASSWORD)
     day = dates.local_date(dates.now()) - timedelta(days=4)
     status, page = _intake(
         actions,
@@ -242,7 +239,7 @@ def test_offline_intake_refuses_web_source_and_category_outside_corruption(
 def test_purged_case_is_listed_and_shows_metadata_only(app: Flask, client: FlaskClient) -> None:
     with world(app) as (s, factory):
         case = factory.case("feedback", "เนื้อหาเก่า").case
-        case.status, case.closed_at, case.purged_at = "resolved", dates.now(), dates.now()
+        case.status, case.closed_at, case.purged_at = Status.RESOLVED, dates.now(), dates.now()
         case.sealed_for_channel = b""
         s.commit()
         case_id = case.id

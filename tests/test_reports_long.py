@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -68,7 +69,7 @@ def test_long_csv_has_the_hand_worked_figures(factory: Factory, session: Session
     assert len(keys) == len(set(keys)) and all(all(k) for k in keys)
 
 
-def test_long_csv_from_the_page_and_the_command_line(app: Flask, executive, tmp_path: Path) -> None:  # noqa: F811
+def test_long_csv_from_the_page_and_the_command_line(app: Flask, executive: Any, tmp_path: Path) -> None:  # noqa: F811
     web = executive.get(Q1_URL + "&format=csv-long")
     assert web.status_code == 200
     assert "filename=report-fy2569-q1-long.csv" in web.headers["Content-Disposition"]

@@ -1,10 +1,13 @@
-"""DESIGN.md properties seen from outside: stolen storage reveals nothing; no trace of the citizen; headers.
+"""Security properties (docs/security.md) seen from outside: stolen storage reveals nothing; no trace of
+the citizen.
 
-(The wall between channels, property 2, is tested in test_cases.py.)
+(The wall between channels, property 2, is tested in test_cases.py; what a browser is told, headers and
+cookies, in test_security.py.)
 """
 
 from __future__ import annotations
 
+import base64
 import glob
 import logging
 import os
@@ -22,21 +25,21 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from intake import db, tokens
+from intake import db, keyring, tokens
 from intake.models import Attachment
+from intake.officer import signin
 from intake.storage import S3Store
 
 from .citizen_helpers import (
     URLS,
     followup,
     jpeg_with_gps,
-    submit,
     submit_ok,
-    token_of,
     track,
     valid_data,
 )
-from .conftest import on_both_stores, store_of
+from .conftest import ADMIN, PASSWORD, on_both_stores, store_of
+from .officer_helpers import RECENT, OfficerActions, officer_named, world
 
 CLIENT_ADDRESS = "203.0.113.77"
 USER_AGENT = "MarkerAgent/1.0"
@@ -138,6 +141,7 @@ def test_stolen_storage_reveals_no_submitted_text_file_or_token(app: Flask, clie
         data = valid_data(channel, f"{marker} {thai}")
         files = None
         if channel != "question":
+            data["keep_filename"] = "y"  # the names are kept (encrypted): they must not show either
             files = [
                 (f"file bytes {marker}".encode(), f"name-{marker}.txt"),
                 (jpeg_with_gps(f"Cam{marker}"), f"photo-{marker}.jpg"),
@@ -179,70 +183,70 @@ def test_no_client_address_or_user_agent_anywhere(
     assert_nowhere(app, [CLIENT_ADDRESS, USER_AGENT])
 
 
-# --- what a browser is told --------------------------------------------------------------------------
-
-
-def _assert_headers(response: Any, no_store: bool = True) -> None:
-    headers = response.headers
-    csp = headers["Content-Security-Policy"]
-    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
-    assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
-    assert headers["Referrer-Policy"] == "no-referrer"
-    assert headers["X-Content-Type-Options"] == "nosniff"
-    if no_store:
-        assert "no-store" in headers["Cache-Control"]
-
-
-def _assert_page_is_self_contained(page: str) -> None:
-    assert '<meta name="robots" content="noindex' in page
-    assert "<script" not in page and "<style" not in page and " style=" not in page
-    for url in re.findall(r'(?:href|src|action)="([^"]*)"', page):
-        assert url.startswith(("/", "#")) and not url.startswith("//"), url
-
-
-@pytest.mark.parametrize("url", ["/", "/report/corruption", "/report/feedback", "/ask", "/track"])
-def test_headers_and_pages_of_citizen_forms(client: FlaskClient, url: str) -> None:
-    response = client.get(url)
-    _assert_headers(response)
-    _assert_page_is_self_contained(response.get_data(as_text=True))
-
-
-def test_receipt_and_case_pages_are_never_cached(client: FlaskClient) -> None:
-    receipt = submit(client, "feedback")
-    case_page = track(client, token_of(receipt))
-    not_found = track(client, "AAAAA-AAAAA-AAAAA-AAAAA")
-    for response in (receipt, case_page, not_found):
-        _assert_headers(response)
-        assert response.headers["Cache-Control"] == "no-store"
-        _assert_page_is_self_contained(response.get_data(as_text=True))
-
-
-def _cookie_attrs(response: Any, name: str) -> str:
-    found = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{name}=")]
-    assert found, f"no {name} cookie set"
-    return found[0]
-
-
-def test_cookies_are_httponly_and_samesite(app: Flask, client: FlaskClient) -> None:
-    session_cookie = _cookie_attrs(client.get("/report/corruption"), app.config["SESSION_COOKIE_NAME"])
-    lang_cookie = _cookie_attrs(client.get("/lang/en?next=/"), "lang")
-    for cookie in (session_cookie, lang_cookie):
-        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
-
-
-def test_cookies_are_secure_over_https(make_app: Any) -> None:
-    app = make_app(SESSION_COOKIE_SECURE=True)
+def test_stolen_storage_reveals_nothing_officers_wrote_nor_their_secrets(make_app: Any) -> None:
+    app: Flask = make_app(admin_with_corruption=True)  # an administrator who also handles corruption
     client = app.test_client()
-    https = "https://localhost"
-    session_cookie = _cookie_attrs(client.get("/report/corruption", base_url=https),
-                                   app.config["SESSION_COOKIE_NAME"])
-    lang_cookie = _cookie_attrs(client.get("/lang/en?next=/", base_url=https), "lang")
-    for cookie in (session_cookie, lang_cookie):
-        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    # The whole flow works over HTTPS with secure cookies.
-    page = client.get("/ask", base_url=https).get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert csrf
-    response = client.post("/ask", base_url=https, data={"csrf_token": csrf.group(1), "details": "q"})
-    assert response.status_code == 200 and token_of(response)
-    assert "Strict-Transport-Security" in response.headers
+    marker = "OFF" + secrets.token_hex(6)
+    with world(app) as (s, factory):
+        case_id = factory.case("corruption", "citizen text").case.id
+        s.commit()
+    actions = OfficerActions(client)
+    actions.login(ADMIN, PASSWORD)
+    base = form = f"/officer/cases/{case_id}"
+    assert actions.post(f"{base}/reply", {"message": f"reply {marker}"}, form).status_code == 303
+    assert actions.post(f"{base}/note", {"note": f"note {marker}"}, form).status_code == 303
+    for public in ("", "y"):
+        data = {"status": "in_progress", "note": f"status {public} {marker}", "public": public}
+        assert actions.post(f"{base}/status", data, form).status_code == 303
+    refer = {"agency": "nacc", "reference": f"REF{marker}", "referred_on": RECENT, "note": f"why {marker}"}
+    assert actions.post(f"{base}/refer", refer, form).status_code == 303
+    intake = {
+        "channel": "corruption",
+        "source": "letter",
+        "received_at": RECENT,
+        "details": f"letter {marker}",
+        "contact": f"phone {marker}",
+    }
+    receipt = actions.post("/officer/intake", intake)
+    assert receipt.status_code == 200
+    token = receipt.get_data(as_text=True).split('id="case-token"', 1)[1].split(">", 1)[1].split("<", 1)[0]
+    with client.session_transaction() as cookie:
+        session_key = base64.urlsafe_b64decode(cookie["officer_key"])
+    with world(app) as (s, _f):
+        admin = officer_named(s, ADMIN)
+        private = keyring.unlock(admin, PASSWORD)
+        totp = signin.totp_secret_of(admin, private)
+    secrets_bytes = [private, session_key, totp]
+    needles = [marker, base64.b32encode(totp).decode().rstrip("="), *token_forms(token.strip())]
+    assert_nowhere(app, needles)
+    dump = database_dump(app)
+    for secret in secrets_bytes:
+        assert secret not in dump and secret.hex().encode() not in dump
+
+
+def test_finding_11_forwarded_for_is_trusted_only_from_configured_proxies(make_app: Any) -> None:
+    """Issue 9, finding 11: with PROXY_FIX_X_FOR=1, a client that reaches the app directly cannot name its
+    own address in X-Forwarded-For (and so get a fresh rate-limit allowance with each request)."""
+    app = make_app(
+        PROXY_FIX_X_FOR=1, TRUSTED_PROXIES="127.0.0.1, 10.9.0.0/16", RATELIMIT_TRACK_FAILURES="1 per minute"
+    )
+
+    def wrong_code_from(peer: str, claimed: str) -> int:
+        client = app.test_client()
+        client.environ_base.update({"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": claimed})
+        return int(track(client, "AAAAA-AAAAA-AAAAA-AAAAA").status_code)
+
+    # A direct client: every claimed address is ignored, so all its requests share one allowance.
+    assert wrong_code_from("203.0.113.9", "198.51.100.1") == 404
+    assert wrong_code_from("203.0.113.9", "198.51.100.2") == 429
+    # Through the proxy on loopback or in the proxies' network, each client address counts apart.
+    assert wrong_code_from("127.0.0.1", "198.51.100.3") == 404
+    assert wrong_code_from("10.9.3.4", "198.51.100.4") == 404
+    assert wrong_code_from("::ffff:127.0.0.1", "198.51.100.5") == 404
+
+
+def test_trusted_proxies_must_be_addresses(make_app: Any) -> None:
+    from config import ConfigError
+
+    with pytest.raises(ConfigError, match="INTAKE_TRUSTED_PROXIES"):
+        make_app(setup=False, PROXY_FIX_X_FOR=1, TRUSTED_PROXIES="127.0.0.1,nginx.local")

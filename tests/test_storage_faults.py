@@ -45,7 +45,7 @@ AWAY_TH = "ไม่สามารถจัดเก็บไฟล์"
 
 @pytest.fixture
 def app(make_app: Any) -> Flask:
-    return make_app(RATELIMIT_ENABLED=False)  # type: ignore[no-any-return]
+    return make_app(RATELIMIT_ENABLED=False)
 
 
 def take_the_store_away(app: Flask) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
-ROOT = Path(__file__).resolve().parent.parent
+from config import ROOT
+
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "_n": (1, 2)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
@@ -39,8 +39,9 @@ def thai() -> dict[str, str]:
             for message in read_po(fh):
                 if not message.id:
                     continue
-                ids = message.id if isinstance(message.id, tuple) else (message.id,)
-                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                ids = tuple(message.id) if isinstance(message.id, tuple | list) else (message.id,)
+                string = message.string
+                strings = tuple(string) if isinstance(string, tuple | list) else (string,)
                 # Thai has one plural form: its single string serves the singular and the plural msgid.
                 for index, msgid in enumerate(ids):
                     text = strings[min(index, len(strings) - 1)]
@@ -75,7 +76,7 @@ def test_catalogues_agree_on_shared_strings() -> None:
         area = po.parts[-4]
         with po.open("rb") as fh:
             for message in read_po(fh):
-                if not message.id or not message.string or isinstance(message.id, tuple):
+                if not message.id or not isinstance(message.id, str) or not isinstance(message.string, str):
                     continue
                 before = seen.setdefault(message.id, (area, message.string))
                 if before[1] != message.string:

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Optional, StopValidation, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
+from ..forms import Form
 from ..i18n import CATEGORY_LABELS
 from ..models import Category
-
-# C0 controls except tab and newline, DEL, C1 controls, and lone surrogates: never stored.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 CONTACT_MAX = 500
 SHORT_MAX = 300
 MEDIUM_MAX = 2000
-
-
-def clean_text(value: Any) -> Any:
-    """Line endings made plain, control characters (NUL included) removed, outer spaces trimmed."""
-    if not isinstance(value, str):
-        return value
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text).strip()
 
 
 class MaxChars:
@@ -42,7 +30,7 @@ class MaxChars:
     def max_for(self) -> int:
         return int(current_app.config[self.limit]) if isinstance(self.limit, str) else self.limit
 
-    def __call__(self, form: FlaskForm, field: Any) -> None:
+    def __call__(self, form: Form, field: Any) -> None:
         limit = self.max_for()
         if field.data and len(field.data) > limit:
             raise ValidationError(
@@ -54,16 +42,7 @@ class MaxChars:
             )
 
 
-class Required(DataRequired):
-    """DataRequired with our own message (WTForms has no Thai catalogue)."""
-
-    def __call__(self, form: FlaskForm, field: Any) -> None:
-        if not field.data or (isinstance(field.data, str) and not field.data.strip()):
-            field.errors[:] = []
-            raise StopValidation(str(self.message))
-
-
-def must_be_empty(form: FlaskForm, field: Any) -> None:
+def must_be_empty(form: Form, field: Any) -> None:
     """The honeypot: people never see it; a robot that fills it in gets an error and nothing is stored."""
     if field.data:
         raise ValidationError(
@@ -71,17 +50,12 @@ def must_be_empty(form: FlaskForm, field: Any) -> None:
         )
 
 
-def text_max_attr() -> int:
-    return int(current_app.config["TEXT_MAX_CHARS"])
-
-
-class CitizenForm(FlaskForm):
+class CitizenForm(Form):
     """What every citizen form has: a honeypot and the optional, encrypted contact details."""
 
     website = StringField(_l("Leave this empty"), validators=[must_be_empty])
     contact = TextAreaField(
         _l("Contact details (optional)"),
-        filters=[clean_text],
         validators=[Optional(), MaxChars(CONTACT_MAX)],
     )
 
@@ -91,16 +65,20 @@ class CitizenForm(FlaskForm):
 
 
 class WithFiles:
-    """Forms that take evidence files (checked in `submission`, not here: they are not kept on error)."""
+    """Forms that take evidence files (checked in `submission`, not here: they are not kept on error).
+
+    Files get neutral names ("ไฟล์แนบ-1.pdf") unless `keep_filename` is ticked: a name such as
+    "budget-somchai-final.docx" can say who made the file.
+    """
 
     attachments = MultipleFileField(_l("Files (optional)"))
+    keep_filename = BooleanField(_l("Keep the names of my files"), default=False)
 
 
 class CorruptionForm(WithFiles, CitizenForm):
     details = TextAreaField(
         _l("What happened?"),
-        filters=[clean_text],
-        validators=[Required(message=_l("Please describe what happened.")), MaxChars("TEXT_MAX_CHARS")],
+        validators=[DataRequired(message=_l("Please describe what happened.")), MaxChars("TEXT_MAX_CHARS")],
     )
     category = SelectField(
         _l("What kind of wrongdoing is it?"),
@@ -111,12 +89,10 @@ class CorruptionForm(WithFiles, CitizenForm):
     )
     when_where = TextAreaField(
         _l("When and where did it happen? (optional)"),
-        filters=[clean_text],
         validators=[Optional(), MaxChars(MEDIUM_MAX)],
     )
     involved = TextAreaField(
         _l("Who was involved? (optional)"),
-        filters=[clean_text],
         validators=[Optional(), MaxChars(MEDIUM_MAX)],
     )
 
@@ -142,7 +118,6 @@ RATING_CHOICES = [
 class FeedbackForm(WithFiles, CitizenForm):
     service = StringField(
         _l("Which service or work of the municipality is it about? (optional)"),
-        filters=[clean_text],
         validators=[Optional(), MaxChars(SHORT_MAX)],
     )
     rating = RadioField(
@@ -153,8 +128,7 @@ class FeedbackForm(WithFiles, CitizenForm):
     )
     details = TextAreaField(
         _l("Your comment"),
-        filters=[clean_text],
-        validators=[Required(message=_l("Please write your comment.")), MaxChars("TEXT_MAX_CHARS")],
+        validators=[DataRequired(message=_l("Please write your comment.")), MaxChars("TEXT_MAX_CHARS")],
     )
 
     def text_body(self) -> dict[str, Any]:
@@ -168,8 +142,7 @@ class FeedbackForm(WithFiles, CitizenForm):
 class QuestionForm(CitizenForm):
     details = TextAreaField(
         _l("Your question"),
-        filters=[clean_text],
-        validators=[Required(message=_l("Please write your question.")), MaxChars("TEXT_MAX_CHARS")],
+        validators=[DataRequired(message=_l("Please write your question.")), MaxChars("TEXT_MAX_CHARS")],
     )
     publish_ok = BooleanField(
         _l("The municipality may publish my question and its answer, without any of my details.")
@@ -179,19 +152,18 @@ class QuestionForm(CitizenForm):
         return {"details": self.details.data, "publish_ok": bool(self.publish_ok.data)}
 
 
-class TrackForm(FlaskForm):
+class TrackForm(Form):
     # No length limit here: a wrong and a malformed code must get the very same answer.
     token = StringField(
         _l("Your case code"),
-        validators=[Required(message=_l("Please enter your case code."))],
+        validators=[DataRequired(message=_l("Please enter your case code."))],
     )
 
 
-class FollowupForm(WithFiles, FlaskForm):
+class FollowupForm(WithFiles, Form):
     token = HiddenField()
     website = StringField(_l("Leave this empty"), validators=[must_be_empty])
     message = TextAreaField(
         _l("Add a message to your case"),
-        filters=[clean_text],
-        validators=[Required(message=_l("Please write your message.")), MaxChars("TEXT_MAX_CHARS")],
+        validators=[DataRequired(message=_l("Please write your message.")), MaxChars("TEXT_MAX_CHARS")],
     )

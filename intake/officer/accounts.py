@@ -13,9 +13,8 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit, keyring, settings
-from ..models import Grant, Officer, Role
-from . import auth
+from .. import audit, keyring, sessions, settings
+from ..models import CHANNELS, Grant, Officer, Role
 
 # Crockford-like alphabet without look-alikes: 16 symbols x 5 bits = 80 bits.
 PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # noqa: S105 - an alphabet, not a password
@@ -126,7 +125,7 @@ def reset_totp(session: Session, admin: Officer, target: Officer) -> None:
     target.totp_secret = None
     target.totp_last_counter = None
     keyring.stamp_officer(target)
-    auth.end_all(session, target)
+    sessions.end_all(session, target)
     audit.record(session, admin.username, "totp.reset", target.username)
 
 
@@ -137,7 +136,7 @@ def deactivate(session: Session, admin: Officer, target: Officer) -> None:
     channels = sorted(target.channels)
     for channel in channels:
         keyring.revoke(session, target, channel)
-    auth.end_all(session, target)
+    sessions.end_all(session, target)
     target.active = False
     audit.record(
         session, admin.username, "officer.deactivate", target.username, f"revoked={','.join(channels) or '-'}"
@@ -146,12 +145,7 @@ def deactivate(session: Session, admin: Officer, target: Officer) -> None:
 
 SETTING_NAMES = (
     "municipality_name",
-    "ack_days.corruption",
-    "answer_days.corruption",
-    "ack_days.feedback",
-    "answer_days.feedback",
-    "ack_days.question",
-    "answer_days.question",
+    *(f"{kind}_days.{channel}" for channel in CHANNELS for kind in ("ack", "answer")),
     "attachment_max_file",
     "attachment_max_total",
     "retention_years",

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from .. import audit, crest, db, settings
+from ..forms import Form
 from ..i18n import CHANNEL_LABELS
-from ..models import AuditEntry, Officer, Role
+from ..models import CHANNELS, AuditEntry, Officer, Role
+from ..sessions import current_officer, current_private_key, login_required
 from . import accounts
-from .auth import current_officer, current_private_key, login_required
 from .forms import MB, AuditFilterForm, ChannelForm, CrestForm, EmptyForm, NewOfficerForm, SettingsForm
 from .notify_forms import NotifyForm
 from .views import bp
 
 AUDIT_PAGE = 100
-CHANNELS = ("corruption", "feedback", "question")
 
 
 def _officer_or_404(officer_id: int) -> Officer:
@@ -102,66 +104,82 @@ def _back(target: Officer, message: str, category: str = "success") -> Response:
     return redirect(url_for("officer.admin_officer", officer_id=target.id), code=303)
 
 
+Done = tuple[str, str]  # (the message shown on the officer's page, "success" or "error")
+Act = Callable[[Session, Officer, Officer], Done | Response]
+
+
+def _officer_action(officer_id: int, form: Form, act: Act, invalid: str | None = None) -> Response:
+    """A POST of the officer page: the target (or 404), the form checked (`invalid` when it is refused),
+    `act(session, admin, target)` run, committed when it succeeded, then back to the officer's page."""
+    admin = current_officer()
+    target = _officer_or_404(officer_id)
+    if not form.validate_on_submit() and invalid is not None:
+        return _back(target, invalid, "error")
+    session = db.session()
+    outcome = act(session, admin, target)
+    if isinstance(outcome, Response):
+        session.commit()
+        return outcome
+    message, category = outcome
+    if category == "success":
+        session.commit()
+    else:
+        session.rollback()
+    return _back(target, message, category)
+
+
 @bp.post("/admin/officers/<int:officer_id>/grant")
 @login_required(Role.ADMIN)
 def admin_grant(officer_id: int) -> Response:
-    admin = current_officer()
-    target = _officer_or_404(officer_id)
     form = ChannelForm()
-    if not form.validate_on_submit():
-        return _back(target, _("Choose a channel."), "error")
-    session = db.session()
-    try:
-        accounts.grant_channel(session, admin, current_private_key(), target, form.channel.data or "")
-    except accounts.ChannelNotHeld:
-        return _back(target, _("You can only grant channels you hold yourself."), "error")
-    except accounts.NotAllowed:
-        return _back(target, _("This account cannot hold channels."), "error")
-    session.commit()
-    return _back(target, _("Channel granted."))
+
+    def grant(session: Session, admin: Officer, target: Officer) -> Done:
+        try:
+            accounts.grant_channel(session, admin, current_private_key(), target, form.channel.data or "")
+        except accounts.ChannelNotHeld:
+            return _("You can only grant channels you hold yourself."), "error"
+        except accounts.NotAllowed:
+            return _("This account cannot hold channels."), "error"
+        return _("Channel granted."), "success"
+
+    return _officer_action(officer_id, form, grant, invalid=_("Choose a channel."))
 
 
 @bp.post("/admin/officers/<int:officer_id>/revoke")
 @login_required(Role.ADMIN)
 def admin_revoke(officer_id: int) -> Response:
-    admin = current_officer()
-    target = _officer_or_404(officer_id)
     form = ChannelForm()
-    if not form.validate_on_submit():
-        return _back(target, _("Choose a channel."), "error")
-    session = db.session()
-    accounts.revoke_channel(session, admin, target, form.channel.data or "")
-    session.commit()
-    return _back(target, _("Channel access removed."))
+
+    def revoke(session: Session, admin: Officer, target: Officer) -> Done:
+        accounts.revoke_channel(session, admin, target, form.channel.data or "")
+        return _("Channel access removed."), "success"
+
+    return _officer_action(officer_id, form, revoke, invalid=_("Choose a channel."))
 
 
 @bp.post("/admin/officers/<int:officer_id>/reset-2fa")
 @login_required(Role.ADMIN)
 def admin_reset_totp(officer_id: int) -> Response:
-    admin = current_officer()
-    target = _officer_or_404(officer_id)
-    EmptyForm().validate_on_submit()
-    session = db.session()
-    accounts.reset_totp(session, admin, target)
-    session.commit()
-    if target.id == admin.id:
-        return redirect(url_for("officer.login"), code=303)
-    return _back(target, _("Two-step sign-in reset: the officer enrols again at the next sign-in."))
+    def reset(session: Session, admin: Officer, target: Officer) -> Done | Response:
+        accounts.reset_totp(session, admin, target)
+        if target.id == admin.id:
+            return redirect(url_for("officer.login"), code=303)
+        return _("Two-step sign-in reset: the officer enrols again at the next sign-in."), "success"
+
+    return _officer_action(officer_id, EmptyForm(), reset)
 
 
 @bp.post("/admin/officers/<int:officer_id>/deactivate")
 @login_required(Role.ADMIN)
 def admin_deactivate(officer_id: int) -> Response:
-    admin = current_officer()
-    target = _officer_or_404(officer_id)
-    EmptyForm().validate_on_submit()
-    session = db.session()
-    try:
-        accounts.deactivate(session, admin, target)
-    except accounts.NotAllowed:
-        return _back(target, _("You cannot deactivate your own account."), "error")
-    session.commit()
-    return _back(target, _("Account deactivated: its channel keys and sessions are deleted."))
+    def deactivate(session: Session, admin: Officer, target: Officer) -> Done:
+        try:
+            accounts.deactivate(session, admin, target)
+        except accounts.NotAllowed:
+            return _("You cannot deactivate your own account."), "error"
+        return _("Account deactivated: its channel keys and sessions are deleted."), "success"
+
+    return _officer_action(officer_id, EmptyForm(), deactivate)
 
 
 # --- settings --------------------------------------------------------------------------------------
@@ -271,6 +289,8 @@ def admin_settings() -> Response | tuple[str, int]:
 @bp.get("/admin/audit")
 @login_required(Role.ADMIN)
 def admin_audit() -> tuple[str, int]:
+    """The trail, newest first and filtered; the entries shown are verified as shown (no write), and the
+    last full verification (`flask audit verify`) is reported as it was recorded."""
     session = db.session()
     form = AuditFilterForm(request.args)
     query = select(AuditEntry)
@@ -287,14 +307,15 @@ def admin_audit() -> tuple[str, int]:
     entries = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE + 1)))
     more = len(entries) > AUDIT_PAGE
     entries = entries[:AUDIT_PAGE]
-    broken = audit.verify_all(session)
+    checkpoint = audit.latest_checkpoint(session)
     return render_template(
         "officer/admin/audit.html",
         form=form,
         entries=entries,
         more=more,
         next_before=entries[-1].id if entries and more else None,
-        broken=broken,
-        last=audit.tail(session),
+        broken=audit.verify_entries(session, entries),  # what is shown; the whole chain: `audit verify`
+        checkpoint=checkpoint,
+        checkpoint_genuine=checkpoint is not None and audit.checkpoint_genuine(checkpoint),
         filters={k: v for k, v in request.args.items() if k in ("actor", "action", "target") and v},
     ), 200

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import attachments, audit, cases, dates, db, storage
+from .. import attachments, audit, cases, crypto, dates, db, filenames, storage
 from ..answers import publishing
 from ..i18n import CHANNEL_LABELS
 from ..models import Agency, Case, Channel, EntryKind, KeyKind, Officer, PublishedAnswer, Role, Status
+from ..sessions import current_officer, current_private_key, login_required
 from . import accounts, queue
-from .auth import current_officer, current_private_key, login_required
 from .forms import AssignForm, EmptyForm, NoteForm, PublishForm, ReferForm, ReplyForm, StatusForm
 from .views import CASE_ROLES, bp
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
 
 KIND_LABELS = {
     "received": _l("Received"),
@@ -36,6 +31,7 @@ KIND_LABELS = {
     "note": _l("Internal note"),
     "assign": _l("Assignment changed"),
     "referral": _l("Referred"),
+    cases.UNDECRYPTABLE: _l("Cannot be decrypted"),
 }
 
 
@@ -66,6 +62,10 @@ def open_case(case_id: int) -> Opened:
     try:
         case = cases.get_for_officer(session, case_id, officer.channels)
         keys = cases.officer_keys(session, officer, current_private_key(), case)
+    except cases.CaseUndecryptable:  # the officer may see the case, but its sealed keys were altered
+        cases.record_damage(session, officer.username, case, ["case keys"])
+        session.commit()
+        abort(make_response(render_template("officer/case_damaged.html", case=case), 200))
     except (cases.CaseNotFound, cases.ChannelForbidden):
         abort(404)
     return Opened(officer, case, keys)
@@ -102,6 +102,9 @@ def _render(
 ) -> tuple[str, int]:
     session = db.session()
     view = cases.officer_view(session, opened.case, opened.keys)
+    if view.damaged:  # shown in place of each item as "cannot be decrypted", and put on the record
+        cases.record_damage(session, opened.officer.username, opened.case, view.damaged)
+        session.commit()
     can_publish = opened.case.channel == Channel.QUESTION and bool(view.submission.get("publish_ok"))
     forms = _forms(opened, bound or {})
     if can_publish and forms["publish_form"] is None:
@@ -333,15 +336,6 @@ def unpublish(answer_id: int) -> Response:
 # --- attachments -----------------------------------------------------------------------------------
 
 
-def content_disposition(name: str) -> str:
-    """`attachment` always, an ASCII fallback name and the UTF-8 name (RFC 6266 / RFC 5987)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    ascii_name = _UNSAFE.sub("_", ascii_name).strip("._") or "attachment"
-    if "." in name and "." not in ascii_name:
-        ascii_name += "." + _UNSAFE.sub("", name.rsplit(".", 1)[-1])[:10]
-    return f"attachment; filename=\"{ascii_name[:150]}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 @bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>")
 @login_required(*CASE_ROLES, hide=True)
 def attachment(case_id: int, attachment_id: int) -> Response:
@@ -352,14 +346,21 @@ def attachment(case_id: int, attachment_id: int) -> Response:
         key = opened.keys.for_kind(row.key)
         meta = attachments.read_meta(row, key)
         chunks = attachments.open_plain(storage.current(), row, key)  # StoreUnavailable: the 503 page
+        first = next(chunks, b"")  # a file altered from its first chunk on is refused before any byte goes
     except (cases.CaseNotFound, cases.ChannelForbidden, attachments.AttachmentMissing):
         abort(404)
+    except (crypto.CryptoError, ValueError, KeyError):
+        cases.record_damage(session, opened.officer.username, opened.case, [f"attachment={attachment_id}"])
+        session.commit()
+        return make_response(render_template("officer/case_damaged_file.html", case=opened.case), 200)
     audit.record(
         session, opened.officer.username, "attachment.download", opened.case.id, f"attachment={row.id}"
     )
     session.commit()
-    response = Response(chunks, mimetype="application/octet-stream", direct_passthrough=True)
-    response.headers["Content-Disposition"] = content_disposition(str(meta.get("name") or "attachment"))
+    response = Response(
+        itertools.chain([first], chunks), mimetype="application/octet-stream", direct_passthrough=True
+    )
+    response.headers["Content-Disposition"] = filenames.content_disposition(str(meta.get("name") or ""))
     response.headers["X-Content-Type-Options"] = "nosniff"
     size = meta.get("size")
     if isinstance(size, int):

@@ -6,10 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext as _n
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FileField,
@@ -35,6 +32,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import dates
+from ..forms import Form
 from ..i18n import AGENCY_LABELS, CATEGORY_LABELS, CHANNEL_LABELS, ROLE_LABELS, SOURCE_LABELS, STATUS_LABELS
 from ..models import Source, Status
 
@@ -48,54 +46,6 @@ def _choices(labels: dict[str, Any], values: list[str] | None = None) -> list[Se
     return [SelectChoice(k, v) for k, v in labels.items() if values is None or k in values]
 
 
-# WTForms ships no Thai: its own messages ("This field is required." ...) are listed here so that the
-# officer catalogue carries them, and `OfficerForm` looks them up in our merged catalogues.
-WTFORMS_MESSAGES = (
-    _l("This field is required."),
-    _l("Not a valid choice."),
-    _l("Not a valid integer value."),
-    _l("Invalid input."),
-    _l("Number must be at least %(min)s."),
-    _l("Number must be at most %(max)s."),
-    _l("Number must be between %(min)s and %(max)s."),
-    _l("Field must be between %(min)d and %(max)d characters long."),
-    _l("Field must be equal to %(other_name)s."),
-    _n(
-        "Field cannot be longer than %(max)d character.",
-        "Field cannot be longer than %(max)d characters.",
-        2,
-    ),
-    _n(
-        "Field must be at least %(min)d character long.",
-        "Field must be at least %(min)d characters long.",
-        2,
-    ),
-    _n(
-        "'%(value)s' is not a valid choice for this field.",
-        "'%(value)s' are not valid choices for this field.",
-        2,
-    ),
-)
-
-
-class CatalogueTranslations:
-    """WTForms' translations interface over Flask-Babel's catalogues (no formatting: WTForms does that)."""
-
-    def gettext(self, string: str) -> str:
-        return str(get_translations().ugettext(string))
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return str(get_translations().ungettext(singular, plural, n))
-
-
-class OfficerForm(FlaskForm):
-    """Every officer form: WTForms' built-in messages in the page's language."""
-
-    class Meta:
-        def get_translations(self, form: Any) -> CatalogueTranslations:
-            return CatalogueTranslations()
-
-
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -104,7 +54,7 @@ class MultiCheckboxField(SelectMultipleField):
 # --- sign-in -------------------------------------------------------------------------------------
 
 
-class LoginForm(OfficerForm):
+class LoginForm(Form):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(), Length(max=64)],
@@ -117,7 +67,7 @@ class LoginForm(OfficerForm):
     )
 
 
-class CodeForm(OfficerForm):
+class CodeForm(Form):
     code = StringField(
         _l("Code from your authenticator app"),
         validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Enter the 6 digits."))],
@@ -125,7 +75,7 @@ class CodeForm(OfficerForm):
     )
 
 
-class PasswordChangeForm(OfficerForm):
+class PasswordChangeForm(Form):
     current = PasswordField(
         _l("Current password"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
     )
@@ -148,14 +98,14 @@ class PasswordChangeForm(OfficerForm):
             raise ValidationError(_l("Choose a password different from the current one."))
 
 
-class EmptyForm(OfficerForm):
+class EmptyForm(Form):
     """A form with only the CSRF token (sign out, acknowledge, deactivate ...)."""
 
 
 # --- case actions --------------------------------------------------------------------------------
 
 
-class StatusForm(OfficerForm):
+class StatusForm(Form):
     status = SelectField(
         _l("New status"),
         choices=[SelectChoice(s.value, STATUS_LABELS[s.value]) for s in Status if s != Status.NEW],
@@ -165,19 +115,19 @@ class StatusForm(OfficerForm):
     public = BooleanField(_l("Show this note to the citizen on the tracking page"))
 
 
-class ReplyForm(OfficerForm):
+class ReplyForm(Form):
     message = TextAreaField(_l("Reply to the citizen"), validators=[DataRequired(), Length(max=TEXT_MAX)])
 
 
-class NoteForm(OfficerForm):
+class NoteForm(Form):
     note = TextAreaField(_l("Internal note"), validators=[DataRequired(), Length(max=TEXT_MAX)])
 
 
-class AssignForm(OfficerForm):
+class AssignForm(Form):
     officer = SelectField(_l("Assign to"), choices=[], validators=[Optional()])
 
 
-class ReferForm(OfficerForm):
+class ReferForm(Form):
     agency = SelectField(_l("Agency"), choices=_choices(AGENCY_LABELS), validators=[InputRequired()])
     reference = StringField(_l("Their reference number"), validators=[Optional(), Length(max=100)])
     referred_on = StringField(
@@ -197,7 +147,7 @@ class ReferForm(OfficerForm):
             raise ValidationError(_l("The date cannot be in the future."))
 
 
-class PublishForm(OfficerForm):
+class PublishForm(Form):
     question = TextAreaField(_l("Public question"), validators=[DataRequired(), Length(max=TEXT_MAX)])
     answer = TextAreaField(_l("Public answer"), validators=[DataRequired(), Length(max=TEXT_MAX)])
     confirm = BooleanField(
@@ -211,7 +161,7 @@ class PublishForm(OfficerForm):
 OFFLINE_SOURCES = [s.value for s in Source if s != Source.WEB]
 
 
-class IntakeForm(OfficerForm):
+class IntakeForm(Form):
     channel = SelectField(_l("Channel"), choices=[], validators=[InputRequired()])
     source = SelectField(
         _l("How it reached us"),
@@ -252,7 +202,7 @@ class IntakeForm(OfficerForm):
 # --- administration ------------------------------------------------------------------------------
 
 
-class NewOfficerForm(OfficerForm):
+class NewOfficerForm(Form):
     username = StringField(
         _l("Username"),
         validators=[
@@ -272,7 +222,7 @@ class NewOfficerForm(OfficerForm):
             raise ValidationError(_l("An executive holds no channel."))
 
 
-class ChannelForm(OfficerForm):
+class ChannelForm(Form):
     channel = SelectField(_l("Channel"), choices=_choices(CHANNEL_LABELS), validators=[InputRequired()])
 
 
@@ -280,7 +230,7 @@ def days_field(label: Any) -> IntegerField:
     return IntegerField(label, validators=[InputRequired(), NumberRange(min=1, max=365)])
 
 
-class SettingsForm(OfficerForm):
+class SettingsForm(Form):
     municipality_name = StringField(
         _l("Name of the municipality"), validators=[DataRequired(), Length(max=200)]
     )
@@ -311,11 +261,11 @@ class SettingsForm(OfficerForm):
             raise ValidationError(_l("At most %(n)d MB with the current server configuration.", n=ceiling))
 
 
-class CrestForm(OfficerForm):
+class CrestForm(Form):
     crest = FileField(_l("Crest of the municipality"))
 
 
-class AuditFilterForm(OfficerForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False
 

@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, RadioField, StringField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..forms import Form
 from ..mailer import AddressInvalid, normalise_address
-from .forms import OfficerForm
 
 
 def _mail_address(_form: Any, field: StringField) -> None:
@@ -36,7 +36,7 @@ EMAIL_ATTRS = {
 }
 
 
-class NotifyForm(OfficerForm):
+class NotifyForm(Form):
     """An officer's address for notices and how they want them (own profile page, administrator's page)."""
 
     email = StringField(
@@ -55,7 +55,7 @@ class NotifyForm(OfficerForm):
     )
 
 
-class TestMailForm(OfficerForm):
+class TestMailForm(Form):
     address = StringField(
         _l("Send a test mail to"),
         validators=[DataRequired(), Length(max=254), _mail_address],
@@ -67,7 +67,7 @@ def _optional_address(label: Any) -> StringField:
     return StringField(label, validators=[Optional(), Length(max=254), _mail_address], render_kw=EMAIL_ATTRS)
 
 
-class EscalationForm(OfficerForm):
+class EscalationForm(Form):
     escalation_days = IntegerField(
         _l("Tell the escalation address of cases overdue by more than (days)"),
         validators=[InputRequired(), NumberRange(min=1, max=365)],

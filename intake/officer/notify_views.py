@@ -11,22 +11,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from .. import audit, db, mailer, notices, notify, settings
-from ..models import Channel, Delivery, NotifyMode, Officer, Role
-from . import auth
-from .auth import current_officer, login_required
+from .. import audit, db, mailer, notices, notify, sessions, settings
+from ..models import CHANNELS, Delivery, NotifyMode, Officer, Role
+from ..sessions import current_officer, login_required
 from .forms import EmptyForm
 from .notify_forms import EscalationForm, NotifyForm, TestMailForm
 from .views import bp
 
 LOG_PAGE = 100
-CHANNELS = tuple(c.value for c in Channel)
 
 
 @bp.app_context_processor
 def _mail_trouble() -> dict[str, object]:
     """For administrators' pages: failed notices, or due ones nobody sends (no query for anyone else)."""
-    current = auth.loaded()
+    current = sessions.loaded()
     if current is None or current.officer.role != Role.ADMIN or not notices.enabled():
         return {"mail_trouble": None}
     try:

@@ -12,10 +12,10 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from .. import audit, db, settings
-from ..extensions import limiter
-from . import auth, signin
-from .auth import Stage, stage_required
+from .. import audit, db, sessions, settings
+from ..extensions import limiter, refund
+from ..sessions import Stage, stage_required
+from . import signin
 from .forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm
 from .views import bp
 
@@ -27,26 +27,37 @@ def _login_limit() -> str:
     return str(current_app.config["RATELIMIT_LOGIN"])
 
 
-def _failed(_response: Response) -> bool:
-    """Only failed attempts count against the client's allowance."""
-    return bool(request.environ.get("intake.login_failed"))
+LIMITED_STEPS = ("officer.login", "officer.login_code", "officer.password")
+
+
+@bp.after_request
+def _refund_unless_failed(response: Response) -> Response:
+    """Only failed attempts count against the client's allowance: the limit is hit before the check
+    (atomic, extensions.refund) and given back when the attempt did not fail."""
+    if (
+        request.method == "POST"
+        and request.endpoint in LIMITED_STEPS
+        and not request.environ.get("intake.login_failed")
+    ):
+        refund(request.endpoint)
+    return response
 
 
 def _after_step() -> Response:
     """Go on to the next sign-in step, or to the page first asked for once signed in."""
-    current = auth._load()
-    if auth.stage_of(current) == Stage.READY:
-        target = auth.safe_next(cookie.pop(NEXT_KEY, None))
+    current = sessions.current()
+    if sessions.stage_of(current) == Stage.READY:
+        target = sessions.safe_next(cookie.pop(NEXT_KEY, None))
         if target:
             return redirect(target, code=303)
-    return redirect(auth.next_step_url(current), code=303)
+    return redirect(sessions.next_step_url(current), code=303)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"])
 def login() -> Response | tuple[str, int]:
-    if auth.signed_in() and auth.stage_of(auth._load()) == Stage.READY:
-        return redirect(auth.home_url(auth.current_officer()))
+    if sessions.signed_in() and sessions.stage_of(sessions.current()) == Stage.READY:
+        return redirect(sessions.home_url(sessions.current_officer()))
     form = LoginForm()
     if form.validate_on_submit():
         session = db.session()
@@ -58,11 +69,11 @@ def login() -> Response | tuple[str, int]:
             request.environ["intake.login_failed"] = True
             form.password.errors = [str(FAILED_MESSAGE)]
             return render_template("officer/login.html", form=form), 200
-        wanted = auth.safe_next(request.args.get("next"))
-        done = not signin.needs_code(officer) and not auth.requires_totp(officer)
-        auth.start(session, officer, private, second_factor_done=False)
+        wanted = sessions.safe_next(request.args.get("next"))
+        done = not signin.needs_code(officer) and not sessions.requires_totp(officer)
+        sessions.start(session, officer, private, second_factor_done=False)
         if done:
-            signin.succeeded(session, officer, auth.current_session())
+            signin.succeeded(session, officer, sessions.current_session())
         session.commit()
         if wanted:
             cookie[NEXT_KEY] = wanted
@@ -71,17 +82,17 @@ def login() -> Response | tuple[str, int]:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"])
 @stage_required(Stage.PASSWORD)
 def login_code() -> Response | tuple[str, int]:
-    current = auth._load()
+    current = sessions.current()
     if current.row.second_factor_done or current.officer.totp_secret is None:
         return _after_step()
     form = CodeForm()
     if form.validate_on_submit():
         session = db.session()
         try:
-            signin.code_step(session, current.officer, auth.current_private_key(), form.code.data or "")
+            signin.code_step(session, current.officer, sessions.current_private_key(), form.code.data or "")
         except signin.SignInFailed:
             request.environ["intake.login_failed"] = True
             form.code.errors = [str(FAILED_MESSAGE)]
@@ -103,7 +114,7 @@ def _qr_svg(uri: str) -> Markup:
 @bp.route("/totp", methods=["GET", "POST"])
 @stage_required(Stage.PASSWORD)
 def totp_enrol() -> Response | tuple[str, int]:
-    current = auth._load()
+    current = sessions.current()
     if current.officer.totp_secret is not None:
         return _after_step()
     session = db.session()
@@ -114,7 +125,7 @@ def totp_enrol() -> Response | tuple[str, int]:
             signin.finish_enrolment(
                 session,
                 current.officer,
-                auth.current_private_key(),
+                sessions.current_private_key(),
                 current.row,
                 current.session_key,
                 form.code.data or "",
@@ -136,15 +147,15 @@ def totp_enrol() -> Response | tuple[str, int]:
         form=form,
         qr=_qr_svg(uri),
         secret=grouped,
-        required=auth.requires_totp(current.officer),
+        required=sessions.requires_totp(current.officer),
     ), 200
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"])
 @stage_required(Stage.SECOND_FACTOR)
 def password() -> Response | tuple[str, int]:
-    current = auth._load()
+    current = sessions.current()
     form = PasswordChangeForm()
     if form.validate_on_submit():
         session = db.session()
@@ -152,14 +163,17 @@ def password() -> Response | tuple[str, int]:
             signin.change_password(
                 session,
                 current.officer,
-                auth.current_private_key(),
+                sessions.current_private_key(),
                 form.current.data or "",
                 form.new.data or "",
                 keep=current.row,
             )
-        except signin.SignInFailed:
+        except signin.SignInFailed as exc:
             request.environ["intake.login_failed"] = True
-            form.current.errors = [_("The current password is wrong.")]
+            if exc.reason == "locked":  # nothing was checked: the same answer whatever was typed
+                form.current.errors = [_("Too many wrong attempts: the account is locked for a while.")]
+            else:
+                form.current.errors = [_("The current password is wrong.")]
         else:
             session.commit()
             flash(_("Your password has been changed."), "success")
@@ -173,7 +187,7 @@ def password() -> Response | tuple[str, int]:
 def logout() -> Response:
     EmptyForm().validate_on_submit()  # CSRFProtect already refused a POST without a valid token
     session = db.session()
-    officer = auth.end(session)
+    officer = sessions.end(session)
     if officer is not None:
         audit.record(session, officer.username, "logout", officer.username)
     session.commit()

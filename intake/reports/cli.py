@@ -9,12 +9,9 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from .. import db
+from ..cli import CommandFailed
 from . import exports
 from .periods import PERIOD_CODES, PeriodInvalid, period
-
-
-class ReportFailed(click.ClickException):
-    """A one-line reason, exit status 1."""
 
 
 @click.command("report")
@@ -37,20 +34,20 @@ def report_command(fiscal_year: str, code: str, fmt: str, output: Path, thai_dig
     try:
         p = period(fiscal_year, code)
     except PeriodInvalid as exc:
-        raise ReportFailed(str(exc)) from exc
+        raise CommandFailed(str(exc)) from exc
     if not output.parent.is_dir():
-        raise ReportFailed(f"no such folder: {output.parent}")
+        raise CommandFailed(f"no such folder: {output.parent}")
     session = db.session()
     try:
         made = exports.export(session, "cli", p, fmt, thai_digits=thai_digits)
     except exports.FontMissing as exc:
         session.rollback()
-        raise ReportFailed(str(exc)) from exc
+        raise CommandFailed(str(exc)) from exc
     try:
         output.write_bytes(made.data)
     except OSError as exc:
         session.rollback()
-        raise ReportFailed(f"cannot write {output}: {exc.strerror}") from exc
+        raise CommandFailed(f"cannot write {output}: {exc.strerror}") from exc
     session.commit()
     name = "long CSV" if fmt == "csv-long" else fmt.upper()
     click.echo(f"Wrote the {name} report for fiscal year {p.fiscal_year} {p.code} to {output}.")

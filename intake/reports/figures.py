@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     CTE,
@@ -46,10 +46,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from .. import dates
-from ..models import CLOSED_STATUSES, Case, Category, Channel, Entry, EntryKind, Source
+from ..models import CHANNELS, CLOSED_STATUSES, Case, Category, Channel, Entry, EntryKind, Source
 from .periods import Period
 
-CHANNELS = tuple(c.value for c in Channel)
 SOURCES = tuple(s.value for s in Source)
 CATEGORIES = tuple(c.value for c in Category)
 UNCATEGORISED = ""
@@ -178,6 +177,44 @@ class Report:
         return [c for c in CHANNELS if self.by_channel[c].received == 0]
 
 
+# --- the rows the queries return ----------------------------------------------------------------
+
+
+class CountRow(NamedTuple):
+    """Cases of one (channel, source, category, received in the period or not, state at the end, month
+    closed) group, and how many of them were acknowledged and answered within their deadlines."""
+
+    channel: str
+    source: str
+    category: str | None
+    in_period: int  # 1: received in the period; 0: carried over
+    status: str  # at the period's end, from history
+    close_month: int | None  # 0-based month of the period in which it was closed, if it was
+    cases: int
+    ack_due: int | None  # of them, whose acknowledgement deadline had passed by the report's moment
+    ack_on_time: int | None
+    answer_due: int | None  # of them, whose answer deadline had passed by the report's moment
+    answered_on_time: int | None
+
+
+class MonthRow(NamedTuple):
+    """Cases of one channel received in one month (0-based, of the period)."""
+
+    channel: str
+    month: int | None
+    cases: int
+
+
+class MedianRow(NamedTuple):
+    """For one metric ("ack" or "close") and channel: the channel's median and the middle of all channels."""
+
+    metric: str
+    channel: str
+    median_seconds: float | None
+    middle_sum: float | None  # the sum and count of this channel's values at the overall middle rank
+    middle_count: int | None
+
+
 # --- SQL building blocks -------------------------------------------------------------------------
 
 
@@ -185,7 +222,7 @@ def _last_status(before: datetime, column: Any) -> ColumnElement[Any]:
     """The status (or time) of a case's last STATUS entry before `before`: history, not the current row."""
     return (
         select(column)
-        .where(Entry.case_id == Case.id, Entry.kind == EntryKind.STATUS.value, Entry.at < before)
+        .where(Entry.case_id == Case.id, Entry.kind == EntryKind.STATUS, Entry.at < before)
         .order_by(Entry.at.desc(), Entry.id.desc())
         .limit(1)
         .correlate(Case)
@@ -248,7 +285,7 @@ def _is_closed(column: Any) -> ColumnElement[bool]:
 # --- the queries ---------------------------------------------------------------------------------
 
 
-def _count_rows(session: Session, p: Period, as_of: datetime) -> list[Any]:
+def _count_rows(session: Session, p: Period, as_of: datetime) -> list[CountRow]:
     pc = _per_case(p, session.get_bind().dialect.name)
     received = pc.c.received_at >= p.start
     ack_due = and_(received, pc.c.ack_due_at <= as_of)
@@ -275,21 +312,21 @@ def _count_rows(session: Session, p: Period, as_of: datetime) -> list[Any]:
     keys = (c.channel, c.source, c.category, c.in_period, c.status, c.close_month)
     sums = (func.sum(c.ack_due), func.sum(c.ack_ok), func.sum(c.answer_due), func.sum(c.answer_ok))
     stmt = select(*keys, func.count(), *sums).group_by(*keys)
-    return list(session.execute(stmt).all())
+    return [CountRow(*row) for row in session.execute(stmt)]
 
 
-def _received_by_month(session: Session, p: Period) -> list[Any]:
+def _received_by_month(session: Session, p: Period) -> list[MonthRow]:
     sub = (
         select(Case.channel, _month_index(Case.received_at, p).label("month"))
         .where(Case.received_at >= p.start, Case.received_at < p.end)
         .subquery("received")
     )
     stmt = select(sub.c.channel, sub.c.month, func.count()).group_by(sub.c.channel, sub.c.month)
-    return list(session.execute(stmt).all())
+    return [MonthRow(*row) for row in session.execute(stmt)]
 
 
-def _median_rows(session: Session, p: Period) -> list[Any]:
-    """(metric, channel, channel median seconds, sum and count of the overall middle values)."""
+def _median_rows(session: Session, p: Period) -> list[MedianRow]:
+    """Per metric and channel: the channel's median seconds, and its share of the overall middle values."""
     dialect = session.get_bind().dialect.name
     pc = _per_case(p, dialect)
     ack = select(
@@ -323,7 +360,7 @@ def _median_rows(session: Session, p: Period) -> list[Any]:
         func.sum(case((mid_t, r.secs), else_=None)),
         func.sum(case((mid_t, 1), else_=0)),
     ).group_by(r.metric, r.channel)
-    return list(session.execute(stmt).all())
+    return [MedianRow(*row) for row in session.execute(stmt)]
 
 
 # --- assembling ----------------------------------------------------------------------------------
@@ -333,22 +370,21 @@ def _days(seconds: Any) -> float | None:
     return None if seconds is None else round(float(seconds) / SECONDS_PER_DAY, 1)
 
 
-def _counts_from(rows: list[Any]) -> tuple[dict[str, Counts], dict[str, Counts], dict[str, Counts]]:
+def _counts_from(rows: list[CountRow]) -> tuple[dict[str, Counts], dict[str, Counts], dict[str, Counts]]:
     by_channel = {c: Counts() for c in CHANNELS}
     by_source = {s: Counts() for s in SOURCES}
     by_category = {c: Counts() for c in (*CATEGORIES, UNCATEGORISED)}
-    for channel, source, category, in_period, status, _month, n, *_timeliness in rows:
+    for row in rows:
         one = Counts()
-        if in_period:
-            one.received = n
+        if row.in_period:
+            one.received = row.cases
         else:
-            one.carried_over = n
-        state = _STATE_OF.get(status, "in_progress")
-        setattr(one, state, n)
-        by_channel.setdefault(channel, Counts()).add(one)
-        by_source.setdefault(source, Counts()).add(one)
-        if channel == Channel.CORRUPTION:
-            by_category.setdefault(category or UNCATEGORISED, Counts()).add(one)
+            one.carried_over = row.cases
+        setattr(one, _STATE_OF.get(row.status, "in_progress"), row.cases)
+        by_channel.setdefault(row.channel, Counts()).add(one)
+        by_source.setdefault(row.source, Counts()).add(one)
+        if row.channel == Channel.CORRUPTION:
+            by_category.setdefault(row.category or UNCATEGORISED, Counts()).add(one)
     return by_channel, by_source, by_category
 
 
@@ -360,29 +396,29 @@ def compute(session: Session, p: Period, as_of: datetime | None = None) -> Repor
     by_channel, by_source, by_category = _counts_from(rows)
     months = [MonthFigures(m.first_day) for m in p.months]
     timeliness = {c: Timeliness() for c in (*CHANNELS, "all")}
-    for channel, _source, _category, in_period, _status, month, n, ack_due, ack, answer_due, answer in rows:
-        if month is not None and channel in CHANNELS:
-            months[int(month)].closed[channel] += n
-        if in_period:
-            for key in (channel, "all"):
+    for row in rows:
+        if row.close_month is not None and row.channel in CHANNELS:
+            months[int(row.close_month)].closed[row.channel] += row.cases
+        if row.in_period:
+            for key in (row.channel, "all"):
                 t = timeliness.setdefault(key, Timeliness())
-                t.received += n
-                t.ack_due += int(ack_due or 0)
-                t.ack_on_time += int(ack or 0)
-                t.answer_due += int(answer_due or 0)
-                t.answered_on_time += int(answer or 0)
-    for channel, month, n in _received_by_month(session, p):
-        if month is not None and channel in CHANNELS:
-            months[int(month)].received[channel] += n
+                t.received += row.cases
+                t.ack_due += int(row.ack_due or 0)
+                t.ack_on_time += int(row.ack_on_time or 0)
+                t.answer_due += int(row.answer_due or 0)
+                t.answered_on_time += int(row.answered_on_time or 0)
+    for got in _received_by_month(session, p):
+        if got.month is not None and got.channel in CHANNELS:
+            months[int(got.month)].received[got.channel] += got.cases
     overall: dict[str, list[float]] = {"ack": [0.0, 0.0], "close": [0.0, 0.0]}
-    for metric, channel, channel_median, mid_sum, mid_count in _median_rows(session, p):
-        t = timeliness.setdefault(channel, Timeliness())
-        if metric == "ack":
-            t.median_ack_days = _days(channel_median)
+    for median in _median_rows(session, p):
+        t = timeliness.setdefault(median.channel, Timeliness())
+        if median.metric == "ack":
+            t.median_ack_days = _days(median.median_seconds)
         else:
-            t.median_close_days = _days(channel_median)
-        overall[metric][0] += float(mid_sum or 0)
-        overall[metric][1] += float(mid_count or 0)
+            t.median_close_days = _days(median.median_seconds)
+        overall[median.metric][0] += float(median.middle_sum or 0)
+        overall[median.metric][1] += float(median.middle_count or 0)
     everything = timeliness["all"]
     if overall["ack"][1]:
         everything.median_ack_days = _days(overall["ack"][0] / overall["ack"][1])
@@ -413,9 +449,9 @@ def public_year(session: Session, p: Period, now: datetime | None = None) -> Pub
     moment = now or dates.now()
     by_channel, _sources, _categories = _counts_from(_count_rows(session, p, moment))
     received = dict.fromkeys(range(len(p.months)), 0)
-    for channel, month, n in _received_by_month(session, p):
-        if channel == Channel.CORRUPTION and month is not None:
-            received[int(month)] += n
+    for got in _received_by_month(session, p):
+        if got.channel == Channel.CORRUPTION and got.month is not None:
+            received[int(got.month)] += got.cases
     months = [(m.first_day, received[i]) for i, m in enumerate(p.months) if m.start <= moment]
     return PublicYear(p, by_channel, months)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, Form, SelectField
+from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
-from ..officer.forms import CatalogueTranslations
+from ..forms import QueryForm
 from .periods import PERIOD_CODES, PeriodInvalid, parse_fiscal_year
 from .tables import PERIOD_NAMES
 
 
-def _fiscal_year(_form: Form, field: Any) -> None:
+def _fiscal_year(_form: QueryForm, field: Any) -> None:
     try:
         field.data = str(parse_fiscal_year(field.data))
     except PeriodInvalid as exc:
@@ -26,15 +26,7 @@ def year_choices(years: list[int], chosen: int | None = None) -> list[SelectChoi
     return [SelectChoice(str(y), str(y)) for y in shown]
 
 
-class SelectorForm(Form):
-    """WTForms' built-in messages ("Not a valid choice.") in the page's language, as on officer forms."""
-
-    class Meta:
-        def get_translations(self, form: Any) -> CatalogueTranslations:
-            return CatalogueTranslations()
-
-
-class ReportForm(SelectorForm):
+class ReportForm(QueryForm):
     fiscal_year = SelectField(
         _l("Fiscal year"), coerce=str, validate_choice=False, validators=[_fiscal_year]
     )
@@ -44,5 +36,5 @@ class ReportForm(SelectorForm):
     thai_digits = BooleanField(_l("Thai digits in the PDF"))
 
 
-class StatsForm(SelectorForm):
+class StatsForm(QueryForm):
     fiscal_year = SelectField(_l("Fiscal year"), coerce=str)

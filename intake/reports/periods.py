@@ -95,9 +95,3 @@ def period(fiscal_year: int | str, code: str) -> Period:
 
 def current_fiscal_year(now: datetime | None = None) -> int:
     return dates.fiscal_year_of(now or dates.now())
-
-
-def elapsed_months(p: Period, now: datetime | None = None) -> tuple[Month, ...]:
-    """The months of `p` that have begun by `now` (all of them for a past period)."""
-    moment = now or dates.now()
-    return tuple(m for m in p.months if m.start <= moment)

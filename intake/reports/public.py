@@ -27,7 +27,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from .. import crypto, dates, keyring
+from .. import crypto, dates, key_contexts, keyring
 from . import figures
 from .periods import Period, current_fiscal_year, period
 
@@ -51,19 +51,19 @@ class PublicStats:
         return any(m.count is None for m in self.corruption_months)
 
 
-def _month_rank(secret: bytes, fiscal_year: int, month: date) -> bytes:
-    key = crypto.derive_subkey(secret, b"public statistics: secondary suppression")
+def _month_rank(key: bytes, fiscal_year: int, month: date) -> bytes:
     return crypto.keyed_hash(key, f"{fiscal_year}:{month.isoformat()}".encode())
 
 
-def suppress(
-    months: list[tuple[date, int]], fiscal_year: int, secret: bytes
-) -> list[PublicMonth]:
-    """Hide months with 1-2 cases; if any is hidden, hide one more month chosen by a keyed hash."""
+def suppress(months: list[tuple[date, int]], fiscal_year: int, key: bytes) -> list[PublicMonth]:
+    """Hide months with 1-2 cases; if any is hidden, hide one more month chosen by a keyed hash.
+
+    `key` is the server secret's STATS_SHUFFLE subkey (key_contexts).
+    """
     hidden = {i for i, (_m, n) in enumerate(months) if n in SMALL}
     others = [i for i in range(len(months)) if i not in hidden]
     if hidden and others:
-        hidden.add(min(others, key=lambda i: _month_rank(secret, fiscal_year, months[i][0])))
+        hidden.add(min(others, key=lambda i: _month_rank(key, fiscal_year, months[i][0])))
     return [PublicMonth(m, None if i in hidden else n) for i, (m, n) in enumerate(months)]
 
 
@@ -71,7 +71,7 @@ def stats(session: Session, fiscal_year: int, now: datetime | None = None) -> Pu
     """The public figures of one fiscal year (two grouped queries)."""
     p = period(fiscal_year, "year")
     year = figures.public_year(session, p, now)
-    months = suppress(year.corruption_months, fiscal_year, keyring.token_secret())
+    months = suppress(year.corruption_months, fiscal_year, keyring.server_key(key_contexts.STATS_SHUFFLE))
     return PublicStats(p, year.by_channel, months)
 
 

@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 
 from .. import dates
 from ..i18n import CATEGORY_LABELS, CHANNEL_LABELS, SOURCE_LABELS, label, lang
-from .figures import CATEGORIES, CHANNELS, SOURCES, UNCATEGORISED, Counts, Report, Timeliness
+from ..models import CHANNELS
+from .figures import CATEGORIES, SOURCES, UNCATEGORISED, Counts, Report, Timeliness
 from .periods import Period
 
 # How a column's values are written: a count, a share (0..1), days (one decimal), or text.

@@ -1,7 +1,7 @@
 """notices: the outbox of mails, the delivery log, officers' e-mail and digest choice (issue 12)
 
 Revision ID: 5c9e2f0eafd2
-Revises: b0ac3b42fdf3
+Revises: 5c1d0e7a2b94
 Create Date: 2026-12-02 20:44:44.527284
 """
 
@@ -13,9 +13,14 @@ from alembic import op
 import intake.db
 
 revision = '5c9e2f0eafd2'
-down_revision = 'b0ac3b42fdf3'
+down_revision = '5c1d0e7a2b94'
 branch_labels = None
 depends_on = None
+
+# Written out, not read from the models, so that this revision stays what it was.
+CHANNEL = ("corruption", "feedback", "question")
+NOTICE_STATE = ("pending", "sent", "failed", "dropped")
+NOTIFY_MODE = ("immediate", "digest")
 
 
 def upgrade() -> None:
@@ -54,7 +59,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_notices_case_id_cases'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['officer_id'], ['officers.id'], name=op.f('fk_notices_officer_id_officers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notices')),
-    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notices_dedupe_key'))
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notices_dedupe_key')),
+    sa.CheckConstraint(sa.column('channel').in_(CHANNEL), name=op.f('ck_notices_channel')),
+    sa.CheckConstraint(sa.column('state').in_(NOTICE_STATE), name=op.f('ck_notices_notice_state')),
     )
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.create_index('ix_notices_state_due', ['state', 'due_at'], unique=False)
@@ -62,11 +69,13 @@ def upgrade() -> None:
     with op.batch_alter_table('officers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
         batch_op.add_column(sa.Column('notify_mode', sa.String(length=16), server_default='immediate', nullable=False))
+        batch_op.create_check_constraint(op.f('ck_officers_notify_mode'), sa.column('notify_mode').in_(NOTIFY_MODE))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('officers', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_officers_notify_mode'), type_='check')
         batch_op.drop_column('notify_mode')
         batch_op.drop_column('email')
 

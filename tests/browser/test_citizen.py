@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import FilePayload, Page
 
 from ..factories import PNG_1PX
 from ..servers import Server
@@ -28,8 +28,8 @@ def _fill_channel(page: Page, channel: str, text: str) -> None:
     else:
         page.set_input_files(
             "#attachments",
-            [{"name": "หลักฐาน.png", "mimeType": "image/png", "buffer": PNG_1PX},
-             {"name": "notes.txt", "mimeType": "text/plain", "buffer": "บันทึก".encode()}],
+            [FilePayload(name="หลักฐาน.png", mimeType="image/png", buffer=PNG_1PX),
+             FilePayload(name="notes.txt", mimeType="text/plain", buffer="บันทึก".encode())],
         )
     page.fill("#contact", "0812345678")
 

@@ -1,4 +1,6 @@
-"""Officer sessions: the unlocked private key kept server-side under a key only the cookie carries.
+"""Officer sessions and the guards of officer views (app-wide, outside any blueprint).
+
+The unlocked private key is kept server-side under a key only the cookie carries.
 
 The signed Flask cookie holds a random session id and a random session key. The database row is keyed
 by SHA-256 of the id and holds the officer's private key encrypted under the session key, so neither a
@@ -7,7 +9,7 @@ lifetime; signing out deletes the row, and with it the only copy of the wrapped 
 
 `login_required(*roles)` guards a view: anonymous visitors go to the sign-in page; a role outside
 `roles` gets 403 (or 404 with `hide=True`, for case content). Views then call `current_officer()` and
-`current_private_key()`.
+`current_private_key()`; the sign-in steps use `current()` (row, officer and session key together).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, has_request_context, redirect, request, url_for
 from flask import session as cookie
@@ -30,8 +31,8 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
-from .. import crypto, dates, db
-from ..models import Channel, Officer, OfficerSession, Role
+from . import crypto, dates, db, key_contexts, urls
+from .models import Channel, Officer, OfficerSession, Role
 
 SESSION_ID = "officer_sid"
 SESSION_KEY = "officer_key"
@@ -66,10 +67,6 @@ def _row_id(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()
 
 
-def _key_aad(row_id: str) -> bytes:
-    return f"intake officer session:{row_id}".encode()
-
-
 def requires_totp(officer: Officer) -> bool:
     """A second factor is required for anyone holding the corruption channel."""
     return bool(officer.channels & TOTP_REQUIRED_CHANNELS)
@@ -95,7 +92,7 @@ def start(session: Session, officer: Officer, private_key: bytes, *, second_fact
         officer_id=officer.id,
         created_at=now,
         last_seen_at=now,
-        wrapped_private_key=crypto.encrypt(key, private_key, _key_aad(row_id)),
+        wrapped_private_key=crypto.encrypt(key, private_key, key_contexts.officer_session(row_id)),
         second_factor_done=second_factor_done,
     )
     session.add(row)
@@ -145,7 +142,7 @@ def end_all(session: Session, officer: Officer, *, keep: OfficerSession | None =
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-# --- the current request ---------------------------------------------------------------------------
+# --- the current request -------------------------------------------------------------------------
 
 
 def idle_timeout() -> timedelta:
@@ -159,9 +156,9 @@ def absolute_lifetime() -> timedelta:
 _CACHE = "intake.officer_current"
 
 
-def _remember(current: Current | None) -> None:
+def _remember(state: Current | None) -> None:
     """Per request (not `g`: an app context may outlive one request, e.g. in tests)."""
-    request.environ[_CACHE] = current
+    request.environ[_CACHE] = state
 
 
 def loaded() -> Current | None:
@@ -169,7 +166,8 @@ def loaded() -> Current | None:
     return cast("Current | None", request.environ.get(_CACHE)) if has_request_context() else None
 
 
-def _load() -> Current:
+def current() -> Current:
+    """This request's session (loaded once per request); raises NotSignedIn."""
     cached = loaded()
     if cached is not None:
         return cached
@@ -194,40 +192,41 @@ def _load() -> Current:
         cookie.clear()
         request.environ["intake.officer_expired"] = expired
         raise NotSignedIn
-    current = Current(row, officer, key)
-    _remember(current)
-    return current
+    state = Current(row, officer, key)
+    _remember(state)
+    return state
 
 
 def current_session() -> OfficerSession:
-    return _load().row
+    return current().row
 
 
 def current_officer() -> Officer:
     """The signed-in officer of this request; raises NotSignedIn."""
-    return _load().officer
+    return current().officer
 
 
 def current_private_key() -> bytes:
     """The officer's private key, unwrapped for this request only."""
-    current = _load()
+    state = current()
     try:
-        return crypto.decrypt(current.session_key, current.row.wrapped_private_key, _key_aad(current.row.id))
+        aad = key_contexts.officer_session(state.row.id)
+        return crypto.decrypt(state.session_key, state.row.wrapped_private_key, aad)
     except crypto.CryptoError as exc:
         raise NotSignedIn from exc
 
 
 def signed_in() -> bool:
     try:
-        _load()
+        current()
     except NotSignedIn:
         return False
     return True
 
 
-def stage_of(current: Current) -> Stage:
-    officer = current.officer
-    if not current.row.second_factor_done:
+def stage_of(state: Current) -> Stage:
+    officer = state.officer
+    if not state.row.second_factor_done:
         return Stage.PASSWORD
     if requires_totp(officer) and officer.totp_secret is None:
         return Stage.PASSWORD  # granted the corruption channel since signing in: enrol first
@@ -236,43 +235,34 @@ def stage_of(current: Current) -> Stage:
     return Stage.READY
 
 
-def next_step_url(current: Current) -> str:
+def next_step_url(state: Current) -> str:
     """Where an officer goes to finish signing in (or their home page once ready)."""
-    stage = stage_of(current)
+    stage = stage_of(state)
     if stage == Stage.PASSWORD:
-        if current.officer.totp_secret is not None and not current.row.second_factor_done:
+        if state.officer.totp_secret is not None and not state.row.second_factor_done:
             return url_for("officer.login_code")
         return url_for("officer.totp_enrol")
     if stage == Stage.SECOND_FACTOR:
         return url_for("officer.password")
-    return home_url(current.officer)
+    return home_url(state.officer)
 
 
 def home_url(officer: Officer) -> str:
     if officer.role == Role.EXECUTIVE:
-        return "/officer/reports"
+        return url_for("officer.reports")
     return url_for("officer.queue")
 
 
 def safe_next(target: str | None) -> str | None:
-    """A path of our own officer pages, or None (never another host)."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in target):  # no header injection, no 500
-        return None
-    if parts.scheme or parts.netloc or target.startswith("//") or "\\" in target:
-        return None
-    if not parts.path.startswith("/officer/"):
-        return None
-    return target
+    """A path of our own officer pages, or None (never another host): where sign-in may return to."""
+    return urls.own_path(target, under="/officer/")
 
 
-def _touch(current: Current) -> None:
+def _touch(state: Current) -> None:
     """Record activity (idle expiry counts from here); at most once a minute to spare writes."""
     now = dates.now()
-    if now - current.row.last_seen_at >= timedelta(seconds=min(60, idle_timeout().total_seconds() / 10)):
-        current.row.last_seen_at = now
+    if now - state.row.last_seen_at >= timedelta(seconds=min(60, idle_timeout().total_seconds() / 10)):
+        state.row.last_seen_at = now
         db.session().commit()
 
 
@@ -280,19 +270,19 @@ def _guard(view: F, roles: tuple[Role, ...], hide: bool, stage: Stage) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
-            current = _load()
+            state = current()
         except NotSignedIn:
             if request.environ.get("intake.officer_expired"):
                 flash(_("Your session expired. Please sign in again."), "error")
             wanted = request.full_path if request.method == "GET" else None
             target = safe_next(wanted.rstrip("?") if wanted else None)
             return redirect(url_for("officer.login", next=target) if target else url_for("officer.login"))
-        reached = stage_of(current)
+        reached = stage_of(state)
         if reached < stage:
-            return redirect(next_step_url(current))
-        if roles and current.officer.role not in {r.value for r in roles}:
+            return redirect(next_step_url(state))
+        if roles and state.officer.role not in roles:
             abort(404 if hide else 403)
-        _touch(current)
+        _touch(state)
         return view(*args, **kwargs)
 
     return cast(F, wrapped)

@@ -1,0 +1,101 @@
+"""Every key derived from the server secret, and every HKDF info and associated-data string, in one list.
+
+Each context binds a key or a ciphertext to one purpose and one place, so that nothing made for one use
+can be replayed in another: a sealed channel key cannot pass for a case key, an entry of case 7 cannot be
+moved to case 8, a subkey of the audit chain is not the officer-record key. The property each one serves
+is named (the numbers of docs/security.md). Call sites use these names only; nobody spells a context.
+
+CHANGING A VALUE BREAKS EVERY EXISTING DEPLOYMENT (stored hashes, tags and ciphertexts would no longer
+open): tests/test_key_contexts.py pins each one. A new purpose gets a new name here.
+
+The server secret (keyring.server_secret(), the file keys/token.secret) is the root of four keys that
+have nothing to do with each other but that it lives outside the database:
+
+    TOKEN_LOOKUP    HMAC(server secret, TOKEN_LOOKUP | normalised token)   token lookup (3)
+    AUDIT_CHAIN     HKDF(server secret, SUBKEY | AUDIT_CHAIN)              audit chain (7)
+    OFFICER_RECORD  HKDF(server secret, SUBKEY | OFFICER_RECORD)           officer row tags (2, 5)
+    STATS_SHUFFLE   HKDF(server secret, SUBKEY | STATS_SHUFFLE)            /stats secondary suppression (4)
+
+Flask's SECRET_KEY (signs the cookie) also keys one hash: RATE_LIMIT (4: no client address in the
+limiter's store).
+"""
+
+from __future__ import annotations
+
+# --- keys derived from the server secret -------------------------------------------------------------
+
+TOKEN_LOOKUP = b"intake token v1:"  # (3) prefix of the HMAC input: the database keeps the hash, never a token
+AUDIT_CHAIN = b"audit chain"  # (7) subkey that chains the audit log: a database editor cannot recompute it
+OFFICER_RECORD = b"officer record"  # (2, 5) subkey tagging username, role, public key and 2FA state
+STATS_SHUFFLE = b"public statistics: secondary suppression"  # (4) subkey choosing the month hidden second
+
+AUDIT_CHECKPOINT = b"intake audit checkpoint:"  # (7) prefix of a verification row's tag (audit chain key)
+
+SERVER_SUBKEYS = (AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE)  # keyring.server_key() derives only these
+
+# --- keyed with Flask's SECRET_KEY --------------------------------------------------------------------
+
+RATE_LIMIT = b"intake rate limit:"  # (4) prefix of the HMAC of a client address: the limiter never holds one
+
+# --- HKDF info and fixed inputs (crypto.py) ----------------------------------------------------------
+
+SUBKEY = b"intake subkey "  # prefix of every subkey's HKDF info (crypto.derive_subkey)
+SEAL = b"intake seal v1"  # (1, 2) HKDF info of a sealed box's ephemeral X25519 key
+CITIZEN_KEY = b"intake citizen key v1"  # (3) HKDF info of the key derived from a token
+CITIZEN_TOKEN = b"intake citizen v1:"  # (3) prefix of the token as key material (not the lookup input)
+PASSWORD_VERIFIER = b"intake verifier"  # (5) prefix hashed with the second half of Argon2id's output
+TOTP = b"totp"  # (5) subkey of the officer's private key that encrypts their TOTP secret
+
+# --- associated data: where each ciphertext belongs ----------------------------------------------------
+
+RECOVERY_KEY = b"intake recovery key"  # (2) the recovery private key under its passphrase
+
+
+def channel_key(channel: str) -> bytes:
+    """(2) A channel's private key sealed to an officer or to the recovery key."""
+    return f"intake channel key:{channel}".encode()
+
+
+def officer_key(username: str) -> bytes:
+    """(5) An officer's private key under their password."""
+    return f"intake officer key:{username}".encode()
+
+
+def case_keys(case_id: int) -> bytes:
+    """(1, 2) A case's content and internal keys sealed to its channel."""
+    return f"intake case keys:{case_id}".encode()
+
+
+def case_citizen_key(case_id: int) -> bytes:
+    """(3) A case's content key under the key derived from its token."""
+    return f"intake case citizen key:{case_id}".encode()
+
+
+def entry(case_id: int, kind: str) -> bytes:
+    """(1) An entry's body: its case and its kind (a reply cannot pass for an internal note)."""
+    return f"intake entry:{case_id}:{kind}".encode()
+
+
+def attachment(case_id: int, stored_name: str) -> bytes:
+    """(1) An attachment's chunks: its case and its stored file."""
+    return f"intake attachment:{case_id}:{stored_name}".encode()
+
+
+def attachment_meta(case_id: int) -> bytes:
+    """(1) An attachment's name, type and size."""
+    return f"intake attachment meta:{case_id}".encode()
+
+
+def officer_session(row_id: str) -> bytes:
+    """(5) An officer's private key under the key only their session cookie carries."""
+    return f"intake officer session:{row_id}".encode()
+
+
+def totp_secret(officer_id: int) -> bytes:
+    """(5) An officer's TOTP secret under the TOTP subkey of their private key."""
+    return f"intake totp:{officer_id}".encode()
+
+
+def totp_pending(row_id: str) -> bytes:
+    """(5) A TOTP secret being enrolled, under the session key, until a first code confirms it."""
+    return f"intake totp pending:{row_id}".encode()
