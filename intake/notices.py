@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import audit, dates
+from . import audit, capacity, dates
 from .db import UTCDateTime
 from .models import (
     CLOSED_STATUSES,
@@ -317,10 +317,10 @@ register_topic(
     "storage.low",
     _l("Storage is running low"),
     _l(
-        "The storage for attachments or the database is running low on space. Make room or add space soon: "
-        "when it is full, citizens cannot send files."
+        "The free space under the instance folder is below the floor set by INTAKE_STORAGE_MIN_FREE_MB. "
+        "New files are refused until space is freed; reports without files are still accepted."
     ),
-    {"free_percent": _l("Free space (%)"), "free_mb": _l("Free space (MB)")},
+    {"free_mb": _l("Free space (MB)"), "floor_mb": _l("Floor (MB)")},
 )
 
 
@@ -461,9 +461,10 @@ def find_reminders(session: Session, now: datetime | None = None) -> int:
     now = now or dates.now()
     if not enabled():
         return 0
+    made = storage_warnings(session, now)
     wanted = due_reminders(session, now)
     if not wanted:
-        return 0
+        return made
     keys = [r.key for r in wanted]
     existing: set[str] = set()
     for start in range(0, len(keys), 500):
@@ -493,10 +494,35 @@ def find_reminders(session: Session, now: datetime | None = None) -> int:
                 "attempts": 0,
             }
         )
-    made = 0
     for start in range(0, len(rows), 200):
         made += _insert_ignoring_duplicates(session, rows[start : start + 200])
     return made
+
+
+def storage_warnings(session: Session, now: datetime) -> int:
+    """Tell every administrator, once a Bangkok day while it lasts, that new files are refused for lack
+    of space (capacity.storage_low); returns how many notices are new."""
+    low = capacity.storage_low()
+    admins = administrators(session) if low is not None else []
+    if low is None or not admins:
+        return 0
+    day = dates.local_date(now).isoformat()
+    free, floor = low.free_bytes // capacity.MB, low.floor_bytes // capacity.MB
+    facts = check_facts({"free_mb": free, "floor_mb": floor})
+    rows = [
+        {
+            "kind": ADMIN_PREFIX + "storage.low",
+            "officer_id": admin.id,
+            "facts": facts,
+            "dedupe_key": f"{ADMIN_PREFIX}storage.low:o{admin.id}:{day}",
+            "created_at": now,
+            "due_at": due_for(session, admin, now),
+            "state": NoticeState.PENDING,
+            "attempts": 0,
+        }
+        for admin in admins
+    ]
+    return _insert_ignoring_duplicates(session, rows)
 
 
 def still_due(notice: Notice, case_row: Case | None) -> bool:

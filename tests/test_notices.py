@@ -194,7 +194,7 @@ def test_administrators_topics_carry_facts_that_cannot_hold_text(mail_app: Flask
             notices.tell_administrators(session, "storage.low", {"free_mb": "ถนน พัง"})
         with pytest.raises(ValueError):
             notices.tell_administrators(session, "no.such.topic", {})
-        assert notices.tell_administrators(session, "storage.low", {"free_mb": 120, "free_percent": 4}) == 1
+        assert notices.tell_administrators(session, "storage.low", {"free_mb": 120, "floor_mb": 500}) == 1
         session.commit()
     run(mail_app)
     (mail,) = mailbox.received
@@ -228,3 +228,19 @@ def test_notices_for_a_revoked_channel_or_a_deactivated_officer_are_dropped(
     assert recipients(mailbox.received) == ["stays@example.go.th"]
     reasons = sorted(n.last_error or "" for n in outbox(mail_app) if n.state == NoticeState.DROPPED)
     assert reasons == ["account deactivated", "channel no longer held"]
+
+
+def test_administrators_hear_once_a_day_that_storage_is_low(make_app: Any, mailbox: Any) -> None:
+    """Below INTAKE_STORAGE_MIN_FREE_MB new files are refused: every administrator with an address is
+    told by the worker's scan, once a Bangkok day while it lasts."""
+    app = make_app(**mailbox.config(), STORAGE_MIN_FREE_MB=10**9)
+    with world(app) as (_s, factory):
+        admin_with_mail(factory)
+        officer_with_mail(factory, "pr", ("feedback",))
+    run(app)
+    run(app)
+    (mail,) = mailbox.received
+    assert mail.to == "admin@example.go.th" and mail.message["Subject"] == "พื้นที่จัดเก็บใกล้เต็ม"
+    assert "ขั้นต่ำ (MB): 1000000000" in mail.parts()["text/plain"]
+    run(app, dates.now() + timedelta(days=1))
+    assert len(mailbox.received) == 2

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, RadioField, StringField, ValidationError
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..forms import Form
@@ -47,8 +48,8 @@ class NotifyForm(Form):
     mode = RadioField(
         _l("How to send them"),
         choices=[
-            ("immediate", _l("A mail as soon as something needs attention")),
-            ("digest", _l("One summary mail a day")),
+            SelectChoice("immediate", _l("A mail as soon as something needs attention")),
+            SelectChoice("digest", _l("One summary mail a day")),
         ],
         default="immediate",
         validators=[InputRequired()],
