@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -102,6 +103,7 @@ class EntryKind(enum.StrEnum):
     NOTE = "note"  # internal note, internal key, never shown to the citizen
     ASSIGN = "assign"  # assignment change, no body
     REFERRAL = "referral"  # referral to an outside agency; reference number and date, internal key
+    SATISFACTION = "satisfaction"  # the citizen's rating of the handling and comment, content key
 
 
 class KeyKind(enum.StrEnum):
@@ -142,6 +144,18 @@ class Case(Base):
     # The content key encrypted under the key derived from the token.
     sealed_for_citizen: Mapped[bytes] = mapped_column(LargeBinary)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Closed as a duplicate of another case of the same channel: figures count the pair once (figures.py).
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    # The queue's "needs attention": the citizen's last submission or follow-up (with its files), and the
+    # last time an officer of the channel opened the case. Dates only, like the other columns.
+    citizen_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    officer_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The citizen's satisfaction with the handling of a closed case, 1..5 (asked once; a figure of the
+    # reports). The optional comment is a SATISFACTION entry, encrypted.
+    satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
+    satisfied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     entries: Mapped[list[Entry]] = relationship(
         back_populates="case", order_by="Entry.id", cascade="all, delete-orphan"
@@ -154,6 +168,17 @@ class Case(Base):
     @property
     def is_closed(self) -> bool:
         return self.status in CLOSED_STATUSES
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.duplicate_of_id is not None
+
+    @property
+    def needs_attention(self) -> bool:
+        """Citizen activity that no officer of the channel has opened since (queue.attention_clause)."""
+        if self.citizen_activity_at is None:
+            return False
+        return self.officer_seen_at is None or self.citizen_activity_at > self.officer_seen_at
 
 
 class Entry(Base):
@@ -325,6 +350,33 @@ class SiteImage(Base):
     height: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of `data`, hex: an ETag and the audit's word
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Receipt(Base):
+    """A submission's receipt, so that sending the same rendered form again shows the same code, no new case.
+
+    Each rendered form carries a random one-time value (128 bits) that only the browser holds (in the
+    form, then in a short-lived cookie for the receipt page). The row keeps a keyed hash of that value
+    and the receipt (token and case id) encrypted under a key derived from it: a copy of the database
+    reads neither. `sealed` is emptied once the receipt may no longer be shown; the row goes at `expires_at`
+    (receipts.sweep), and with it the memory that the form was sent."""
+
+    __tablename__ = "receipts"
+
+    lookup: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    show_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ImportedRow(Base):
+    """A register row already imported (register_import.py): a keyed hash of its content, never the text."""
+
+    __tablename__ = "imported_rows"
+
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class PublishedAnswer(Base):

@@ -18,6 +18,12 @@ DEFAULTS: dict[str, str] = {
     "answer_days.corruption": "15",
     "answer_days.feedback": "15",
     "answer_days.question": "15",
+    # The municipality's contact page (/contact) and the privacy notice's data controller: set by the
+    # administrator on the settings page; empty until then (the pages say so).
+    "contact_address": "",
+    "contact_phone": "",
+    "contact_email": "",
+    "contact_hours": "",
 }
 
 
@@ -70,6 +76,22 @@ def get_int(session: Session, name: str) -> int:
 
 def deadlines(session: Session, channel: str) -> Deadlines:
     return Deadlines(get_int(session, f"ack_days.{channel}"), get_int(session, f"answer_days.{channel}"))
+
+
+@dataclass(frozen=True)
+class Contact:
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    hours: str = ""
+
+    @property
+    def given(self) -> bool:
+        return any((self.address, self.phone, self.email, self.hours))
+
+
+def contact(session: Session) -> Contact:
+    return Contact(*(get(session, f"contact_{part}") for part in ("address", "phone", "email", "hours")))
 
 
 def all_values(session: Session) -> dict[str, str]:

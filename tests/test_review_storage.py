@@ -54,7 +54,7 @@ def test_stolen_storage_reveals_nothing_officers_wrote_nor_their_secrets(
         "details": f"letter {marker}",
         "contact": f"phone {marker}",
     }
-    receipt = actions.post("/officer/intake", intake)
+    receipt = actions.post("/officer/intake", intake, follow_redirects=True)  # 303 to the slip
     assert receipt.status_code == 200
     token = receipt.get_data(as_text=True).split('id="case-token"', 1)[1].split(">", 1)[1].split("<", 1)[0]
     with client.session_transaction() as cookie:

@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import gettext
 from werkzeug.datastructures import FileStorage
 
-from .. import attachments, cases, db, settings, storage
+from .. import attachments, cases, db, receipts, settings, storage, tokens
 from ..attachments import AttachmentRejected, CleanFile
 from ..i18n import human_size
 from ..models import Channel
@@ -128,30 +128,45 @@ def _not_stored(form: Any) -> NotStored:
     return NotStored()
 
 
-def receive(form: CitizenForm, channel: Channel) -> cases.Submitted | None:
+@dataclass(frozen=True)
+class Filed:
+    """The form filed its case (now or before): its receipt opens with this one-time value."""
+
+    form_id: str
+
+
+def receive(form: CitizenForm, channel: Channel) -> Filed | None:
     """Validate a submitted form and store the case; None when the form has errors (set on its fields).
 
-    Raises NotStored (the message set on the form) when the store is away: no case, no token."""
+    The same rendered form sent again files nothing: it is answered with its first receipt
+    (receipts.py). Raises NotStored (the message set on the form) when the store is away: no case, no
+    token."""
+    session = db.session()
+    form_id = form.stamp()
+    if receipts.find(session, form_id) is not None:
+        return Filed(form_id)
     valid = form.validate()
     files = _files_or_error(form, "attachments" if channel != Channel.QUESTION else None)
     if not valid or files is None:
         attachments.close_all(files or [])
         return None
-    body = form.text_body()
     try:
-        return cases.submit(
-            db.session(),
+        cases.submit(
+            session,
             channel=channel,
-            body=body,
+            body=form.text_body(),
             contact=form.contact.data or None,
             files=files,
             store=storage.current(),
-            category=body.get("category"),
+            before_commit=lambda made: receipts.claim(session, form_id, made.case, made.token),
         )
+    except receipts.AlreadyFiled:  # a copy of this form filed it a moment ago: show that one
+        return Filed(form_id)
     except storage.StoreUnavailable as exc:
         raise _not_stored(form) from exc
     finally:
         attachments.close_all(files)
+    return Filed(form_id)
 
 
 class FollowupRefused(Exception):
@@ -161,16 +176,31 @@ class FollowupRefused(Exception):
 def follow_up(form: FollowupForm, found: cases.CitizenCase) -> bool:
     """Add the citizen's message (and files) to an open case; False when the form has errors.
 
-    Raises NotStored when the store is away (nothing added; the message is on the form)."""
+    The same rendered form sent again adds nothing (True: it was added). Raises NotStored when the store
+    is away (nothing added; the message is on the form)."""
     if found.case.is_closed:
         raise FollowupRefused
+    session = db.session()
+    form_id = form.stamp()
+    if receipts.find(session, form_id) is not None:
+        return True
     valid = form.validate()
     files = _files_or_error(form, "attachments")
     if not valid or files is None:
         attachments.close_all(files or [])
         return False
+    token = tokens.display(tokens.normalise(form.token.data or ""))
     try:
-        cases.add_followup(db.session(), found, form.message.data, files, storage.current())
+        cases.add_followup(
+            session,
+            found,
+            form.message.data,
+            files,
+            storage.current(),
+            before_commit=lambda _entry: receipts.claim(session, form_id, found.case, token),
+        )
+    except receipts.AlreadyFiled:
+        return True
     except cases.CaseClosed as exc:
         raise FollowupRefused from exc
     except storage.StoreUnavailable as exc:

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from .. import cases, db, tokens
+from .. import PACKAGE, cases, db, receipts, settings, tokens, web_receipts
 from ..errors import unavailable_headers
 from ..extensions import limiter
-from ..models import Channel
+from ..models import Case, Channel
 from . import submission
-from .forms import CitizenForm, CorruptionForm, FeedbackForm, FollowupForm, QuestionForm, TrackForm
+from .forms import (
+    CitizenForm,
+    CorruptionForm,
+    FeedbackForm,
+    FollowupForm,
+    QuestionForm,
+    ReceiptContinueForm,
+    SatisfactionForm,
+    TrackForm,
+)
 
 bp = Blueprint("citizen", __name__)
 
@@ -45,6 +64,26 @@ def home() -> str:
     return render_template("citizen/home.html")
 
 
+@bp.get("/privacy")
+def privacy() -> str:
+    """The privacy notice under the PDPA: what is collected, why, for how long, who sees it, who answers."""
+    return render_template("citizen/privacy.html", retention_years=settings.retention_years(db.session()))
+
+
+@bp.get("/contact")
+def contact() -> str:
+    """The municipality's address, telephone, e-mail and office hours, as the administrator set them."""
+    return render_template("citizen/contact.html")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page says: the same icon, from the package."""
+    return send_from_directory(
+        PACKAGE / "static", "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
+    )
+
+
 @bp.get("/lang/<code>")
 def set_language(code: str) -> Response:
     """Switch language without JavaScript: a cookie, then back to the same page of our own site."""
@@ -60,34 +99,60 @@ def set_language(code: str) -> Response:
     return response
 
 
-def _report(channel: Channel, form: CitizenForm) -> Page:
-    """The form of one channel; on success the receipt, answered directly (the token never goes in a URL)."""
+def _report(channel: Channel, form: CitizenForm) -> Page | Response:
+    """The form of one channel; once it filed its case, a 303 to the receipt (never a token in a URL)."""
     if request.method == "POST":
         try:
-            submitted = submission.receive(form, channel)
+            filed = submission.receive(form, channel)
         except submission.NotStored:  # the store is away: the form again, with its text and a message
             page = render_template(f"citizen/{channel.value}.html", form=form)
             return page, 503, unavailable_headers()
-        if submitted is not None:
-            return render_template("citizen/receipt.html", case=submitted.case, token=submitted.token), 200
+        if filed is not None:
+            return web_receipts.redirect_to("citizen.receipt", filed.form_id)
+    form.stamp()
     return render_template(f"citizen/{channel.value}.html", form=form), 400 if form.errors else 200
+
+
+def _receipt_page(form: ReceiptContinueForm, status: int = 200) -> Page:
+    """The code of the case this browser's form filed, for as long as receipts.SHOW_FOR allows."""
+    session = db.session()
+    shown = receipts.find(session, web_receipts.form_id())
+    case = session.get(Case, shown.case_id) if shown and shown.case_id is not None else None
+    if shown is None or shown.token is None or case is None:
+        return render_template("citizen/receipt_gone.html", shown=shown), 404
+    return render_template("citizen/receipt.html", case=case, token=shown.token, form=form), status
+
+
+@bp.get("/receipt")
+def receipt() -> Page:
+    return _receipt_page(ReceiptContinueForm(formdata=None))
+
+
+@bp.get("/receipt/continue")
+def receipt_continue() -> Page | Response:
+    """On to tracking once the citizen says the code is written down; else the receipt again, with why."""
+    form = ReceiptContinueForm(formdata=request.args)
+    if form.written.data:
+        return redirect(url_for("citizen.track"), code=303)
+    form.written.errors = [gettext("Write your code down (or print this page) first: it is shown only here.")]
+    return _receipt_page(form, 400)
 
 
 @bp.route("/report/corruption", methods=["GET", "POST"])
 @submit_limit
-def report_corruption() -> Page:
+def report_corruption() -> Page | Response:
     return _report(Channel.CORRUPTION, CorruptionForm())
 
 
 @bp.route("/report/feedback", methods=["GET", "POST"])
 @submit_limit
-def report_feedback() -> Page:
+def report_feedback() -> Page | Response:
     return _report(Channel.FEEDBACK, FeedbackForm())
 
 
 @bp.route("/ask", methods=["GET", "POST"])
 @submit_limit
-def ask() -> Page:
+def ask() -> Page | Response:
     return _report(Channel.QUESTION, QuestionForm())
 
 
@@ -100,12 +165,17 @@ def _not_found() -> Page:
 
 
 def _case_page(found: cases.CitizenCase, typed: str, form: FollowupForm | None = None,
-               added: bool = False, status: int = 200) -> tuple[str, int]:
+               added: bool = False, status: int = 200, rating: SatisfactionForm | None = None,
+               rated: bool = False) -> tuple[str, int]:
     code = tokens.display(tokens.normalise(typed))
     form = form or FollowupForm(formdata=None, token=code)
+    form.stamp()
+    if rating is None and cases.can_rate(found.case):
+        rating = SatisfactionForm(formdata=None, token=code)
     timeline = cases.citizen_timeline(db.session(), found)
     return render_template("citizen/case.html", case=found.case, timeline=timeline, form=form,
-                           added=added), status
+                           added=added, rating=rating if cases.can_rate(found.case) else None,
+                           rated=rated), status
 
 
 @bp.route("/track", methods=["GET", "POST"])
@@ -149,3 +219,24 @@ def followup() -> Page:
     if added:
         return _case_page(found, form.token.data, added=True)
     return _case_page(found, form.token.data, form=form, status=400)
+
+
+@bp.post("/track/satisfaction")
+@track_failures
+def satisfaction() -> Page:
+    """The citizen's rating of the handling of a closed case (once); the answer is the case page."""
+    g.token_failed = False
+    form = SatisfactionForm()
+    try:
+        found = cases.find_by_token(db.session(), form.token.data or "")
+    except cases.TokenNotFound:
+        return _not_found()
+    if not form.validate():
+        return _case_page(found, form.token.data, rating=form, status=400)
+    try:
+        cases.rate(db.session(), found, int(form.rating.data), form.comment.data or "")
+    except cases.NotRatable:
+        db.session().rollback()
+        return _case_page(found, form.token.data, status=409)
+    db.session().commit()
+    return _case_page(found, form.token.data, rated=True)

@@ -146,6 +146,10 @@ def deactivate(session: Session, admin: Officer, target: Officer) -> None:
 
 SETTING_NAMES = (
     "municipality_name",
+    "contact_address",
+    "contact_phone",
+    "contact_email",
+    "contact_hours",
     "ack_days.corruption",
     "answer_days.corruption",
     "ack_days.feedback",
