@@ -343,7 +343,7 @@ class NewOfficerForm(OfficerForm):
     # Least privileged first, and the default: an executive reads reports only, never case content.
     role = SelectField(
         _l("Role"),
-        choices=_choices(ROLE_LABELS, ["executive", "officer", "admin"]),
+        choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ("executive", "officer", "admin")],
         default="executive",
         validators=[InputRequired()],
     )
