@@ -19,7 +19,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -473,6 +473,20 @@ def add_followup(
     _before_commit(session, before_commit, entry, files)
     _commit_with_files(session, case, entry, found.keys.content, files, store)
     return entry
+
+
+RESEND_WINDOW = timedelta(hours=4)
+
+
+def repeats_last_followup(found: CitizenCase, message: str, now: datetime | None = None) -> bool:
+    """The citizen's latest follow-up said exactly this, within RESEND_WINDOW: the same message sent
+    again (a form restored by Back and sent again), not a new one."""
+    moment = now or dates.now()
+    latest = next((e for e in reversed(found.case.entries) if e.kind == EntryKind.FOLLOWUP), None)
+    if latest is None or latest.at < moment - RESEND_WINDOW:
+        return False
+    said = decrypt_entry(latest, found.keys) or {}
+    return " ".join(str(said.get("message", "")).split()) == " ".join(message.split())
 
 
 def can_rate(case: Case) -> bool:

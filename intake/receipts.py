@@ -9,10 +9,14 @@ value; nowhere else is it kept. So:
 
 - a reload of the receipt page, Back from the tracking page, or a later look within SHOW_FOR shows the same
   code (the cookie's value opens the row);
-- the same form sent again (Back and resend, a double tap, a retry after an answer lost on a bad mobile
-  connection) finds its receipt and files no second case: a POST whose value was filed already is answered
-  with the same 303. Two copies arriving at once cannot both file: the receipt row's key is unique, so the
-  second transaction fails on it, is rolled back whole (its files removed) and shows the first one's code;
+- the same form sent again (a double tap, a retry after an answer lost on a bad mobile connection) finds
+  its receipt and files no second case: a POST whose value was filed already is answered with the same
+  303. Two copies arriving at once cannot both file: the receipt row's key is unique, so the second
+  transaction fails on it, is rolled back whole (its files removed) and shows the first one's code;
+- Back to the form and send again: browsers restore what was typed but fetch the page anew, with a new
+  one-time value. So the receipt also keeps a keyed hash of what the form said (text fields, not files:
+  browsers never restore files), and the cookie keeps the values of the browser's last few receipts: a
+  form from the same browser saying exactly what one of them said is answered with that receipt;
 - the code never sits readable in a cookie, a URL or storage: the database alone (hash and ciphertext)
   reads nothing; the cookie holds the form's value, not the code.
 
@@ -28,6 +32,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, exc, select, update
 from sqlalchemy.orm import Session
@@ -77,13 +82,20 @@ def sweep(session: Session, now: datetime | None = None) -> None:
     )
 
 
-def claim(session: Session, form_id: str, case: Case, token: str) -> None:
+def content_digest(*parts: Any) -> str:
+    """A keyed hash of what a form said (its text fields, not its files): the same words sent again from
+    the same browser are the same submission."""
+    key = crypto.derive_subkey(keyring.token_secret(), b"receipt content")
+    return crypto.keyed_hash(key, json.dumps(parts, ensure_ascii=False, default=str).encode()).hex()
+
+
+def claim(session: Session, form_id: str, case: Case, token: str, content: str = "") -> None:
     """Write the receipt of `case` in the transaction that files it; raises AlreadyFiled when this form's
     receipt exists (the caller's transaction must then be rolled back)."""
     now = dates.now()
     sweep(session, now)
     lookup = _lookup(form_id)
-    receipt = json.dumps({"token": token, "case": case.id}).encode()
+    receipt = json.dumps({"token": token, "case": case.id, "content": content}).encode()
     sealed = crypto.encrypt(_key(form_id), receipt, _aad(lookup))
     session.add(
         Receipt(
@@ -107,6 +119,7 @@ class Shown:
     created_at: datetime
     token: str | None = None
     case_id: int | None = None
+    content: str = ""
 
 
 def find(session: Session, form_id: str | None, now: datetime | None = None) -> Shown | None:
@@ -125,4 +138,14 @@ def find(session: Session, form_id: str | None, now: datetime | None = None) -> 
         data = json.loads(crypto.decrypt(_key(form_id), row.sealed, _aad(lookup)))
     except (crypto.CryptoError, ValueError):
         return Shown(row.created_at)
-    return Shown(row.created_at, str(data["token"]), int(data["case"]))
+    return Shown(row.created_at, str(data["token"]), int(data["case"]), str(data.get("content", "")))
+
+
+def resent(session: Session, form_ids: list[str], content: str) -> str | None:
+    """The earlier form of this browser (its receipt cookie's values) that said exactly this: a form
+    restored by Back and sent again comes with a new one-time value but the same words."""
+    for form_id in form_ids:
+        shown = find(session, form_id)
+        if shown is not None and shown.token is not None and content and shown.content == content:
+            return form_id
+    return None

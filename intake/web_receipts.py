@@ -7,24 +7,38 @@ Secure over HTTPS, scoped to the receipt page's path and kept as long as the rec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import redirect, request, url_for
 from werkzeug.wrappers import Response
 from wtforms import HiddenField
 
 from . import receipts
 
-COOKIE = "intake_receipt"
+KEEP = 5  # receipts a browser can come back to (a form restored by Back and sent again: receipts.resent)
 
 
-def redirect_to(endpoint: str, form_id: str) -> Response:
-    """303 to the receipt page of `endpoint`, with the cookie that opens it."""
-    target = url_for(endpoint)
-    response = redirect(target, code=303)
+@dataclass(frozen=True)
+class Scope:
+    """Where a kind of receipt lives: the cookie's name and the path that covers its forms and its page."""
+
+    cookie: str
+    path: str
+
+
+CITIZEN = Scope("intake_receipt", "/")
+OFFICER = Scope("intake_slip", "/officer/intake")
+
+
+def redirect_to(endpoint: str, form_id: str, scope: Scope) -> Response:
+    """303 to the receipt page `endpoint`, with the cookie that opens it (this receipt first)."""
+    response = redirect(url_for(endpoint), code=303)
+    kept = [form_id, *(f for f in form_ids(scope) if f != form_id)][:KEEP]
     response.set_cookie(
-        COOKIE,
-        form_id,
+        scope.cookie,
+        ".".join(kept),
         max_age=int(receipts.SHOW_FOR.total_seconds()),
-        path=target,
+        path=scope.path,
         httponly=True,
         samesite="Lax",
         secure=request.is_secure,
@@ -32,10 +46,15 @@ def redirect_to(endpoint: str, form_id: str) -> Response:
     return response
 
 
-def form_id() -> str | None:
-    """The one-time value of the form whose receipt this browser may see."""
-    value = request.cookies.get(COOKIE)
-    return value if receipts.usable(value) else None
+def form_ids(scope: Scope) -> list[str]:
+    """The one-time values of this browser's latest receipts, newest first."""
+    return [v for v in request.cookies.get(scope.cookie, "").split(".") if receipts.usable(v)][:KEEP]
+
+
+def form_id(scope: Scope) -> str | None:
+    """The one-time value of the form whose receipt this browser sees."""
+    found = form_ids(scope)
+    return found[0] if found else None
 
 
 class OneTime:

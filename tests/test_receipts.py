@@ -54,7 +54,7 @@ def test_a_filed_form_answers_303_to_the_receipt_without_the_code(
     response = send(client, channel, form)
     assert response.status_code == 303 and response.headers["Location"] == "/receipt"
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("intake_receipt="))
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/receipt" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
     assert "Max-Age=14400" in cookie  # receipts.SHOW_FOR: four hours
     page = client.get("/receipt")
     token = token_of(page)
@@ -76,8 +76,8 @@ def test_the_same_rendered_form_sent_again_files_nothing_and_shows_the_same_code
     assert token_of(other.get("/receipt")) == first
     assert token_of(client.get("/receipt")) == first
     assert case_count(app) == 1
-    fresh = rendered(client, URLS[channel])  # a new rendering of the form is a new case
-    second = token_of(client.get(send(client, channel, fresh).headers["Location"]))
+    fresh = rendered(client, URLS[channel])  # a new rendering of the form, saying something new: a new case
+    second = token_of(client.get(send(client, channel, fresh, details="เรื่องใหม่").headers["Location"]))
     assert second != first and case_count(app) == 2
     assert token_of(client.get("/receipt")) == second
 
@@ -217,3 +217,31 @@ def test_offline_intake_answers_303_to_a_slip_and_a_double_click_records_one_cas
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(Case)) == 1
     assert tokens.normalise(token)
+
+
+def test_a_form_restored_by_back_and_sent_again_files_nothing(app: Flask, client: FlaskClient) -> None:
+    """Back fetches the form anew (a new one-time value) and the browser restores what was typed."""
+    sent = send(client, "feedback", rendered(client, "/report/feedback"))
+    first = token_of(client.get(sent.headers["Location"]))
+    restored = rendered(client, "/report/feedback")
+    again = send(client, "feedback", restored)  # the same words, no files (browsers never restore them)
+    assert again.status_code == 303 and token_of(client.get("/receipt")) == first
+    assert case_count(app) == 1
+    changed = send(client, "feedback", restored, details="อีกเรื่องหนึ่ง")  # new words: a new case
+    assert token_of(client.get(changed.headers["Location"])) != first and case_count(app) == 2
+    elsewhere = app.test_client()  # another browser saying the same: its own case
+    send(elsewhere, "feedback", rendered(elsewhere, "/report/feedback"))
+    assert case_count(app) == 3
+
+
+def test_a_followup_restored_and_sent_again_is_added_once(app: Flask, client: FlaskClient) -> None:
+    token = token_of(client.get(send(client, "question", rendered(client, "/ask")).headers["Location"]))
+    for _ in range(2):  # each time a new rendering of the follow-up form, the same message
+        page = track(client, token).get_data(as_text=True)
+        one_time = FORM_ID.search(page)
+        assert one_time
+        data = {"csrf_token": csrf_token(client, "/track"), "token": token, "form_id": one_time.group(1),
+                "message": "ข้อความเดิม  TWICE-1"}
+        assert client.post("/track/followup", data=data).status_code == 200
+    with app.app_context():
+        assert len(db.session().scalars(select(Entry).where(Entry.kind == "followup")).all()) == 1

@@ -80,7 +80,7 @@ def test_ratings_count_in_every_report_format_by_channel(app: Flask, client: Fla
     ratings = {"feedback": ["5", "4"], "question": ["2"]}
     for channel, values in ratings.items():
         for value in values:
-            token = token_of(submit(client, channel))
+            token = token_of(submit(client, channel, {"details": f"เรื่อง {value}"}))
             _close(app, token)
             assert _rate(client, token, value).status_code == 200
     now = dates.now()

@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import gettext
 from werkzeug.datastructures import FileStorage
 
-from .. import attachments, cases, db, receipts, settings, storage, tokens
+from .. import attachments, bodies, cases, db, receipts, settings, storage, tokens
 from ..attachments import AttachmentRejected, CleanFile
 from ..i18n import human_size
 from ..models import Channel
@@ -135,17 +135,24 @@ class Filed:
     form_id: str
 
 
-def receive(form: CitizenForm, channel: Channel) -> Filed | None:
+def receive(form: CitizenForm, channel: Channel, earlier: list[str]) -> Filed | None:
     """Validate a submitted form and store the case; None when the form has errors (set on its fields).
 
     The same rendered form sent again files nothing: it is answered with its first receipt
-    (receipts.py). Raises NotStored (the message set on the form) when the store is away: no case, no
-    token."""
+    (receipts.py), and so is a form restored by Back that says exactly what one of this browser's
+    `earlier` receipts said. Raises NotStored (the message set on the form) when the store is away: no
+    case, no token."""
     session = db.session()
     form_id = form.stamp()
     if receipts.find(session, form_id) is not None:
         return Filed(form_id)
     valid = form.validate()
+    content = ""
+    if valid:  # only a valid form has a body to compare
+        said = bodies.to_json(form.text_body())
+        content = receipts.content_digest(channel.value, said, form.contact.data or "")
+        if (again := receipts.resent(session, earlier, content)) is not None:
+            return Filed(again)
     files = _files_or_error(form, "attachments" if channel != Channel.QUESTION else None)
     if not valid or files is None:
         attachments.close_all(files or [])
@@ -158,7 +165,7 @@ def receive(form: CitizenForm, channel: Channel) -> Filed | None:
             contact=form.contact.data or None,
             files=files,
             store=storage.current(),
-            before_commit=lambda made: receipts.claim(session, form_id, made.case, made.token),
+            before_commit=lambda made: receipts.claim(session, form_id, made.case, made.token, content),
         )
     except receipts.AlreadyFiled:  # a copy of this form filed it a moment ago: show that one
         return Filed(form_id)
@@ -185,6 +192,8 @@ def follow_up(form: FollowupForm, found: cases.CitizenCase) -> bool:
     if receipts.find(session, form_id) is not None:
         return True
     valid = form.validate()
+    if valid and cases.repeats_last_followup(found, form.message.data or ""):
+        return True  # the same message again (Back and resend): it is there already
     files = _files_or_error(form, "attachments")
     if not valid or files is None:
         attachments.close_all(files or [])

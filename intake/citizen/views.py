@@ -103,12 +103,12 @@ def _report(channel: Channel, form: CitizenForm) -> Page | Response:
     """The form of one channel; once it filed its case, a 303 to the receipt (never a token in a URL)."""
     if request.method == "POST":
         try:
-            filed = submission.receive(form, channel)
+            filed = submission.receive(form, channel, web_receipts.form_ids(web_receipts.CITIZEN))
         except submission.NotStored:  # the store is away: the form again, with its text and a message
             page = render_template(f"citizen/{channel.value}.html", form=form)
             return page, 503, unavailable_headers()
         if filed is not None:
-            return web_receipts.redirect_to("citizen.receipt", filed.form_id)
+            return web_receipts.redirect_to("citizen.receipt", filed.form_id, web_receipts.CITIZEN)
     form.stamp()
     return render_template(f"citizen/{channel.value}.html", form=form), 400 if form.errors else 200
 
@@ -116,7 +116,7 @@ def _report(channel: Channel, form: CitizenForm) -> Page | Response:
 def _receipt_page(form: ReceiptContinueForm, status: int = 200) -> Page:
     """The code of the case this browser's form filed, for as long as receipts.SHOW_FOR allows."""
     session = db.session()
-    shown = receipts.find(session, web_receipts.form_id())
+    shown = receipts.find(session, web_receipts.form_id(web_receipts.CITIZEN))
     case = session.get(Case, shown.case_id) if shown and shown.case_id is not None else None
     if shown is None or shown.token is None or case is None:
         return render_template("citizen/receipt_gone.html", shown=shown), 404

@@ -18,6 +18,7 @@ from .forms import IntakeForm
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 
 CASE_ROLES = (Role.ADMIN, Role.OFFICER)
+SLIP = web_receipts.OFFICER
 
 
 @bp.before_request
@@ -123,9 +124,15 @@ def intake() -> Response | tuple[str, int]:
     form.channel.choices = channel_choices(officer)
     form_id = form.stamp()
     if request.method == "POST" and receipts.find(session, form_id) is not None:
-        return web_receipts.redirect_to("officer.intake_receipt", form_id)  # sent again: the same case
+        return web_receipts.redirect_to("officer.intake_receipt", form_id, SLIP)  # sent again: the same case
     if not form.validate_on_submit():
         return _intake_page(form, 400 if request.method == "POST" else 200)
+    content = receipts.content_digest(
+        form.channel.data, form.source.data, form.received_day().isoformat(), form.category.data or "",
+        form.details.data or "", form.contact.data or "",
+    )
+    if (again := receipts.resent(session, web_receipts.form_ids(SLIP), content)) is not None:
+        return web_receipts.redirect_to("officer.intake_receipt", again, SLIP)  # Back and sent again
     try:
         files = clean_uploads(form.attachments.data or [])
     except FilesRejected as exc:
@@ -138,7 +145,7 @@ def intake() -> Response | tuple[str, int]:
     )
 
     def put_on_record(made: cases.Submitted) -> None:
-        receipts.claim(session, form_id, made.case, made.token)
+        receipts.claim(session, form_id, made.case, made.token, content)
         detail = f"channel={channel.value}; source={source.value}; date={form.received_at.era}"
         audit.record(session, officer.username, "case.intake", made.case.id, detail)
 
@@ -165,7 +172,7 @@ def intake() -> Response | tuple[str, int]:
         return _intake_page(form, 503)
     else:
         flash(form.received_at.read_back(), "success")
-    return web_receipts.redirect_to("officer.intake_receipt", form_id)
+    return web_receipts.redirect_to("officer.intake_receipt", form_id, SLIP)
 
 
 @bp.get("/intake/receipt")
@@ -174,7 +181,7 @@ def intake_receipt() -> tuple[str, int]:
     """The slip of the case this browser's intake form recorded (receipts.SHOW_FOR), for the person."""
     officer = current_officer()
     session = db.session()
-    shown = receipts.find(session, web_receipts.form_id())
+    shown = receipts.find(session, web_receipts.form_id(SLIP))
     case = session.get(Case, shown.case_id) if shown and shown.case_id is not None else None
     if shown is None or shown.token is None or case is None or case.channel not in officer.channels:
         return render_template("officer/receipt_gone.html"), 404
