@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 @dataclass(frozen=True)
 class Agency:
     key: str
+    short: Any  # the name people use (สำนักงาน ป.ป.ช.)
     name: Any
     role: Any
     hotline: str
@@ -28,6 +29,7 @@ class Agency:
 AGENCIES = (
     Agency(
         "nacc",
+        _l("NACC"),
         _l("Office of the National Anti-Corruption Commission (NACC)"),
         _l("Corruption by any official, executives and elected members of local government included."),
         "1205",
@@ -39,6 +41,7 @@ AGENCIES = (
     ),
     Agency(
         "pacc",
+        _l("PACC"),
         _l("Office of the Public Sector Anti-Corruption Commission (PACC)"),
         _l("Corruption by government officials and employees."),
         "1206",
@@ -50,6 +53,7 @@ AGENCIES = (
     ),
     Agency(
         "damrongdhama",
+        _l("Damrongdhama Center"),
         _l("Damrongdhama Center, Ministry of Interior"),
         _l("Complaints about any public office, local government included, and cases left unanswered."),
         "1567",

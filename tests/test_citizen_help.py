@@ -42,7 +42,7 @@ def test_home_and_channel_pages_name_the_agencies_outside_and_give_device_advice
 
 def test_the_corruption_page_says_it_before_the_form(client: FlaskClient) -> None:
     page = client.get("/report/corruption").get_data(as_text=True)
-    assert page.index('class="outside-help" open') < page.index("<form method=\"post\"")
+    assert page.index('id="outside-help"') < page.index('<form method="post"')
 
 
 def test_privacy_notice_names_the_controller_the_purpose_the_retention_and_who_sees(
