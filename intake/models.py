@@ -145,9 +145,9 @@ class Case(Base):
     sealed_for_citizen: Mapped[bytes] = mapped_column(LargeBinary)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Closed as a duplicate of another case of the same channel: figures count the pair once (figures.py).
-    duplicate_of_id: Mapped[int | None] = mapped_column(
-        ForeignKey("cases.id", ondelete="SET NULL"), index=True
-    )
+    # No foreign key (cases are never deleted, retention keeps the row): SQLite can add a plain column in
+    # place, where a constraint would need the table copied (and its entries cascaded away on the drop).
+    duplicate_of_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # The queue's "needs attention": the citizen's last submission or follow-up (with its files), and the
     # last time an officer of the channel opened the case. Dates only, like the other columns.
     citizen_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
