@@ -256,11 +256,11 @@ def create(
         sealed_for_channel=b"",
         sealed_for_citizen=b"",
         # A citizen's case waits for an officer; one an officer records has been seen by them.
-        citizen_activity_at=now,
-        officer_seen_at=now if officer is not None else None,
+        needs_attention=officer is None,
         entries=[],  # a new case has none: no lazy load when the first is appended
         attachments=[],
     )
+    case.refresh_next_due()
     session.add(case)
     session.flush()
     keys = CaseKeys(crypto.random_key(), crypto.random_key())
@@ -469,7 +469,7 @@ def add_followup(
     entry = _add_entry(
         session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}, public=True
     )
-    case.citizen_activity_at = entry.at  # the queue marks it until an officer of the channel opens it
+    case.needs_attention = True  # the queue marks it until an officer of the channel opens it
     _before_commit(session, before_commit, entry, files)
     _commit_with_files(session, case, entry, found.keys.content, files, store)
     return entry
@@ -605,7 +605,7 @@ def open_for_officer(
         keys = officer_keys(session, officer, officer_private, case)
     except ChannelForbidden as exc:
         raise CaseNotFound(str(case_id)) from exc
-    case.officer_seen_at = dates.now()
+    case.needs_attention = False
     audit.record(session, officer.username, "case.view", case.id)
     return officer_view(session, case, keys)
 
@@ -691,6 +691,7 @@ def _set_status(
     if public and body and body.get("note") and case.answered_at is None:
         case.answered_at = at
     case.status = status.value
+    case.refresh_next_due()
     return _add_entry(
         session,
         case,
@@ -756,6 +757,7 @@ def reply(
         _set_status(session, case, officer, keys, Status.ACKNOWLEDGED, None, public=False, at=when)
     if case.answered_at is None:
         case.answered_at = when
+    case.refresh_next_due()
     entry = _add_entry(
         session,
         case,
@@ -844,6 +846,7 @@ def record_history(
     _set_status(session, case, officer, keys, status, None, public=False, at=at)
     if status.closed:
         case.answered_at = case.answered_at or at
+    case.refresh_next_due()
 
 
 def _root(session: Session, case: Case) -> Case:

@@ -51,6 +51,8 @@ class Status(enum.StrEnum):
 
 
 CLOSED_STATUSES = (Status.RESOLVED.value, Status.DISMISSED.value)
+# The next deadline of an open case that has met both of its deadlines: after every real one.
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class Source(enum.StrEnum):
@@ -118,6 +120,8 @@ class Case(Base):
         Index("ix_cases_received_at", "received_at"),
         Index("ix_cases_answer_due_at", "answer_due_at"),
         Index("ix_cases_channel_received", "channel", "received_at"),  # the queue of one channel
+        Index("ix_cases_next_due", "next_due_at", "channel", "status"),  # the queue: nearest deadline first
+        Index("ix_cases_attention", "needs_attention", "channel", "status"),  # the queue: needs attention
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -148,10 +152,11 @@ class Case(Base):
     # No foreign key (cases are never deleted, retention keeps the row): SQLite can add a plain column in
     # place, where a constraint would need the table copied (and its entries cascaded away on the drop).
     duplicate_of_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    # The queue's "needs attention": the citizen's last submission or follow-up (with its files), and the
-    # last time an officer of the channel opened the case. Dates only, like the other columns.
-    citizen_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    officer_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The queue (officer/queue.py): the citizen did something (the case, a follow-up with its files) that no
+    # officer of the channel has opened since; and the deadline the case works towards (NO_DEADLINE when both
+    # are met, None once closed), kept by cases.py so that the queue reads them along an index.
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The citizen's satisfaction with the handling of a closed case, 1..5 (asked once; a figure of the
     # reports). The optional comment is a SATISFACTION entry, encrypted.
     satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
@@ -173,12 +178,17 @@ class Case(Base):
     def is_duplicate(self) -> bool:
         return self.duplicate_of_id is not None
 
-    @property
-    def needs_attention(self) -> bool:
-        """Citizen activity that no officer of the channel has opened since (queue.attention_clause)."""
-        if self.citizen_activity_at is None:
-            return False
-        return self.officer_seen_at is None or self.citizen_activity_at > self.officer_seen_at
+    def refresh_next_due(self) -> None:
+        """The deadline the case now works towards: acknowledge, then answer; NO_DEADLINE when both are met;
+        None once closed. Called by every operation that changes these dates (cases.py)."""
+        if self.is_closed:
+            self.next_due_at = None
+        elif self.acknowledged_at is None:
+            self.next_due_at = self.ack_due_at
+        elif self.answered_at is None:
+            self.next_due_at = self.answer_due_at
+        else:
+            self.next_due_at = NO_DEADLINE
 
 
 class Entry(Base):

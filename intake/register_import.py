@@ -345,7 +345,7 @@ def import_rows(
         )
         closed = dates.received_from_date(row.closed) if row.closed else None
         cases.record_history(session, new.case, new.keys, Status(row.status), closed, officer)
-        new.case.officer_seen_at = new.case.citizen_activity_at  # history, not news: seen
+        new.case.needs_attention = False  # history, not news
         session.add(ImportedRow(digest=digest, imported_at=now))
         result.imported += 1
         result.case_ids.append(new.case.id)

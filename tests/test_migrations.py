@@ -23,9 +23,9 @@ def test_head_matches_models(empty_database: str) -> None:
     assert diff == [], diff
 
 
-def test_the_case_loop_migration_keeps_every_row_and_fills_the_attention_dates(empty_database: str) -> None:
+def test_the_case_loop_migration_keeps_every_row_and_fills_the_queue_columns(empty_database: str) -> None:
     """Upgrading a database with cases in it: no table is copied (SQLite would cascade its entries away),
-    and the needs-attention dates come from the entries and the audit trail."""
+    and the queue's columns come from the entries, the audit trail and the deadlines."""
     engine = make_engine(empty_database)
     cfg = migrate.alembic_config()
     with engine.begin() as conn:
@@ -69,5 +69,5 @@ def test_the_case_loop_migration_keeps_every_row_and_fills_the_attention_dates(e
     def day(value: object) -> int:
         return (value if isinstance(value, datetime) else datetime.fromisoformat(str(value))).day
 
-    assert (day(rows[1].citizen_activity_at), day(rows[1].officer_seen_at)) == (3, 2)  # needs attention
-    assert (day(rows[2].citizen_activity_at), day(rows[2].officer_seen_at)) == (1, 4)  # seen since
+    assert bool(rows[1].needs_attention) and not rows[2].needs_attention  # a follow-up after the last look
+    assert day(rows[1].next_due_at) == 9 and day(rows[2].next_due_at) == 9  # not acknowledged: that deadline

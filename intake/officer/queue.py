@@ -2,11 +2,14 @@
 
 Only the officer's granted channels are ever queried. The queue opens on the open cases, the nearest
 deadline first (the acknowledgement deadline until acknowledged, then the answer deadline until answered),
-so overdue cases come first; cases with no deadline left come last. Pages are LIMIT/OFFSET with the id as
-tie-breaker so the order is stable.
+so overdue cases come first; cases with no deadline left come last (a view that takes in closed cases,
+which have none, is newest first). Pages are LIMIT/OFFSET with the id as tie-breaker so the order is
+stable.
 
 "Needs attention": the citizen did something (a new case, a follow-up, a new file) that no officer of the
-channel has opened since (`citizen_activity_at` after `officer_seen_at`; opening the case page clears it).
+channel has opened since (`Case.needs_attention`, set by the citizen's operations, cleared by opening the
+case). Both it and the next deadline (`Case.next_due_at`) are columns kept by cases.py, each at the head of
+an index, so that neither the order nor the count reads every open case.
 The subject of each row (the first words of the submission) is decrypted for the officer's own channels by
 cases.subjects; the view of the queue, with the cases whose subjects it showed, is on the audit trail.
 """
@@ -19,8 +22,7 @@ from datetime import datetime
 from math import ceil
 from typing import Any
 
-from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, select
-from sqlalchemy import case as when
+from sqlalchemy import ColumnElement, UnaryExpression, and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import audit, dates
@@ -102,21 +104,8 @@ class QueuePage:
 
 
 def attention_clause() -> ColumnElement[bool]:
-    """Citizen activity that no officer of the channel has opened since (Case.needs_attention)."""
-    return and_(
-        Case.citizen_activity_at.is_not(None),
-        or_(Case.officer_seen_at.is_(None), Case.citizen_activity_at > Case.officer_seen_at),
-    )
-
-
-def next_due() -> ColumnElement[datetime | None]:
-    """The deadline an open case is working towards: acknowledge, then answer; none when both are met."""
-    return when(
-        (Case.status.in_(CLOSED_STATUSES), None),
-        (Case.acknowledged_at.is_(None), Case.ack_due_at),
-        (Case.answered_at.is_(None), Case.answer_due_at),
-        else_=None,
-    )
+    """Citizen activity that no officer of the channel has opened since."""
+    return Case.needs_attention.is_(True)
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
@@ -142,11 +131,11 @@ def overdue_kinds(case: Case, now: datetime) -> list[str]:
 
 
 def _conditions(
-    flt: QueueFilter, channels: set[str], officer_id: int, now: datetime
+    flt: QueueFilter, channels: set[str], officer_id: int, now: datetime, channel: Any = Case.channel
 ) -> list[ColumnElement[bool]]:
     wanted = sorted(channels & {flt.channel}) if flt.channel else sorted(channels)
     # Purged cases (retention) stay listed: their metadata counts; their page says the content is gone.
-    conds: list[ColumnElement[bool]] = [Case.channel.in_(wanted)]
+    conds: list[ColumnElement[bool]] = [channel.in_(wanted)]
     if flt.source:
         conds.append(Case.source == flt.source)
     if flt.assignee == "me":
@@ -193,12 +182,18 @@ def fetch(
     pages = max(1, ceil(total / PAGE_SIZE))
     page = min(flt.page, pages)
     order: tuple[UnaryExpression[Any], ...]
-    if flt.sort == "due":
-        due = next_due()
-        order = (due.is_(None).asc(), due.asc(), Case.id.asc())
+    if flt.sort == "due" and (flt.status == OPEN or flt.status in OPEN_STATUSES):
+        # Open cases always have a next deadline: read them in its order along ix_cases_next_due, which
+        # stops after a page. SQLite would rather take the channel's index and sort every open case: its
+        # `+channel` (the column, not indexed) keeps it on the deadline's index.
+        if session.get_bind().dialect.name == "sqlite":
+            plain = literal_column("+cases.channel", Case.channel.type)
+            where = _conditions(flt, channels, officer_id, now, plain) + _status_condition(flt.status)
+        where = [*where, Case.next_due_at.is_not(None)]
+        order = (Case.next_due_at.asc(), Case.id.asc())
     elif flt.sort == "received_asc":
         order = (Case.received_at.asc(), Case.id.asc())
-    else:
+    else:  # newest first; also "due" over closed cases, which have no deadline left
         order = (Case.received_at.desc(), Case.id.desc())
     rows = session.scalars(
         select(Case)
