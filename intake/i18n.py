@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -125,6 +126,14 @@ def html_datetime(value: datetime | None) -> str:
 
 def label(mapping: dict[str, object], value: str | None) -> str:
     return str(mapping.get(value or "", value or ""))
+
+
+def human_wait(seconds: int) -> str:
+    """A wait in words, rounded up: "3 minutes", "2 hours"."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes < 60:
+        return str(ngettext("%(num)d minute", "%(num)d minutes", minutes))
+    return str(ngettext("%(num)d hour", "%(num)d hours", math.ceil(minutes / 60)))
 
 
 def human_size(n: int) -> str:

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     current_app,
-    g,
     redirect,
     render_template,
     request,
@@ -20,8 +19,9 @@ from werkzeug.wrappers import Response
 from .. import PACKAGE, cases, db, receipts, settings, tokens, web_receipts
 from ..errors import unavailable_headers
 from ..extensions import limiter
+from ..i18n import human_wait
 from ..models import Case, Channel
-from . import submission
+from . import guessing, submission
 from .forms import (
     CitizenForm,
     CorruptionForm,
@@ -43,20 +43,9 @@ def _submit_limit() -> str:
     return str(current_app.config["RATELIMIT_SUBMIT"])
 
 
-def _track_failure_limit() -> str:
-    return str(current_app.config["RATELIMIT_TRACK_FAILURES"])
-
-
-def _token_failed(_response: Response) -> bool:
-    """Only a wrong (or malformed) token counts against the tracking limit; successes cost nothing."""
-    return bool(g.get("token_failed"))
-
-
-# One budget for every way a citizen can store something; one for wrong tokens, however they arrive.
+# One budget for every way a citizen can store something. Tracking codes have their own limits, applied
+# around each look-up (guessing.py): a right code is never refused for the wrong ones before it.
 submit_limit = limiter.shared_limit(_submit_limit, scope="citizen-submit", methods=["POST"])
-track_failures = limiter.shared_limit(
-    _track_failure_limit, scope="citizen-track-failures", methods=["POST"], deduct_when=_token_failed
-)
 
 
 @bp.get("/")
@@ -156,12 +145,29 @@ def ask() -> Page | Response:
     return _report(Channel.QUESTION, QuestionForm())
 
 
-def _not_found() -> Page:
-    """The one answer to a wrong or malformed code: nothing typed is echoed, so both look the same."""
-    g.token_failed = True
-    form = TrackForm(formdata=None)
+def _not_found(typed: str) -> Page:
+    """The one answer to a wrong or malformed code: said plainly, what was typed kept in the field."""
+    form = TrackForm(formdata=None, token=typed)
     form.token.errors = [submission.not_found_message()]
     return render_template("citizen/track.html", form=form, not_found=True), 404
+
+
+def _too_many(typed: str, refused: guessing.TooMany) -> Page:
+    """429 with `Retry-After`, the wait in words, and the form with what was typed."""
+    form = TrackForm(formdata=None, token=typed)
+    page = render_template("citizen/track.html", form=form, too_many=refused,
+                           wait=human_wait(refused.retry_after))
+    return page, 429, {"Retry-After": str(refused.retry_after)}
+
+
+def _look_up(typed: str) -> cases.CitizenCase | Page:
+    """The case a code opens, or the page that says why not (guessing.lookup applies the limits)."""
+    try:
+        return guessing.lookup(db.session(), typed)
+    except cases.TokenNotFound:
+        return _not_found(typed)
+    except guessing.TooMany as refused:
+        return _too_many(typed, refused)
 
 
 def _case_page(found: cases.CitizenCase, typed: str, form: FollowupForm | None = None,
@@ -179,15 +185,12 @@ def _case_page(found: cases.CitizenCase, typed: str, form: FollowupForm | None =
 
 
 @bp.route("/track", methods=["GET", "POST"])
-@track_failures
 def track() -> Page:
-    g.token_failed = False
     form = TrackForm()
     if request.method == "POST" and form.validate():
-        try:
-            found = cases.find_by_token(db.session(), form.token.data)
-        except cases.TokenNotFound:
-            return _not_found()
+        found = _look_up(form.token.data)
+        if not isinstance(found, cases.CitizenCase):
+            return found
         return _case_page(found, form.token.data)
     return render_template("citizen/track.html", form=form), 400 if form.errors else 200
 
@@ -199,16 +202,13 @@ def followup_form() -> Response:
 
 
 @bp.post("/track/followup")
-@track_failures
 @submit_limit
 def followup() -> Page:
     """A follow-up on an open case: the token travels in the POST body, the answer is the case page."""
-    g.token_failed = False
     form = FollowupForm()
-    try:
-        found = cases.find_by_token(db.session(), form.token.data or "")
-    except cases.TokenNotFound:
-        return _not_found()
+    found = _look_up(form.token.data or "")
+    if not isinstance(found, cases.CitizenCase):
+        return found
     try:
         added = submission.follow_up(form, found)
     except submission.FollowupRefused:
@@ -222,15 +222,12 @@ def followup() -> Page:
 
 
 @bp.post("/track/satisfaction")
-@track_failures
 def satisfaction() -> Page:
     """The citizen's rating of the handling of a closed case (once); the answer is the case page."""
-    g.token_failed = False
     form = SatisfactionForm()
-    try:
-        found = cases.find_by_token(db.session(), form.token.data or "")
-    except cases.TokenNotFound:
-        return _not_found()
+    found = _look_up(form.token.data or "")
+    if not isinstance(found, cases.CitizenCase):
+        return found
     if not form.validate():
         return _case_page(found, form.token.data, rating=form, status=400)
     try:
