@@ -14,9 +14,10 @@ value; nowhere else is it kept. So:
   303. Two copies arriving at once cannot both file: the receipt row's key is unique, so the second
   transaction fails on it, is rolled back whole (its files removed) and shows the first one's code;
 - Back to the form and send again: browsers restore what was typed but fetch the page anew, with a new
-  one-time value. So the receipt also keeps a keyed hash of what the form said (text fields, not files:
-  browsers never restore files), and the cookie keeps the values of the browser's last few receipts: a
-  form from the same browser saying exactly what one of them said is answered with that receipt;
+  one-time value. So the receipt also keeps a keyed hash of what the form said (text fields), and the
+  cookie keeps the values of the browser's last few receipts: a form from the same browser that says
+  exactly what one of them said, and carries no file (browsers never restore chosen files: a form with
+  files is sent on purpose), is answered with that receipt;
 - the code never sits readable in a cookie, a URL or storage: the database alone (hash and ciphertext)
   reads nothing; the cookie holds the form's value, not the code.
 

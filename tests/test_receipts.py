@@ -245,3 +245,12 @@ def test_a_followup_restored_and_sent_again_is_added_once(app: Flask, client: Fl
         assert client.post("/track/followup", data=data).status_code == 200
     with app.app_context():
         assert len(db.session().scalars(select(Entry).where(Entry.kind == "followup")).all()) == 1
+
+
+def test_the_same_words_with_a_file_chosen_again_are_a_new_case(app: Flask, client: FlaskClient) -> None:
+    """Forgot the photo and sent it all again with it: files are never restored, so this is on purpose."""
+    sent = send(client, "feedback", rendered(client, "/report/feedback"))
+    first = token_of(client.get(sent.headers["Location"]))
+    again = send(client, "feedback", rendered(client, "/report/feedback"),
+                 attachments=files_field([(b"the photo", "photo.txt")]))
+    assert token_of(client.get(again.headers["Location"])) != first and case_count(app) == 2

@@ -84,9 +84,12 @@ def test_the_ceiling_caps_the_codes_looked_at_even_in_parallel(make_app: Any, mo
     answers: list[int] = []
     start = threading.Barrier(12)
 
+    session_cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert session_cookie is not None
+
     def guess(n: int) -> None:
         c = app.test_client()
-        c.set_cookie(app.config["SESSION_COOKIE_NAME"], client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value)  # type: ignore[union-attr]
+        c.set_cookie(app.config["SESSION_COOKIE_NAME"], session_cookie.value)
         start.wait()
         answers.append(c.post("/track", data={"csrf_token": csrf, "token": _wrong(n)}).status_code)
 

@@ -98,6 +98,12 @@ def rejection_message(exc: AttachmentRejected, limits: UploadLimits) -> str:
     return gettext("“%(name)s” cannot be accepted.", name=name)
 
 
+def _chosen(form: Any) -> bool:
+    """The form carries at least one chosen file."""
+    field = getattr(form, "attachments", None)
+    return field is not None and any(isinstance(u, FileStorage) and u.filename for u in field.data or [])
+
+
 def _files_or_error(form: Any, field_name: str | None) -> list[CleanFile] | None:
     """The checked files of the form's attachments field; None (with the error on the field) if refused."""
     if field_name is None or not hasattr(form, field_name):
@@ -151,7 +157,8 @@ def receive(form: CitizenForm, channel: Channel, earlier: list[str]) -> Filed | 
     if valid:  # only a valid form has a body to compare
         said = bodies.to_json(form.text_body())
         content = receipts.content_digest(channel.value, said, form.contact.data or "")
-        if (again := receipts.resent(session, earlier, content)) is not None:
+        # Browsers never restore chosen files: a form with files is sent on purpose, not restored by Back.
+        if not _chosen(form) and (again := receipts.resent(session, earlier, content)) is not None:
             return Filed(again)
     files = _files_or_error(form, "attachments" if channel != Channel.QUESTION else None)
     if not valid or files is None:

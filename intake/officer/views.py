@@ -131,7 +131,8 @@ def intake() -> Response | tuple[str, int]:
         form.channel.data, form.source.data, form.received_day().isoformat(), form.category.data or "",
         form.details.data or "", form.contact.data or "",
     )
-    if (again := receipts.resent(session, web_receipts.form_ids(SLIP), content)) is not None:
+    chosen = any(f and f.filename for f in form.attachments.data or [])  # files are never restored by Back
+    if not chosen and (again := receipts.resent(session, web_receipts.form_ids(SLIP), content)) is not None:
         return web_receipts.redirect_to("officer.intake_receipt", again, SLIP)  # Back and sent again
     try:
         files = clean_uploads(form.attachments.data or [])
