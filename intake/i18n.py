@@ -120,6 +120,14 @@ def be_due(value: datetime | None) -> str:
     return "" if value is None else dates.format_date(dates.last_day(value), lang())
 
 
+def be_iso_date(value: str | None) -> str:
+    """A stored YYYY-MM-DD date (a referral's) shown in the Buddhist Era; anything else as it is."""
+    try:
+        return be_date(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "")
+
+
 def html_datetime(value: datetime | None) -> str:
     return "" if value is None else dates.html_datetime(value)
 
@@ -170,6 +178,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(be_date)
     app.add_template_filter(be_datetime)
     app.add_template_filter(be_due)
+    app.add_template_filter(be_iso_date)
     app.add_template_filter(html_datetime)
     app.add_template_filter(lambda v: label(CHANNEL_LABELS, v), "channel_label")
     app.add_template_filter(lambda v: label(STATUS_LABELS, v), "status_label")

@@ -92,6 +92,7 @@ def test_referral_date_takes_a_buddhist_era_year(app: Flask, client: FlaskClient
     response = actions.post(f"{url}/refer", {"agency": "nacc", "referred_on": typed}, form_url=url)
     assert response.status_code == 303
     page = client.get(url).get_data(as_text=True)
-    assert day.isoformat() in page  # kept as the ISO date it means
+    assert dates.format_date(day, "th") in page  # shown back in the Buddhist Era
+    assert "ถือว่าปีเป็นพุทธศักราช" in page  # and which year it read
     future = actions.post(f"{url}/refer", {"agency": "nacc", "referred_on": "2600-01-01"}, form_url=url)
     assert future.status_code == 400

@@ -177,7 +177,11 @@ def case_page(case_id: int) -> tuple[str, int]:
 
 
 def _act(
-    case_id: int, form: FlaskForm, name: str, action: Callable[[Opened], object]
+    case_id: int,
+    form: FlaskForm,
+    name: str,
+    action: Callable[[Opened], object],
+    said: Callable[[], str] | None = None,
 ) -> Response | tuple[str, int]:
     """Validate `form`, run the one operation `action` calls, commit and go back to the case (303);
     a refusal or an invalid form shows the case page again with the message beside that form."""
@@ -192,7 +196,7 @@ def _act(
             error = refusal(exc)
         else:
             db.session().commit()
-            flash(_("Saved."), "success")
+            flash(" ".join([_("Saved."), said() if said else ""]).strip(), "success")
             return redirect(url_for("officer.case_page", case_id=case_id), code=303)
         db.session().rollback()
     return _render(case_id, 400, {name: form}, {name: error} if error else None)
@@ -279,6 +283,7 @@ def refer(case_id: int) -> Response | tuple[str, int]:
             form.note.data or "",
             public=bool(form.public.data),
         ),
+        said=form.referred_on.read_back,
     )
 
 
