@@ -344,6 +344,8 @@ def _drop_reason(session: Session, row: Notice) -> str | None:
             return "case gone"
         if row.kind in notices.CASE_KINDS and case_row.assignee_id not in (None, officer.id):
             return "assigned to another officer"
+        if row.kind in (Kind.CASE_NEW, Kind.FOLLOWUP) and not case_row.needs_attention:
+            return "seen already"  # an officer of the channel opened it since (e.g. before a digest)
         if row.kind == Kind.ASSIGNED and case_row.assignee_id != officer.id:
             return "assignment changed"
         if row.kind in notices.REMINDER_KINDS and not notices.still_due(row, case_row):

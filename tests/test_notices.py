@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from intake import cases, dates, db, keyring, notices
+from intake import bodies, cases, dates, db, keyring, notices
 from intake.models import Case, Channel, Notice, NoticeState, NotifyMode, Source
 
 from .citizen_helpers import followup, submit_ok, valid_data
@@ -89,22 +89,27 @@ def test_once_assigned_only_the_assignee_hears(mail_app: Flask, mailbox: Any) ->
     assert "ข้อความใหม่จากประชาชนในเรื่องที่แจ้งไว้: 1" in mailbox.received[0].parts()["text/plain"]
 
 
-def test_an_officer_recording_a_case_is_not_told_of_it(mail_app: Flask, mailbox: Any) -> None:
+def test_a_case_an_officer_records_tells_nobody(mail_app: Flask, mailbox: Any) -> None:
+    """A phone call written down by an officer has been seen: it sets no "needs attention" mark (the case
+    loop) and sends no mail; the citizen's own follow-up on it later does."""
     with world(mail_app) as (session, factory):
         somchai = officer_with_mail(factory, "somchai", ("question",))
         officer_with_mail(factory, "somsri", ("question",))
-        cases.submit(
+        recorded = cases.submit(
             session,
             channel=Channel.QUESTION,
-            body={"details": "ถามทางโทรศัพท์"},
+            body=bodies.QuestionBody(details="ถามทางโทรศัพท์"),
             contact=None,
             files=[],
             store=mail_app.extensions["intake.store"],
             source=Source.PHONE,
             officer=somchai,
         )
+        assert not recorded.case.needs_attention
+    assert run(mail_app).mails == 0 and outbox(mail_app) == []
+    assert followup(mail_app.test_client(), recorded.token, "ขอถามเพิ่ม").status_code in (200, 303)
     run(mail_app)
-    assert recipients(mailbox.received) == ["somsri@example.go.th"]
+    assert recipients(mailbox.received) == ["somchai@example.go.th", "somsri@example.go.th"]
 
 
 def test_the_notice_is_written_in_the_events_transaction(
@@ -244,3 +249,18 @@ def test_administrators_hear_once_a_day_that_storage_is_low(make_app: Any, mailb
     assert "ขั้นต่ำ (MB): 1000000000" in mail.parts()["text/plain"]
     run(app, dates.now() + timedelta(days=1))
     assert len(mailbox.received) == 2
+
+
+def test_a_digest_does_not_count_what_an_officer_has_opened_since(mail_app: Flask, mailbox: Any) -> None:
+    """The queue's "needs attention" mark is what a notice points to: once an officer of the channel has
+    opened the case, a notice still waiting for the digest is dropped."""
+    with world(mail_app) as (session, factory):
+        officer_with_mail(factory, "daily", ("feedback",), mode=NotifyMode.DIGEST)
+        opened = factory.case("feedback", "opened").case
+        factory.case("feedback", "not opened")
+        opened.needs_attention = False  # what cases.open_for_officer does
+        session.commit()
+    digest_at = max(n.due_at for n in outbox(mail_app))
+    summary = run(mail_app, digest_at)
+    assert (summary.mails, summary.dropped) == (1, 1)
+    assert "เรื่องใหม่: 1" in mailbox.received[0].parts()["text/plain"]

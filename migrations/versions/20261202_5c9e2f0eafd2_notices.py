@@ -1,7 +1,7 @@
 """notices: the outbox of mails, the delivery log, officers' e-mail and digest choice (issue 12)
 
 Revision ID: 5c9e2f0eafd2
-Revises: 5c1d0e7a2b94
+Revises: 9a93bb5fdbb3
 Create Date: 2026-12-02 20:44:44.527284
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import intake.db
 
 revision = '5c9e2f0eafd2'
-down_revision = '5c1d0e7a2b94'
+down_revision = '9a93bb5fdbb3'
 branch_labels = None
 depends_on = None
 
