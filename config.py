@@ -80,6 +80,10 @@ class Config:
     S3_READ_TIMEOUT = 30.0
     S3_MAX_ATTEMPTS = 3  # botocore's "standard" retries (with backoff), first attempt included
 
+    # The site's public address (absolute links on the ITA page, the guideline, robots.txt); empty: the
+    # address of each request (intake/urls.py: public_base).
+    PUBLIC_URL = ""
+
     DEMO = False
 
 
@@ -110,6 +114,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         app.config["MAX_CONTENT_LENGTH"], app.config["ATTACHMENT_MAX_TOTAL"] + 1024 * 1024
     )
     _check_storage(app)
+    _check_public_url(app)
     if env == "production":
         _check_production(app)
     elif not app.config.get("SECRET_KEY"):
@@ -134,6 +139,15 @@ def _check_storage(app: Flask) -> None:
     try:
         for_url(app.config["STORAGE_URL"], app.config)
     except StorageConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _check_public_url(app: Flask) -> None:
+    from intake.urls import check
+
+    try:
+        app.config["PUBLIC_URL"] = check(str(app.config.get("PUBLIC_URL") or ""))
+    except ValueError as exc:
         raise ConfigError(str(exc)) from exc
 
 
