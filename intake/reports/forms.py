@@ -11,6 +11,7 @@ from wtforms.validators import ValidationError
 
 from ..officer.forms import CatalogueTranslations
 from .periods import PERIOD_CODES, PeriodInvalid, parse_fiscal_year
+from .public import DEFAULT_VIEW, VIEW_NAMES
 from .tables import PERIOD_NAMES
 
 
@@ -46,3 +47,8 @@ class ReportForm(SelectorForm):
 
 class StatsForm(SelectorForm):
     fiscal_year = SelectField(_l("Fiscal year"), coerce=str)
+    view = SelectField(
+        _l("Show"),
+        choices=[SelectChoice(code, name) for code, name in VIEW_NAMES.items()],
+        default=DEFAULT_VIEW,
+    )
