@@ -18,6 +18,14 @@ DEFAULTS: dict[str, str] = {
     "answer_days.corruption": "15",
     "answer_days.feedback": "15",
     "answer_days.question": "15",
+    # The complaint-handling guideline (/guide): who handles each channel, which offline channels the
+    # municipality accepts (Source values), how to reach it offline, and the administrator's own text.
+    "guide.unit.corruption": "งานนิติการ สำนักปลัดเทศบาล",
+    "guide.unit.feedback": "งานประชาสัมพันธ์ สำนักปลัดเทศบาล",
+    "guide.unit.question": "สำนักปลัดเทศบาล",
+    "guide.offline_sources": "phone,letter,walk_in,box",
+    "guide.offline_contact": "",
+    "guide.text": "",
 }
 
 
@@ -70,6 +78,21 @@ def get_int(session: Session, name: str) -> int:
 
 def deadlines(session: Session, channel: str) -> Deadlines:
     return Deadlines(get_int(session, f"ack_days.{channel}"), get_int(session, f"answer_days.{channel}"))
+
+
+def with_prefix(session: Session, prefix: str) -> dict[str, str]:
+    """Every stored setting whose name starts with `prefix` (e.g. the ITA items entered per year)."""
+    return {name: value for name, value in _stored(session).items() if name.startswith(prefix)}
+
+
+def delete(session: Session, name: str) -> bool:
+    """Remove a stored setting (its default, if any, applies again); True if there was one."""
+    session.info.pop(_CACHE, None)
+    row = session.get(Setting, name)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
 
 
 def all_values(session: Session) -> dict[str, str]:
