@@ -50,8 +50,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from . import findable, urls
     from .answers.views import bp as answers
     from .citizen.views import bp as citizen
+    from .guide.views import bp as guide
+    from .ita.views import bp as ita
     from .officer.views import bp as officer
     from .reports.views import bp as reports
     from .security import DatabaseId
@@ -61,6 +64,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(officer)
     app.register_blueprint(reports)
     app.register_blueprint(answers)
+    app.register_blueprint(guide)
+    app.register_blueprint(ita)
+    app.register_blueprint(findable.bp)
+    urls.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from . import dates
+from . import dates, findable
 
 CHANNEL_LABELS = {
     "corruption": _l("Corruption complaint"),
@@ -100,6 +100,7 @@ def _page_context() -> dict[str, object]:
 
 def register(app: Flask) -> None:
     app.context_processor(_page_context)
+    app.add_template_global(findable.directive, "robots_directive")
     app.add_template_filter(be_date)
     app.add_template_filter(be_datetime)
     app.add_template_filter(lambda v: label(CHANNEL_LABELS, v), "channel_label")
