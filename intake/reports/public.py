@@ -229,7 +229,7 @@ def _notes(t: PublicTable) -> list[str]:
 
 def published(stats: PublicStats, municipality: str) -> Published:
     """The labelled tables, in the current language."""
-    mark = _("not shown") + "*"
+    mark = _("not shown")
     year = tables.fiscal_year_label(stats.fiscal_year)
     view = str(VIEW_NAMES[stats.view])
     as_of = _("Figures as of %(date)s", date=dates.format_date(stats.as_of, lang()))
@@ -248,7 +248,7 @@ def published(stats: PublicStats, municipality: str) -> Published:
     rule = rule_text()
     definitions = figures.definitions_of(list(PUBLIC_FIGURES))
     hidden = any(t.hidden for t in stats.tables)
-    footnote = _("* Not shown under this rule.")
+    footnote = _("Cells that read “not shown” are hidden under this rule.")
     doc = tables.Document(
         municipality=municipality,
         title=_("Statistics of complaints, feedback and questions"),
