@@ -9,7 +9,7 @@ to build a link. `public_url(endpoint, ...)` is an absolute link to one of our p
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Flask, current_app, has_request_context, request, url_for
 
@@ -44,9 +44,15 @@ def public_base() -> str:
 
 def public_url(endpoint: str, **values: Any) -> str:
     """The absolute URL of one of our pages, as an outsider types it."""
-    path = url_for(endpoint, **values)
-    if has_request_context() and request.script_root and path.startswith(request.script_root):
-        path = path[len(request.script_root) :]  # the public address already ends with the mount point
+    if has_request_context():
+        path = url_for(endpoint, **values)
+        if request.script_root and path.startswith(request.script_root):
+            path = path[len(request.script_root) :]  # the public address already ends with the mount point
+    else:  # a command: the path from the URL map alone (url_for would want SERVER_NAME)
+        anchor = values.pop("_anchor", None)
+        path = current_app.url_map.bind("localhost").build(endpoint, values)
+        if anchor:
+            path += "#" + quote(str(anchor))
     return public_base() + path
 
 

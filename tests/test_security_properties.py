@@ -193,18 +193,22 @@ def _assert_headers(response: Any, no_store: bool = True) -> None:
         assert "no-store" in headers["Cache-Control"]
 
 
-def _assert_page_is_self_contained(page: str) -> None:
-    assert '<meta name="robots" content="noindex' in page
+def _assert_page_is_self_contained(page: str, indexable: bool = False) -> None:
+    """No script, style or outside URL; noindex, except on the public pages that may be indexed, whose
+    only absolute URL is their canonical address on this site."""
+    robots = "index, follow" if indexable else "noindex"
+    assert f'<meta name="robots" content="{robots}' in page
     assert "<script" not in page and "<style" not in page and " style=" not in page
     for url in re.findall(r'(?:href|src|action)="([^"]*)"', page):
-        assert url.startswith(("/", "#")) and not url.startswith("//"), url
+        own = indexable and url.startswith("http://localhost/")
+        assert own or (url.startswith(("/", "#")) and not url.startswith("//")), url
 
 
 @pytest.mark.parametrize("url", ["/", "/report/corruption", "/report/feedback", "/ask", "/track"])
 def test_headers_and_pages_of_citizen_forms(client: FlaskClient, url: str) -> None:
     response = client.get(url)
     _assert_headers(response)
-    _assert_page_is_self_contained(response.get_data(as_text=True))
+    _assert_page_is_self_contained(response.get_data(as_text=True), indexable=url == "/")
 
 
 def test_receipt_and_case_pages_are_never_cached(client: FlaskClient) -> None:

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from ..officer.forms import CatalogueTranslations
-from .periods import PERIOD_CODES, PeriodInvalid, parse_fiscal_year
+from .periods import PERIOD_CODES, PeriodInvalid, current_fiscal_year, parse_fiscal_year
 from .public import DEFAULT_VIEW, VIEW_NAMES
 from .tables import PERIOD_NAMES
 
@@ -45,8 +45,17 @@ class ReportForm(SelectorForm):
     thai_digits = BooleanField(_l("Thai digits in the PDF"))
 
 
+def _not_after_this_year(_form: SelectorForm, field: Any) -> None:
+    if str(field.data).isdecimal() and int(field.data) > current_fiscal_year():
+        raise ValidationError(_l("Choose a fiscal year up to this one."))
+
+
 class StatsForm(SelectorForm):
-    fiscal_year = SelectField(_l("Fiscal year"), coerce=str)
+    """Any fiscal year up to the current one (an ITA link may name a year before the first case)."""
+
+    fiscal_year = SelectField(
+        _l("Fiscal year"), coerce=str, validate_choice=False, validators=[_fiscal_year, _not_after_this_year]
+    )
     view = SelectField(
         _l("Show"),
         choices=[SelectChoice(code, name) for code, name in VIEW_NAMES.items()],

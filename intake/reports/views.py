@@ -72,8 +72,9 @@ def _stats_request() -> tuple[StatsForm, public.PublicStats | None]:
     session = db.session()
     years = public.selectable_years(session)
     form = StatsForm(request.args or None, data={"fiscal_year": str(years[0]), "view": public.DEFAULT_VIEW})
-    form.fiscal_year.choices = year_choices(years)
-    if request.args and not form.validate():
+    valid = not request.args or form.validate()
+    form.fiscal_year.choices = year_choices(years, int(form.fiscal_year.data) if valid else None)
+    if not valid:
         return form, None
     year = int(form.fiscal_year.data or years[0])
     return form, public.stats(session, year, form.view.data or public.DEFAULT_VIEW)
