@@ -70,6 +70,7 @@ def test_guide_is_made_from_the_settings(app: Flask, client: FlaskClient) -> Non
 
 
 def test_guide_pdf_says_the_same(app: Flask, client: FlaskClient) -> None:
+    client.set_cookie("lang", "en")  # the page may be English; the document is Thai
     response = client.get("/guide.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert "X-Robots-Tag" not in response.headers

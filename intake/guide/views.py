@@ -28,9 +28,9 @@ def page() -> tuple[str, int]:
 @limiter.limit("10 per minute")
 def pdf() -> Response | tuple[str, int]:
     session = db.session()
-    guide = content.build(session)
     try:
-        with force_locale("th"):
+        with force_locale("th"):  # an official document: Thai whatever the page's language
+            guide = content.build(session)
             data = render_pdf(
                 "guide/guide_pdf.html",
                 {"guide": guide},
