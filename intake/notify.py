@@ -223,10 +223,12 @@ def compose(session: Session, group: Group, now: datetime) -> mailer.Letter:
 
 
 def login_url() -> str:
-    """The officers' sign-in page on the public address (INTAKE_PUBLIC_URL), "" when none is set. Built
-    from the URL map, not url_for: the worker answers no request."""
-    base = urls.public_base()
-    return base + current_app.url_map.bind("localhost").build("officer.login") if base else ""
+    """The officers' sign-in page on the public address (urls.public_url), "" when none is known (no
+    INTAKE_PUBLIC_URL outside a request): the mail then says where to sign in, in words."""
+    try:
+        return urls.public_url("officer.login")
+    except urls.PublicUrlUnknown:
+        return ""
 
 
 def test_letter(session: Session) -> mailer.Letter:
@@ -713,7 +715,7 @@ def notify_command(once: bool) -> None:
     config = mailer.MailConfig.from_app(app.config)
     if not config.configured:
         raise WorkerRefused("no mail server is configured: set INTAKE_MAIL_SERVER and INTAKE_MAIL_FROM")
-    if not urls.public_base():
+    if not login_url():
         click.echo(
             "Warning: INTAKE_PUBLIC_URL is not set; mails will not link to the sign-in page.", err=True
         )
