@@ -25,11 +25,12 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from . import dates
 from .db import Base, UTCDateTime
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return dates.now()
 
 
 class Channel(enum.StrEnum):
