@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import ASSETS, PACKAGE, load_config
 
-from . import cli, errors, findable, i18n, maintenance, security, storage, urls
+from . import cli, errors, findable, i18n, maintenance, notify, security, storage, urls
 from .answers.views import bp as answers
 from .citizen.views import bp as citizen
 from .db import Database
@@ -74,3 +74,4 @@ def register_commands(app: Flask) -> None:
     cli.register(app)
     report_cli.register(app)
     maintenance.register(app)
+    notify.register(app)

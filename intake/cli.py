@@ -15,7 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from . import audit, db, demo, keyring, migrate, passphrases, register_import, storage
+from . import audit, db, keyring, mailer, migrate, passphrases, register_import, storage
 from .models import CHANNELS, Channel, Officer, Role
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
@@ -196,15 +196,22 @@ recovery_key_option = click.option(
 @click.option("--admin", "is_admin", is_flag=True, help="Make the officer an administrator.")
 @click.option("--executive", "is_executive", is_flag=True, help="Reports only, never case content.")
 @recovery_key_option
+@click.option("--email", "email", default=None, help="Where notification mails go (none: no mail).")
 def officer_add(
     username: str,
     channels: tuple[str, ...],
     is_admin: bool,
     is_executive: bool,
     recovery_key: Path | None,
+    email: str | None,
 ) -> None:
     """Create an officer and grant channels with the recovery key."""
     wanted = parse_channels(channels)
+    if email is not None:
+        try:
+            email = mailer.normalise_address(email)
+        except mailer.AddressInvalid as exc:
+            raise CommandFailed(f"--email: {exc}") from exc
     if is_executive and (wanted or is_admin):
         raise CommandFailed("an executive gets no channels and is not an administrator")
     session = db.session()
@@ -216,6 +223,7 @@ def officer_add(
     password = secret_input("INTAKE_OFFICER_PASSWORD", f"Password for {username}", confirm=True)
     role = Role.ADMIN if is_admin else Role.EXECUTIVE if is_executive else Role.OFFICER
     officer = keyring.create_officer(session, username, password, role)
+    officer.email = email
     for channel in wanted:
         assert recovery is not None  # noqa: S101 - opened above when channels were asked for
         keyring.grant_by_recovery(session, officer, channel, recovery)
@@ -224,10 +232,11 @@ def officer_add(
         "cli",
         "officer.create",
         username,
-        f"role={role.value}; channels={','.join(wanted) or '-'}",
+        f"role={role.value}; channels={','.join(wanted) or '-'}; email={'set' if email else '-'}",
     )
     session.commit()
-    click.echo(f"Created {role.value} {username} with channels: {', '.join(wanted) or 'none'}.")
+    mail = f"; notices to {email}" if email else ""
+    click.echo(f"Created {role.value} {username} with channels: {', '.join(wanted) or 'none'}{mail}.")
 
 
 @officer_cli.command("grant")
@@ -314,6 +323,7 @@ def import_register_command(path: Path) -> None:
 @with_appcontext
 def demo_command(url: str) -> None:
     """Set up a demonstration instance (development only): officers, cases, and how to sign in."""
+    from . import demo  # not at the top: demo uses the domain, whose notices use the worker, which uses cli
     if current_app.config["ENV"] == "production":
         raise CommandFailed("demo is for development only")
     os.environ.setdefault("INTAKE_ADMIN_PASSWORD", demo.PASSWORD)
@@ -333,6 +343,7 @@ def demo_command(url: str) -> None:
 
 
 def _print_demo(url: str, instance: Path) -> None:
+    from . import demo
     say = click.echo
     say("")
     say("=" * 78)
@@ -362,6 +373,7 @@ def _print_demo(url: str, instance: Path) -> None:
 @with_appcontext
 def demo_code_command() -> None:
     """Print the demo officer's current TOTP code (development only; the demo's secret is public)."""
+    from . import demo
     if current_app.config["ENV"] == "production":
         raise CommandFailed("demo-code is for development only")
     click.echo(demo.current_code())
