@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import ASSETS, PACKAGE, load_config
 
-from . import cli, errors, i18n, maintenance, security, storage, urls
+from . import cli, errors, i18n, maintenance, proxy_page, security, storage, urls
 from .answers.views import bp as answers
 from .citizen.views import bp as citizen
 from .db import Database
@@ -69,3 +69,4 @@ def register_commands(app: Flask) -> None:
     cli.register(app)
     report_cli.register(app)
     maintenance.register(app)
+    proxy_page.register(app)

@@ -166,11 +166,12 @@ def start_gunicorn(
     root: Path = ROOT,
     python: str = sys.executable,
     config: str | None = None,
+    port: int | None = None,
 ) -> Server:
     """gunicorn with the gunicorn.conf.py of `root` (this checkout, or a copy; `config` for another, e.g.
-    python:intake.gunicorn_conf of an installed wheel) on a free loopback port, run from `root`; returns
-    once it answers."""
-    port = free_port()
+    python:intake.gunicorn_conf of an installed wheel) on `port` (default: a free loopback port), run from
+    `root`; returns once it answers."""
+    port = port or free_port()
     full = dict(env)
     full["INTAKE_BIND"] = f"127.0.0.1:{port}"
     full["INTAKE_WORKERS"] = str(workers)
