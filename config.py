@@ -35,6 +35,12 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
+    # Redis away: each app process counts in its own memory until Redis answers again (flask-limiter checks
+    # it with a backoff), so a limiter outage never turns into a 500 nor lifts the limits; errors left are
+    # logged, not raised. Bounded waits (seconds) so that a hung Redis costs a request little.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True, "socket_connect_timeout": 1, "socket_timeout": 1}
     # Submitting: generous for a burst of honest reports, tight for a flood.
     RATELIMIT_SUBMIT = "10 per minute;60 per hour"
     # Tracking: wrong tokens only count; a few typos are fine, guessing is not.

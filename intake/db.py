@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -40,6 +41,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# The database is away (restarting, failing over, unreachable, every connection busy): try again shortly.
+# OperationalError covers a refused or dropped connection and a server shutting down (psycopg's
+# AdminShutdown), SQLite's "database is locked"; InterfaceError a connection closed under us; TimeoutError
+# the pool's wait for a free connection. Not a bug of ours and not bad input: a 503, never a 500.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError,
+)
 
 
 class Base(DeclarativeBase):

@@ -8,6 +8,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from .db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from .storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,12 @@ def handle_store_unavailable(exc: StoreUnavailable) -> tuple[str, int, dict[str,
     return render_template("errors/503.html", code=503), 503, unavailable_headers()
 
 
+def handle_database_unavailable(exc: Exception) -> tuple[str, int, dict[str, str]]:
+    """The database is away (a restart, a failover): the same 503 page; the class name only in the log."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+    return render_template("errors/503.html", code=503), 503, unavailable_headers()
+
+
 def handle_unexpected(exc: Exception) -> tuple[str, int]:
     # The trace goes to the log with the path only: no form data, no address, no headers.
     log.exception("unhandled error on %s %s", request.method, request.path)
@@ -60,4 +67,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(StoreUnavailable, handle_store_unavailable)
+    for kind in DATABASE_UNAVAILABLE:
+        app.register_error_handler(kind, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

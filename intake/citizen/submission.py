@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from flask_babel import gettext
@@ -22,7 +23,8 @@ def _files_or_error(form: Any, field_name: str | None) -> list[CleanFile] | None
 
 
 class NotStored(Exception):
-    """The store was away: nothing was accepted, the form goes back with its text and a message (503)."""
+    """The store or the database was away: nothing was accepted, the form goes back with its text and a
+    message (503)."""
 
 
 def not_stored_message() -> str:
@@ -32,16 +34,39 @@ def not_stored_message() -> str:
     )
 
 
-def _not_stored(form: Any) -> NotStored:
+def not_saved_message() -> str:
+    return gettext(
+        "Nothing was sent: the system could not save your message just now. Your text is still here. "
+        "Please send it again in a few minutes (attach any files again)."
+    )
+
+
+def _not_stored(form: Any, message: str | None = None) -> NotStored:
     field = getattr(form, "attachments", None) or form.details
-    field.errors = [*field.errors, not_stored_message()]
+    field.errors = [*field.errors, message or not_stored_message()]
     return NotStored()
+
+
+def _database_away(form: Any) -> NotStored:
+    """The database failed under the submission: roll back what the session held (the objects already put
+    in the store are orphans the sweep removes) and give the form back."""
+    with contextlib.suppress(Exception):
+        db.session().rollback()
+    return _not_stored(form, not_saved_message())
 
 
 def receive(form: CitizenForm, channel: Channel) -> cases.Submitted | None:
     """Validate a submitted form and store the case; None when the form has errors (set on its fields).
 
-    Raises NotStored (the message set on the form) when the store is away: no case, no token."""
+    Raises NotStored (the message set on the form) when the store or the database is away: no case, no
+    token."""
+    try:
+        return _receive(form, channel)
+    except db.UNAVAILABLE as exc:  # checking the files reads settings, storing commits: either may fail
+        raise _database_away(form) from exc
+
+
+def _receive(form: CitizenForm, channel: Channel) -> cases.Submitted | None:
     valid = form.validate()
     files = _files_or_error(form, "attachments" if channel != Channel.QUESTION else None)
     if not valid or files is None:
@@ -71,7 +96,14 @@ class FollowupRefused(Exception):
 def follow_up(form: FollowupForm, found: cases.CitizenCase) -> bool:
     """Add the citizen's message (and files) to an open case; False when the form has errors.
 
-    Raises NotStored when the store is away (nothing added; the message is on the form)."""
+    Raises NotStored when the store or the database is away (nothing added; the message is on the form)."""
+    try:
+        return _follow_up(form, found)
+    except db.UNAVAILABLE as exc:
+        raise _database_away(form) from exc
+
+
+def _follow_up(form: FollowupForm, found: cases.CitizenCase) -> bool:
     if found.case.is_closed:
         raise FollowupRefused
     valid = form.validate()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import Blueprint, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -106,6 +108,14 @@ def intake() -> tuple[str, int]:
             form.attachments.errors = [
                 _("The case was not recorded: the files could not be stored just now. Attach them again "
                   "and try again in a few minutes.")
+            ]
+            return render_template("officer/intake.html", form=form), 503
+        except db.UNAVAILABLE:  # the database went away under the commit: nothing recorded, form kept
+            with contextlib.suppress(Exception):
+                session.rollback()
+            form.details.errors = [
+                _("The case was not recorded: the system could not save it just now. Try again in a few "
+                  "minutes (attach the files again).")
             ]
             return render_template("officer/intake.html", form=form), 503
         return render_template(
