@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+log = logging.getLogger(__name__)
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -107,10 +110,21 @@ def new_session() -> Iterator[Session]:
     try:
         yield s
     finally:
+        close(s)
+
+
+def close(s: Session) -> None:
+    """Close a session; if the database went away meanwhile (closing rolls back, which then fails), drop
+    its connections instead: the page was answered already, and a teardown error would be a bare 500."""
+    try:
         s.close()
+    except UNAVAILABLE as exc:
+        log.warning("database went away before a session was closed: %s", type(exc).__name__)
+        with contextlib.suppress(Exception):
+            s.invalidate()
 
 
 def _close_session(_exc: BaseException | None) -> None:
     s = g.pop("db_session", None)
     if s is not None:
-        s.close()
+        close(s)

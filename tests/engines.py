@@ -165,6 +165,7 @@ class RedisServer:
 HAPROXY_CONFIG = """\
 global
     maxconn 512
+    stats socket {socket} mode 600 level admin
     log stdout format raw local0 err
 
 defaults
@@ -181,7 +182,6 @@ defaults
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response response-timeout
-    http-request disable-l7-retry unless METH_GET or METH_HEAD
     # When no server can answer (or one died under a request): the app's own "try again shortly" page.
     errorfile 502 {error_page}
     errorfile 503 {error_page}
@@ -194,6 +194,7 @@ frontend citizens
 
 backend app
     balance roundrobin
+    http-request disable-l7-retry unless METH_GET or METH_HEAD
     option httpchk GET /
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2 slowstart 0s
@@ -201,10 +202,11 @@ backend app
 """
 
 
-def haproxy_config(port: int, app_ports: list[int], error_page: Path) -> str:
-    """HAProxy in front of the app servers on `app_ports`: health checks, retries, redispatch."""
+def haproxy_config(port: int, app_ports: list[int], error_page: Path, socket: Path) -> str:
+    """HAProxy in front of the app servers on `app_ports` (named app1, app2, ...): health checks, retries,
+    redispatch; its runtime API on the unix `socket` (to drain a server before it is restarted)."""
     servers = "\n".join(f"    server app{n} 127.0.0.1:{p} check" for n, p in enumerate(app_ports, 1))
-    return HAPROXY_CONFIG.format(port=port, error_page=error_page, servers=servers)
+    return HAPROXY_CONFIG.format(port=port, error_page=error_page, servers=servers, socket=socket)
 
 
 @dataclass
@@ -212,7 +214,50 @@ class HAProxy:
     config: Path
     port: int
     log_path: Path
+    socket: Path
     proc: subprocess.Popen[bytes] | None = None
+
+    def command(self, line: str) -> str:
+        """One command on HAProxy's runtime API (its stats socket), and its answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(str(self.socket))
+            sock.sendall(line.encode() + b"\n")
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode(errors="replace")
+
+    def server_stat(self, name: str) -> dict[str, str]:
+        """The `show stat` row of backend server `name` (status, scur: sessions in flight, ...)."""
+        lines = self.command("show stat").splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(","), strict=False))
+            if row.get("pxname") == "app" and row.get("svname") == name:
+                return row
+        raise ServerFailed(f"HAProxy has no server {name}")
+
+    def drain(self, name: str, timeout: float = 30) -> None:
+        """Send `name` no new requests, then wait until the requests it has are answered."""
+        self.command(f"set server app/{name} state maint")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.server_stat(name).get("scur", "0") not in ("", "0"):
+            time.sleep(0.1)
+
+    def ready(self, name: str, timeout: float = 30) -> None:
+        """Put `name` back in service and wait until its health checks pass."""
+        self.command(f"set server app/{name} state ready")
+        self.wait_up(name, timeout)
+
+    def wait_up(self, name: str, timeout: float = 30) -> None:
+        """Until the health checks of `name` pass (after a crash and a restart)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.server_stat(name).get("status", "").startswith("UP"):
+                return
+            time.sleep(0.1)
+        raise ServerFailed(f"HAProxy does not see {name} up after {timeout:.0f} s")
 
     @property
     def url(self) -> str:
@@ -222,7 +267,7 @@ class HAProxy:
         binary = haproxy_binary()
         if binary is None:
             raise ServerFailed("haproxy is not installed (.ci/apt-packages.txt)")
-        check = subprocess.run([binary, "-c", "-q", "-f", str(self.config)], capture_output=True, timeout=30)
+        check = subprocess.run([binary, "-c", "-f", str(self.config)], capture_output=True, timeout=30)
         if check.returncode != 0:
             raise ServerFailed(f"haproxy refused its configuration:\n{check.stdout!r}{check.stderr!r}")
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from intake.db import make_engine
 
@@ -70,6 +71,20 @@ def test_a_submission_while_the_database_is_away_keeps_the_text(
     assert AWAY_TH in page and 'id="case-token"' not in page
     values = field_values(page)
     assert marker in values["details"] and marker in values["contact"]
+
+
+def test_a_database_lost_after_the_page_was_made_costs_no_500(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing the request's session rolls back; when the database died meanwhile that fails: the page
+    already made is still the answer (a teardown error would be a bare 500 from gunicorn)."""
+
+    def closing_fails(self: Session) -> None:
+        raise OperationalError("ROLLBACK", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(Session, "close", closing_fails)
+    response = client.get("/ask")
+    assert response.status_code == 200
 
 
 def test_redis_away_does_not_stop_citizens_and_limits_still_count(make_app: MakeApp, tmp_path: Path) -> None:
