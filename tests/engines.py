@@ -166,17 +166,21 @@ HAPROXY_CONFIG = """\
 global
     maxconn 512
     stats socket {socket} mode 600 level admin
-    log stdout format raw local0 err
+    log stdout format raw local0 info
 
 defaults
     mode http
     log global
     option dontlognull
+    option httplog
     timeout connect 2s
     timeout client 60s
     timeout server 60s
     timeout http-request 30s
     timeout queue 30s
+    # A sync worker answers a check after the request it is busy with: give it time, or a busy server
+    # is taken for a dead one (a refused connection is seen at once anyway).
+    timeout check 5s
     # A refused or failed connection is tried again (three times), on another server if need be. Only
     # GET/HEAD are retried once sent: a POST is never sent twice (the citizen would get two cases).
     retries 3
@@ -197,7 +201,7 @@ backend app
     http-request disable-l7-retry unless METH_GET or METH_HEAD
     option httpchk GET /
     http-check expect status 200
-    default-server inter 500ms fall 2 rise 2 slowstart 0s
+    default-server inter 2s fastinter 500ms downinter 500ms fall 3 rise 2
 {servers}
 """
 

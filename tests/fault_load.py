@@ -37,6 +37,7 @@ FILE_LINK = re.compile(r'href="(/officer/cases/\d+/attachments/\d+)"')
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PATIENCE = 8  # times a citizen sends the same submission again after a "try again shortly" page
 FILE_BYTES = 24 * 1024
+PAUSE = 0.5  # seconds each client waits between two actions: a steady load, not a flood, on 2 cores
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Tally:
     received: dict[str, Sent] = field(default_factory=dict)
     phase: str = "before the faults"  # what is being done to the engines now (set by the test)
     away_by_phase: Counter[str] = field(default_factory=Counter)
+    by_phase: Counter[str] = field(default_factory=Counter)
     gave_up: int = 0  # submissions still refused after PATIENCE tries (the citizen would come back later)
     downloads: int = 0
     tracked: int = 0
@@ -90,6 +92,7 @@ class Tally:
             self.requests += 1
             self.by_status[reply.status] += 1
             self.by_kind[kind] += 1
+            self.by_phase[self.phase] += 1
         verdict = classify(reply, expected)
         if verdict == "ok":
             return reply
@@ -190,7 +193,7 @@ def citizen(tally: Tally, base_url: str, seed: int) -> None:
             submit(tally, client, rng)
         else:
             track(tally, client, rng)
-        time.sleep(0.05)
+        time.sleep(PAUSE)
 
 
 # --- officers ------------------------------------------------------------------------------------
@@ -243,7 +246,7 @@ def officer_work(tally: Tally, base_url: str, officer: Officer, seed: int) -> No
     if not sign_in(tally, client, officer):
         return
     while tally.running():
-        time.sleep(0.1)
+        time.sleep(PAUSE)
         queue = tally.call("queue", (200,), lambda: client.get("/officer/queue"))
         if queue is None:
             continue

@@ -44,8 +44,8 @@ from .servers import Server, create_database, env_for, free_port, start_gunicorn
 
 pytestmark = pytest.mark.slow
 
-CITIZENS = 4
-BUDGET = 3000  # requests at most
+CITIZENS = 3
+BUDGET = 2500  # requests at most
 LOAD_DEADLINE = 240.0  # seconds at most, whatever happens
 AWAY = 4.0  # seconds an engine stays away
 SETTLE = 2.5  # seconds of ordinary load between faults
@@ -206,6 +206,8 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
     assert len(tally.received) >= 20, figures  # the load did submit, through the faults
     assert tally.downloads >= 5 and tally.tracked >= 10, figures
     assert sum(tally.away.values()) > 0, "no fault was seen by any client: the faults did not happen"
+    quiet = [name for name, _s in timeline if not tally.by_phase[name]]
+    assert not quiet, f"no request was made during {quiet}: the load stopped too early"
 
 
 def run_faults(tally: fault_load.Tally, balancer: engines.HAProxy, apps: list[AppServer],
@@ -301,7 +303,8 @@ def report(tally: fault_load.Tally, elapsed: float, timeline: list[tuple[str, fl
         f"== faults under load: 2 app servers (2 workers each) behind HAProxy, {CITIZENS} citizens, "
         f"2 officers, {elapsed:.0f} s",
         *(f"   {name}: {seconds:.1f} s" for name, seconds in timeline),
-        f"   requests {tally.requests} ({kinds})",
+        f"   requests {tally.requests} ({kinds}); during the faults "
+        + ", ".join(f"{n}" for name, _s in timeline for n in [tally.by_phase[name]]),
         f"   by status: {statuses}",
         f"   503 'try again shortly' while an engine was away: {away}",
         f"   503s by fault: {phases}",
