@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -128,12 +129,30 @@ def make_instance(
     return config, officers
 
 
-def server_env(config: dict[str, Any], instance: Path, redis_url: str) -> dict[str, str]:
+def server_folders(folder: Path, config: dict[str, Any], n: int) -> tuple[Path, Path]:
+    """App server n's own instance folder (empty) and its own copy of keys/, as a deployment copies it to
+    each server (without the recovery key, which belongs offline)."""
+    keys = folder / f"keys-{n}"
+    shutil.copytree(config["KEYS_DIR"], keys)
+    (keys / keyring.RECOVERY_PRIVATE_FILE).unlink()
+    return folder / f"instance-{n}", keys
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (absent: none) and its bytes."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def server_env(config: dict[str, Any], folders: tuple[Path, Path], redis_url: str) -> dict[str, str]:
+    instance, keys = folders
     limits = {
         "RATELIMIT_SUBMIT": "10000 per minute", "RATELIMIT_TRACK_FAILURES": "10000 per minute",
         "RATELIMIT_LOGIN": "1000 per minute", "RATELIMIT_MEGAPIXELS": "100000 per hour",
     }
-    return env_for({**config, "INSTANCE_DIR": str(instance), "RATELIMIT_STORAGE_URI": redis_url},
+    return env_for({**config, "INSTANCE_DIR": str(instance), "KEYS_DIR": str(keys),
+                    "RATELIMIT_STORAGE_URI": redis_url},
                    PROXY_FIX_X_FOR=1, WORKER_TIMEOUT=60, **limits)
 
 
@@ -163,8 +182,10 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
         stack.callback(s3.stop)
         database_url = create_database(cluster.url(), "intake")
         config, officers = make_instance(tmp_path, database_url, s3)
-        apps = [AppServer(server_env(config, tmp_path / f"instance-{n}", redis.url), tmp_path / f"app{n}.log",
-                          free_port()) for n in (1, 2)]
+        folders = [server_folders(tmp_path, config, n) for n in (1, 2)]
+        keys_before = [snapshot(keys) for _instance, keys in folders]
+        apps = [AppServer(server_env(config, f, redis.url), tmp_path / f"app{n}.log", free_port())
+                for n, f in enumerate(folders, 1)]
         for app_server in apps:
             app_server.start()
             stack.callback(app_server.stop)
@@ -191,6 +212,9 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
 
         lost, files_checked = check_every_token(config, tally)
         unhandled = [line for a in apps for line in a.unhandled()]
+        # No state on an app server: nothing was written to its instance folder or its keys/ copy.
+        instance_files = [name for instance, _keys in folders for name in snapshot(instance)]
+        keys_after = [snapshot(keys) for _instance, keys in folders]
         figures = report(tally, elapsed, timeline, lost, files_checked)
         with capsys.disabled():
             print("\n" + figures)
@@ -199,6 +223,8 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
             ctx.app.extensions["intake.engine"].dispose()
 
     assert lost == 0, figures
+    assert not instance_files, f"an app server kept state in its instance folder: {instance_files}"
+    assert keys_after == keys_before, "an app server wrote to its keys/ folder"
     assert not tally.failures, figures + "\n" + "\n".join(tally.examples)
     assert tally.by_status.get(500, 0) == 0
     assert not unhandled, "\n".join(unhandled[:20])
