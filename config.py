@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -131,6 +132,12 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         _check_production(app)
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret(instance)
+        if not app.config["DATABASE_URL"].startswith("sqlite") or app.config["STORAGE_URL"] != "file:":
+            # Shared engines suggest several servers; this secret is per server (docs/deployment.md).
+            logging.getLogger(__name__).warning(
+                "INTAKE_SECRET_KEY is not set: using this server's own development secret; several "
+                "servers need one INTAKE_SECRET_KEY (or sign-ins and forms fail between them)"
+            )
 
 
 def database_url_from_env() -> str:
