@@ -37,6 +37,9 @@ FILE_LINK = re.compile(r'href="(/officer/cases/\d+/attachments/\d+)"')
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PATIENCE = 8  # times a citizen sends the same submission again after a "try again shortly" page
 FILE_BYTES = 24 * 1024
+# Longer than HAProxy's server timeout (60 s): a request that hangs gets the load balancer's 504 page
+# (counted as "away"), not a client-side timeout.
+CLIENT_TIMEOUT = 90
 PAUSE = 0.5  # seconds each client waits between two actions: a steady load, not a flood, on 2 cores
 
 
@@ -187,7 +190,7 @@ def track(tally: Tally, client: Client, rng: random.Random) -> None:
 
 def citizen(tally: Tally, base_url: str, seed: int) -> None:
     rng = random.Random(seed)  # noqa: S311 - a load mix, not security
-    client = Client(base_url, timeout=45)
+    client = Client(base_url, timeout=CLIENT_TIMEOUT)
     while tally.running():
         if rng.random() < 0.55:
             submit(tally, client, rng)
@@ -242,7 +245,7 @@ def signed_out(page: Reply) -> bool:
 
 def officer_work(tally: Tally, base_url: str, officer: Officer, seed: int) -> None:
     rng = random.Random(seed)  # noqa: S311 - a load mix, not security
-    client = Client(base_url, timeout=45)
+    client = Client(base_url, timeout=CLIENT_TIMEOUT)
     if not sign_in(tally, client, officer):
         return
     while tally.running():

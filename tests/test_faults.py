@@ -78,8 +78,11 @@ class AppServer:
             self.server = None
 
     def unhandled(self) -> list[str]:
+        """Errors no handler took: the app's own "unhandled error" (a 500 page) and gunicorn's "Error
+        handling request" (an exception that left the app: a bare 500). Handled errors may log a trace."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return [line for line in text.splitlines() if "unhandled error" in line or "Traceback" in line]
+        return [line for line in text.splitlines()
+                if "unhandled error" in line or "Error handling request" in line]
 
 
 def make_instance(
