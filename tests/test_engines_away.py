@@ -19,10 +19,12 @@ from flask.testing import FlaskClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake import cases
 from intake.db import make_engine
 
 from .citizen_helpers import field_values, image_bytes, submit, token_of, track, valid_data
-from .conftest import MakeApp
+from .conftest import ADMIN, PASSWORD, MakeApp
+from .officer_helpers import RECENT, OfficerActions
 from .seaweed import free_port
 
 AWAY_TH = "ขณะนี้ระบบไม่สามารถบันทึกเรื่องของท่านได้"
@@ -85,6 +87,26 @@ def test_a_database_lost_after_the_page_was_made_costs_no_500(
     monkeypatch.setattr(Session, "close", closing_fails)
     response = client.get("/ask")
     assert response.status_code == 200
+
+
+def test_an_officer_intake_whose_commit_fails_keeps_the_letter(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actions = OfficerActions(client)
+    actions.login(ADMIN, PASSWORD)
+
+    def database_gone(*_args: Any, **_kwargs: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(cases, "submit", database_gone)
+    response = actions.post(
+        "/officer/intake",
+        {"channel": "feedback", "source": "letter", "received_at": RECENT, "details": "LETTER-KEPT"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503, page[:500]
+    assert field_values(page)["details"] == "LETTER-KEPT"
+    assert "ยังไม่ได้บันทึกเรื่อง" in page and "Traceback" not in page
 
 
 def test_redis_away_does_not_stop_citizens_and_limits_still_count(make_app: MakeApp, tmp_path: Path) -> None:
