@@ -5,8 +5,9 @@
 HAProxy (or nginx) answers by itself when every app server is away, or when one dies under a request: it
 must not show its own English "502 Bad Gateway". The command writes the app's own 503 page, Thai first and
 English below (the proxy cannot know the visitor's language), as a complete HTTP response with the app's
-security headers and `Retry-After`, self-contained (no stylesheet, script or picture to fetch from servers
-that are away). docs/deployment.md shows where it goes; tests/test_faults.py serves it from HAProxy.
+security headers and `Retry-After`. Its one link is the app's own stylesheet (same origin): styled when
+another app server answers, plainly readable when none does (no script, no picture, nothing inline).
+docs/deployment.md shows where it goes; tests/test_faults.py serves it from HAProxy.
 """
 
 from __future__ import annotations
