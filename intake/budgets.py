@@ -8,32 +8,17 @@ is decoded, under the same keyed hash of the address as every limit (never the a
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 
 from flask import current_app
-from limits import RateLimitItem, parse_many
+from limits import parse_many
 from limits.errors import StorageError
-from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter, RateLimiter
 
 from .attachments import AttachmentRejected
-from .extensions import client_key, limiter
+from .extensions import client_key, hit
 
 SCOPE = "citizen-megapixels"
-log = logging.getLogger(__name__)
-# While the limiter's storage (Redis) is away, this process counts in memory, as flask-limiter does.
-_fallback: RateLimiter = FixedWindowRateLimiter(MemoryStorage())
-
-
-def _hit(item: RateLimitItem, key: str, cost: int) -> tuple[bool, RateLimiter]:
-    strategy = limiter.limiter
-    try:
-        return strategy.hit(item, SCOPE, key, cost=cost), strategy
-    except StorageError:
-        log.warning("rate limit storage unreachable: counting megapixels in this process's memory")
-        return _fallback.hit(item, SCOPE, key, cost=cost), _fallback
 
 
 def charge_megapixels(pixels: int) -> None:
@@ -43,7 +28,7 @@ def charge_megapixels(pixels: int) -> None:
     cost = math.ceil(pixels / 1_000_000)
     key = client_key()
     for item in parse_many(str(current_app.config["RATELIMIT_MEGAPIXELS"])):
-        allowed, strategy = _hit(item, key, cost)
+        allowed, strategy = hit(item, SCOPE, key, cost=cost)
         if not allowed:
             try:
                 reset = strategy.get_window_stats(item, SCOPE, key).reset_time

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
+from limits import RateLimitItem
+from limits.errors import StorageError
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter, RateLimiter
 
 from . import crypto, key_contexts
 from .catalogs import CatalogueBabel
@@ -23,6 +29,38 @@ def client_key() -> str:
 
 # Short windows only; the address itself is never kept (see client_key).
 limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=False)
+
+log = logging.getLogger(__name__)
+# Our own counts (budgets, refunds) while the limiter's storage (Redis) is away: this process's memory, as
+# flask-limiter's in-memory fallback does for the route limits (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED).
+_fallback: RateLimiter = FixedWindowRateLimiter(MemoryStorage())
+
+
+def hit(item: RateLimitItem, *identifiers: str, cost: int = 1) -> tuple[bool, RateLimiter]:
+    """Count `cost` against `item` for `identifiers` where the limiter counts; in this process's memory when
+    that storage is away (never an error for the request). Returns (within the limit, strategy used)."""
+    strategy = limiter.limiter
+    try:
+        return strategy.hit(item, *identifiers, cost=cost), strategy
+    except StorageError:
+        log.warning("rate limit storage unreachable: counting in this process's memory")
+        return _fallback.hit(item, *identifiers, cost=cost), _fallback
+
+
+def refund(scope: str) -> None:
+    """Give back this request's hit on the limit `scope`: the attempt turned out not to be a failure.
+
+    Limits that count failures only (wrong tracking codes, failed sign-ins) are hit BEFORE the view runs, so
+    that the count and the check are one atomic step in the storage: 30 parallel guesses can no longer all
+    pass a check made before any of them was counted (issue 9, finding 5). An attempt that was not a
+    failure is refunded afterwards. The refund is a negative hit on the fixed window (Config pins the
+    strategy); a limit already breached in this request is not refunded.
+    """
+    if not limiter.enabled or not isinstance(limiter.limiter, FixedWindowRateLimiter):
+        return
+    for counted in limiter.current_limits:
+        if not counted.breached and counted.request_args and counted.request_args[-1] == scope:
+            hit(counted.limit, *counted.request_args, cost=-1)
 
 
 def select_locale() -> str:

@@ -32,6 +32,7 @@ TRY_AGAIN = "กรุณาลองใหม่อีกครั้งใน�
 STORE_AWAY = "ไม่สามารถจัดเก็บไฟล์"  # the citizen's form given back: the store was away
 DATABASE_AWAY = "ไม่สามารถบันทึกเรื่องของท่านได้"  # the citizen's form given back: the database was away
 PROXY_PAGE = 'id="proxy-unavailable"'  # intake/proxy_page.py, served by HAProxy itself
+BUSY = "ระบบกำลังมีผู้ใช้งานจำนวนมาก"  # errors/busy.html: too many sign-ins queued for the password KDF
 CASE_LINK = re.compile(r'href="/officer/cases/(\d+)"')
 FILE_LINK = re.compile(r'href="(/officer/cases/\d+/attachments/\d+)"')
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -119,6 +120,8 @@ def classify(reply: Reply, expected: tuple[int, ...]) -> str:
             return "away:form kept"
         if TRY_AGAIN in reply.body:
             return "away:app's try-again page"
+        if BUSY in reply.body:
+            return "away:busy page"
         return "503 without the try-again page"
     if reply.status >= 500:
         return f"HTTP {reply.status}"
