@@ -11,6 +11,7 @@ Without them one address could store 25 MB x 60 submissions an hour, kept for ye
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from limits import parse_many
 from . import storage
 from .extensions import client_key, hit, limiter
 
+log = logging.getLogger(__name__)
 MB = 1024 * 1024
 UPLOAD_SCOPE = "citizen-upload-mb"
 
@@ -51,8 +53,12 @@ def storage_low() -> StorageLow | None:
     if folder is None:  # object storage: its capacity is the cluster's; a full store answers 503 anyway
         return None
     path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(path).free
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(path).free
+    except OSError as exc:  # the folder cannot be used at all: the store is away, which storing reports (503)
+        log.warning("cannot measure the free space under %s: %s", path, type(exc).__name__)
+        return None
     return StorageLow(free, floor, str(path)) if free < floor else None
 
 
