@@ -107,9 +107,9 @@ def make_instance(
     officers = []
     try:
         with app.app_context():
-            run_setup("admin", None)
+            recovery_file = folder / keyring.RECOVERY_PRIVATE_FILE  # offline, not in keys/ (setup insists)
+            run_setup("admin", recovery_file)
             session = db.session()
-            recovery_file = Path(config["KEYS_DIR"]) / keyring.RECOVERY_PRIVATE_FILE
             recovery = keyring.open_recovery(recovery_file, RECOVERY)
             for name in ("faults1", "faults2"):
                 officer = keyring.create_officer(session, name, OFFICER_PASSWORD, Role.OFFICER)
@@ -134,10 +134,10 @@ def make_instance(
 
 def server_folders(folder: Path, config: dict[str, Any], n: int) -> tuple[Path, Path]:
     """App server n's own instance folder (empty) and its own copy of keys/, as a deployment copies it to
-    each server (without the recovery key, which belongs offline)."""
+    each server (the recovery key is never there: it belongs offline)."""
     keys = folder / f"keys-{n}"
     shutil.copytree(config["KEYS_DIR"], keys)
-    (keys / keyring.RECOVERY_PRIVATE_FILE).unlink()
+    assert not (keys / keyring.RECOVERY_PRIVATE_FILE).exists()
     return folder / f"instance-{n}", keys
 
 
