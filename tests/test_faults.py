@@ -65,7 +65,7 @@ class AppServer:
     server: Server | None = None
 
     def start(self) -> None:
-        self.server = start_gunicorn(self.env, self.log, workers=2, port=self.port)
+        self.server = start_gunicorn(self.env, self.log, workers=2, port=self.port, timeout=120)
 
     def kill(self) -> None:
         if self.server is not None:
@@ -205,6 +205,7 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
             balancer.wait_up(f"app{n}")
 
         tally = fault_load.Tally(budget=BUDGET, deadline=time.monotonic() + LOAD_DEADLINE)
+        stack.callback(tally.stop.set)  # the clients stop whatever happens below
         started = time.monotonic()
         threads = fault_load.start(tally, balancer.url, officers, CITIZENS)
         timeline = run_faults(tally, balancer, apps, cluster, redis, s3)
