@@ -41,7 +41,7 @@ from intake.models import CHANNELS, Role
 from intake.officer import signin
 
 from . import engines, fault_load, seaweed
-from .servers import Server, create_database, env_for, free_port, start_gunicorn
+from .servers import Client, Server, create_database, env_for, free_port, start_gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -215,6 +215,10 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
         elapsed = time.monotonic() - started
         assert not any(t.is_alive() for t in threads), "a client did not stop"
 
+        # With no server able to answer, HAProxy itself serves the app's page (intake/proxy_page.py).
+        for n in (1, 2):
+            balancer.command(f"set server app/app{n} state maint")
+        nobody = Client(balancer.url).get("/report/feedback")
         lost, files_checked = check_every_token(config, tally)
         unhandled = [line for a in apps for line in a.unhandled()]
         # No state on an app server: nothing was written to its instance folder or its keys/ copy.
@@ -228,6 +232,9 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
             ctx.app.extensions["intake.engine"].dispose()
 
     assert lost == 0, figures
+    assert nobody.status == 503 and fault_load.PROXY_PAGE in nobody.body, nobody.body[:300]
+    headers = {name.lower(): value for name, value in nobody.headers.items()}  # HAProxy lowercases them
+    assert headers.get("retry-after") == "30" and fault_load.TRY_AGAIN in nobody.body
     assert not instance_files, f"an app server kept state in its instance folder: {instance_files}"
     assert keys_after == keys_before, "an app server wrote to its keys/ folder"
     assert not tally.failures, figures + "\n" + "\n".join(tally.examples)
