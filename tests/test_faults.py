@@ -335,17 +335,17 @@ def report(tally: fault_load.Tally, elapsed: float, timeline: list[tuple[str, fl
     statuses = ", ".join(f"{code}: {n}" for code, n in sorted(tally.by_status.items()))
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(tally.by_kind.items()))
     away = ", ".join(f"{kind} {n}" for kind, n in sorted(tally.away.items())) or "none"
-    phases = ", ".join(f"{name}: {n}" for name, n in tally.away_by_phase.items()) or "none"
+    elsewhere = sum(n for name, n in tally.away_by_phase.items() if name not in dict(timeline))
     failures = ", ".join(f"{kind} {n}" for kind, n in sorted(tally.failures.items())) or "none"
     lines = [
         f"== faults under load: 2 app servers (2 workers each) behind HAProxy, {CITIZENS} citizens, "
         f"2 officers, {elapsed:.0f} s",
-        *(f"   {name}: {seconds:.1f} s" for name, seconds in timeline),
-        f"   requests {tally.requests} ({kinds}); during the faults "
-        + ", ".join(f"{n}" for name, _s in timeline for n in [tally.by_phase[name]]),
+        *(f"   {name}: {seconds:.1f} s, {tally.by_phase[name]} requests meanwhile, "
+          f"{tally.away_by_phase[name]} of them 503" for name, seconds in timeline),
+        f"   requests {tally.requests} ({kinds})",
         f"   by status: {statuses}",
         f"   503 'try again shortly' while an engine was away: {away}",
-        f"   503s by fault: {phases}",
+        f"   503s between the faults (answers to requests sent during one): {elsewhere}",
         f"   failures by kind: {failures}",
         f"   submissions accepted {len(tally.received)}, given up after {fault_load.PATIENCE} tries "
         f"{tally.gave_up}; tracked {tally.tracked}; officer downloads {tally.downloads}",
