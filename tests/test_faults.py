@@ -27,7 +27,8 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,14 +161,9 @@ def server_env(config: dict[str, Any], folders: tuple[Path, Path], redis_url: st
                    PROXY_FIX_X_FOR=1, WORKER_TIMEOUT=60, **limits)
 
 
-@contextlib.contextmanager
-def stopped_at_the_end(*stops: Callable[[], None]) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for stop in reversed(stops):
-            with contextlib.suppress(Exception):
-                stop()
+def _stop_once_started(starting: Future[seaweed.SeaweedS3]) -> None:
+    with contextlib.suppress(Exception):
+        starting.result(timeout=seaweed.START_TIMEOUT + 30).stop()
 
 
 def test_faults_under_load_lose_nothing_and_show_no_500(
@@ -177,13 +173,16 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
         pytest.skip("runs once, in the suite's PostgreSQL pass (it starts a PostgreSQL of its own)")
     assert engines.haproxy_binary(), "haproxy is missing: .ci/apt-packages.txt (make system-deps)"
     with contextlib.ExitStack() as stack:
+        pool = ThreadPoolExecutor(max_workers=2)  # start what takes seconds side by side
+        stack.callback(pool.shutdown)
+        starting = pool.submit(seaweed.start, tmp_path / "seaweed")
+        stack.callback(_stop_once_started, starting)
         cluster = stack.enter_context(engines.postgres_cluster())
         (tmp_path / "redis").mkdir()
         redis = engines.RedisServer(tmp_path / "redis")
         redis.start()
         stack.callback(redis.stop)
-        s3 = seaweed.start(tmp_path / "seaweed")
-        stack.callback(s3.stop)
+        s3 = starting.result(timeout=seaweed.START_TIMEOUT + 30)
         database_url = create_database(cluster.url(), "intake")
         config, officers = make_instance(tmp_path, database_url, s3)
         folders = [server_folders(tmp_path, config, n) for n in (1, 2)]
@@ -191,8 +190,8 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
         apps = [AppServer(server_env(config, f, redis.url), tmp_path / f"app{n}.log", free_port())
                 for n, f in enumerate(folders, 1)]
         for app_server in apps:
-            app_server.start()
             stack.callback(app_server.stop)
+        list(pool.map(AppServer.start, apps))
         haproxy_port = free_port()
         config_file = tmp_path / "haproxy.cfg"
         runtime = tmp_path / "haproxy.sock"
