@@ -35,6 +35,7 @@ PROXY_PAGE = 'id="proxy-unavailable"'  # intake/proxy_page.py, served by HAProxy
 BUSY = "ระบบกำลังมีผู้ใช้งานจำนวนมาก"  # errors/busy.html: too many sign-ins queued for the password KDF
 CASE_LINK = re.compile(r'href="/officer/cases/(\d+)"')
 FILE_LINK = re.compile(r'href="(/officer/cases/\d+/attachments/\d+)"')
+FORM_ID = re.compile(r'name="form_id"[^>]*value="([^"]+)"')
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PATIENCE = 8  # times a citizen sends the same submission again after a "try again shortly" page
 FILE_BYTES = 24 * 1024
@@ -156,7 +157,9 @@ def submit(tally: Tally, client: Client, rng: random.Random) -> None:
         if match is None:
             time.sleep(0.5)
             continue
-        body, content_type = multipart({"csrf_token": match.group(1), **fields}, files)
+        stamp = FORM_ID.search(page.body) if page else None  # the one-time value a browser sends back
+        hidden = {"csrf_token": match.group(1), **({"form_id": stamp.group(1)} if stamp else {})}
+        body, content_type = multipart({**hidden, **fields}, files)
         reply = tally.call("submit", (200,), lambda b=body, c=content_type: client.request(
             "POST", URLS[channel], b, {"Content-Type": c}))
         token = reply.token() if reply is not None else None

@@ -154,7 +154,8 @@ def server_env(config: dict[str, Any], folders: tuple[Path, Path], redis_url: st
     limits = {
         "RATELIMIT_SUBMIT": "10000 per minute", "RATELIMIT_TRACK_FAILURES": "10000 per minute",
         "RATELIMIT_LOGIN": "1000 per minute", "RATELIMIT_MEGAPIXELS": "100000 per hour",
-        "RATELIMIT_UPLOAD_MB": "100000 per hour",
+        "RATELIMIT_UPLOAD_MB": "100000 per hour", "RATELIMIT_TRACK_CEILING": "100000 per hour",
+        "RATELIMIT_TRACK_PREFIX": "100000 per day",
     }
     return env_for({**config, "INSTANCE_DIR": str(instance), "KEYS_DIR": str(keys),
                     "RATELIMIT_STORAGE_URI": redis_url},
