@@ -13,10 +13,9 @@ import time
 
 from flask import current_app
 from limits import parse_many
-from limits.errors import StorageError
 
 from .attachments import AttachmentRejected
-from .extensions import client_key, hit
+from .extensions import client_key, counts
 
 SCOPE = "citizen-megapixels"
 
@@ -28,10 +27,6 @@ def charge_megapixels(pixels: int) -> None:
     cost = math.ceil(pixels / 1_000_000)
     key = client_key()
     for item in parse_many(str(current_app.config["RATELIMIT_MEGAPIXELS"])):
-        allowed, strategy = hit(item, SCOPE, key, cost=cost)
-        if not allowed:
-            try:
-                reset = strategy.get_window_stats(item, SCOPE, key).reset_time
-            except StorageError:  # gone between the two calls: say "in an hour at most"
-                reset = time.time() + item.get_expiry()
+        if not counts.hit(item, SCOPE, key, cost=cost):
+            reset = counts.reset_time(item, SCOPE, key)
             raise AttachmentRejected("busy", retry_after=max(1, math.ceil(reset - time.time())))

@@ -22,7 +22,7 @@ from flask_babel import gettext
 from limits import parse_many
 
 from . import storage
-from .extensions import client_key, hit, limiter
+from .extensions import client_key, counts, limiter
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024
@@ -78,7 +78,7 @@ def spend_upload_budget(size: int) -> bool:
     """Charge `size` bytes (in whole megabytes) to this client's upload budget; False once it is spent.
 
     Atomic in the limiter's storage (increment, then compare), so parallel uploads cannot all pass; while
-    that storage is away, counted in this process's memory (extensions.hit).
+    that storage is away, counted in this process's memory (extensions.counts).
     """
     cost = megabytes(size)
     if cost == 0 or not limiter.enabled:
@@ -86,6 +86,6 @@ def spend_upload_budget(size: int) -> bool:
     prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
     identifiers = [*([prefix] if prefix else []), client_key(), UPLOAD_SCOPE]
     return all(
-        hit(item, *identifiers, cost=cost)[0]
+        counts.hit(item, *identifiers, cost=cost)
         for item in parse_many(str(current_app.config["RATELIMIT_UPLOAD_MB"]))
     )

@@ -31,20 +31,49 @@ def client_key() -> str:
 limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=False)
 
 log = logging.getLogger(__name__)
-# Our own counts (budgets, refunds) while the limiter's storage (Redis) is away: this process's memory, as
-# flask-limiter's in-memory fallback does for the route limits (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED).
-_fallback: RateLimiter = FixedWindowRateLimiter(MemoryStorage())
 
 
-def hit(item: RateLimitItem, *identifiers: str, cost: int = 1) -> tuple[bool, RateLimiter]:
-    """Count `cost` against `item` for `identifiers` where the limiter counts; in this process's memory when
-    that storage is away (never an error for the request). Returns (within the limit, strategy used)."""
-    strategy = limiter.limiter
-    try:
-        return strategy.hit(item, *identifiers, cost=cost), strategy
-    except StorageError:
-        log.warning("rate limit storage unreachable: counting in this process's memory")
-        return _fallback.hit(item, *identifiers, cost=cost), _fallback
+class Counts:
+    """Our own counts (budgets, tracking limits, refunds) where the limiter counts: its strategy on Redis
+    (or memory), and this process's memory while that storage is away, as flask-limiter's in-memory fallback
+    does for the route limits (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED). Each call falls back on its own, so a
+    Redis outage is never an error for the request and the limits stay on, counted per process meanwhile."""
+
+    def __init__(self) -> None:
+        self.fallback: RateLimiter = FixedWindowRateLimiter(MemoryStorage())
+
+    def _away(self, exc: StorageError) -> RateLimiter:
+        log.warning("rate limit storage unreachable: counting in this process's memory (%s)",
+                    type(exc.storage_error).__name__)
+        return self.fallback
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        try:
+            return limiter.limiter.hit(item, *identifiers, cost=cost)
+        except StorageError as exc:
+            return self._away(exc).hit(item, *identifiers, cost=cost)
+
+    def test(self, item: RateLimitItem, *identifiers: str) -> bool:
+        try:
+            return limiter.limiter.test(item, *identifiers)
+        except StorageError as exc:
+            return self._away(exc).test(item, *identifiers)
+
+    def clear(self, item: RateLimitItem, *identifiers: str) -> None:
+        try:
+            limiter.limiter.clear(item, *identifiers)
+        except StorageError as exc:
+            self._away(exc).clear(item, *identifiers)
+
+    def reset_time(self, item: RateLimitItem, *identifiers: str) -> float:
+        """When the window of `item` turns (epoch seconds); at most its length from now if nobody knows."""
+        try:
+            return float(limiter.limiter.get_window_stats(item, *identifiers).reset_time)
+        except StorageError as exc:
+            return float(self._away(exc).get_window_stats(item, *identifiers).reset_time)
+
+
+counts = Counts()
 
 
 def refund(scope: str) -> None:
@@ -60,7 +89,7 @@ def refund(scope: str) -> None:
         return
     for counted in limiter.current_limits:
         if not counted.breached and counted.request_args and counted.request_args[-1] == scope:
-            hit(counted.limit, *counted.request_args, cost=-1)
+            counts.hit(counted.limit, *counted.request_args, cost=-1)
 
 
 def select_locale() -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake import cases
 from intake.db import make_engine
 
-from .citizen_helpers import field_values, image_bytes, submit, token_of, track, valid_data
+from .citizen_helpers import domain, field_values, image_bytes, submit, token_of, track, valid_data
 from .conftest import ADMIN, PASSWORD, MakeApp
 from .officer_helpers import RECENT, OfficerActions
 from .seaweed import free_port
@@ -124,6 +124,19 @@ def test_redis_away_does_not_stop_citizens_and_limits_still_count(make_app: Make
     # Counted in the process's memory while Redis is away: three go through, the fourth is limited.
     assert statuses == [200, 200, 200, 429], statuses
     make_app(setup=False)  # the shared limiter then holds memory:// again, which the fixture resets
+
+
+def test_redis_away_does_not_stop_tracking(make_app: MakeApp) -> None:
+    """The tracking limits (citizen/guessing.py) count in memory too while Redis is away."""
+    app = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    with domain(app) as factory:
+        token = factory.case("feedback", "tracked while Redis is away").token
+    client = app.test_client()
+    right = track(client, token)
+    assert right.status_code == 200 and 'id="case-status"' in right.get_data(as_text=True)
+    wrong = track(client, "A" * len(token))
+    assert wrong.status_code in (400, 404), wrong.status_code
+    make_app(setup=False)  # memory:// again for the fixture's reset
 
 
 def test_the_load_balancer_page_is_a_self_contained_bilingual_503(runner: Any, tmp_path: Path) -> None:
