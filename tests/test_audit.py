@@ -309,3 +309,72 @@ def test_case_page_shown_after_a_refused_action_is_a_case_view_on_the_record(
             select(AuditEntry).where(AuditEntry.action == "case.view", AuditEntry.target == str(case_id))
         ).all()
     assert len(views) == 2  # the GET for the form, then the page shown again with the error
+
+
+def test_finding_07_text_moved_between_fields_breaks_the_hash(app: Flask) -> None:
+    with world(app) as (s, _f):
+        entry = audit.record(s, "ab", "c", "t", "d")
+        s.commit()
+        moved = audit.record(s, "x", "y").id  # an entry after it, so the change is not at the tail
+        s.commit()
+    # Joined with an unescaped separator, "ab"|"c" and "a"|"bc" hashed alike; a JSON list does not.
+    broken = _verify_after(
+        app, update(AuditEntry).where(AuditEntry.id == entry.id).values(actor="a", action="bc")
+    )
+    assert broken is not None and broken.entry_id == entry.id and broken.reason == "hash"
+    broken = _verify_after(
+        app,
+        update(AuditEntry)
+        .where(AuditEntry.id == entry.id)
+        .values(actor="ab", action="c", target="t\x1fd", detail=""),
+    )
+    assert broken is not None and broken.entry_id == entry.id
+    assert moved > entry.id
+
+
+def test_finding_07_a_version_1_entry_after_version_2_is_a_break(app: Flask) -> None:
+    ids = _fill(app, 3)
+    broken = _verify_after(app, update(AuditEntry).where(AuditEntry.id == ids[1]).values(hash_version=1))
+    assert broken is not None and broken.entry_id == ids[1]
+
+
+def test_finding_07_an_emptied_trail_does_not_verify(app: Flask) -> None:
+    _fill(app, 3)
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry))
+        s.execute(delete(AuditCheckpoint))
+        s.commit()
+    code, out = _verify_cli(app, "--anchor", str(Path(app.config["INSTANCE_DIR"]) / "none-yet"))
+    assert code != 0 and "(empty)" in out  # officers exist: their creation was on the record
+
+
+def test_finding_07_the_anchor_in_keys_catches_a_cut_tail_and_its_checkpoints(app: Flask) -> None:
+    ids = _fill(app, 4)
+    assert _verify_cli(app)[0] == 0
+    anchor = Path(app.config["KEYS_DIR"]) / audit.ANCHOR_FILE
+    assert json.loads(anchor.read_text())["id"] == ids[-1]
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry).where(AuditEntry.id >= ids[-2]))
+        s.execute(delete(AuditCheckpoint))  # the database editor removes every trace inside the database
+        s.commit()
+    code, out = _verify_cli(app)
+    assert code != 0 and f"entry {ids[-1]} (missing)" in out
+    assert json.loads(anchor.read_text())["id"] == ids[-1]  # a failed run keeps the anchor it failed on
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry))
+        s.commit()
+    assert _verify_cli(app)[0] != 0  # and with every entry gone: empty
+
+
+def test_finding_07_an_anchor_not_written_by_verify_is_refused(app: Flask) -> None:
+    ids = _fill(app, 3)
+    assert _verify_cli(app)[0] == 0
+    anchor = Path(app.config["KEYS_DIR"]) / audit.ANCHOR_FILE
+    data = json.loads(anchor.read_text())
+    anchor.write_text(json.dumps({**data, "id": ids[0], "count": 1}))  # moved back, tag kept
+    code, out = _verify_cli(app)
+    assert code != 0 and "(anchor)" in out
+    anchor.write_text("not json")
+    assert _verify_cli(app)[0] != 0
+    anchor.unlink()
+    assert _verify_cli(app)[0] == 0 and anchor.exists()  # the first run (or after keys/ was reset) writes one
