@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from intake.models import AuditCheckpoint, AuditEntry, Case
 from .conftest import ADMIN, PASSWORD
 from .factories import PNG_1PX
 from .officer_helpers import RECENT, OfficerActions, world
+from .servers import env_for
 
 SECRET = "WRITTEN-BY-SOMEONE"
 
@@ -378,3 +381,29 @@ def test_finding_07_an_anchor_not_written_by_verify_is_refused(app: Flask) -> No
     assert _verify_cli(app)[0] != 0
     anchor.unlink()
     assert _verify_cli(app)[0] == 0 and anchor.exists()  # the first run (or after keys/ was reset) writes one
+
+
+def test_two_servers_appending_at_once_keep_one_chain(app: Flask, tmp_path: Path) -> None:
+    """Issue 15: two processes (two app servers) append concurrently; the chain stays one chain."""
+    before = _fill(app, 1)[0]
+    go, count = tmp_path / "go", 40
+    env = env_for(app.config)
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.audit_writer", name, str(count), str(go)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=Path(__file__).parent.parent,
+        )
+        for name in ("server-a", "server-b")
+    ]
+    go.touch()
+    outputs = [w.communicate(timeout=120) for w in writers]
+    assert all(w.returncode == 0 for w in writers), [err.decode()[-2000:] for _out, err in outputs]
+    with world(app) as (s, _f):
+        assert audit.verify(s) is None
+        rows = list(s.scalars(select(AuditEntry).where(AuditEntry.id > before).order_by(AuditEntry.id)))
+    assert len(rows) == 2 * count
+    assert {r.actor for r in rows} == {"server-a", "server-b"}
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:], strict=False))
