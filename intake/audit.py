@@ -104,6 +104,15 @@ def record(
     return entry
 
 
+def refused(session: Session, actor: str, kind: str, target: str | int | None, detail: str) -> AuditEntry:
+    """Put a refused attempt on the record (`<kind>.refused`) in a transaction of its own: whatever the
+    request had begun is rolled back, the refusal is committed, and the caller answers 403 or 404."""
+    session.rollback()
+    entry = record(session, actor, f"{kind}.refused", target, detail)
+    session.commit()
+    return entry
+
+
 def verify(session: Session) -> ChainBreak | None:
     """The first entry whose hash or link does not hold, or None when the chain is whole."""
     key = _audit_key()

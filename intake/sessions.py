@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
-from . import crypto, dates, db, key_contexts, urls
+from . import audit, crypto, dates, db, key_contexts, urls
 from .models import Channel, Officer, OfficerSession, Role
 
 SESSION_ID = "officer_sid"
@@ -281,6 +281,8 @@ def _guard(view: F, roles: tuple[Role, ...], hide: bool, stage: Stage) -> F:
         if reached < stage:
             return redirect(next_step_url(state))
         if roles and state.officer.role not in roles:
+            detail = f"{request.method} {request.endpoint}; role={state.officer.role.value}"
+            audit.refused(db.session(), state.officer.username, "access", request.path[:64], detail)
             abort(404 if hide else 403)
         _touch(state)
         return view(*args, **kwargs)

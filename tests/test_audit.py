@@ -16,7 +16,7 @@ from sqlalchemy import Executable, delete, func, select, update
 
 from intake import audit
 from intake.answers import publishing
-from intake.models import AuditCheckpoint, AuditEntry, Case
+from intake.models import AuditCheckpoint, AuditEntry, Case, Role
 
 from .conftest import ADMIN, PASSWORD
 from .factories import PNG_1PX
@@ -407,3 +407,51 @@ def test_two_servers_appending_at_once_keep_one_chain(app: Flask, tmp_path: Path
     assert len(rows) == 2 * count
     assert {r.actor for r in rows} == {"server-a", "server-b"}
     assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:], strict=False))
+
+
+def test_finding_09_views_and_refusals_are_on_the_record(app: Flask) -> None:
+    with world(app) as (s, factory):
+        factory.officer("pr", channels=("feedback",))
+        factory.officer("boss", role=Role.EXECUTIVE)
+        other = factory.case("corruption", "not for pr").case.id
+        s.commit()
+    admin = app.test_client()
+    OfficerActions(admin).login(ADMIN, PASSWORD)
+    assert admin.get("/officer/reports").status_code == 200
+    assert admin.get("/officer/admin/officers").status_code == 200
+    assert admin.get("/officer/admin/audit?actor=pr").status_code == 200
+    pr = app.test_client()
+    pr_actions = OfficerActions(pr)
+    pr_actions.login("pr", "officer password 1")
+    assert pr.get("/officer/queue").status_code == 200
+    assert pr.get(f"/officer/cases/{other}").status_code == 404
+    assert pr.get(f"/officer/cases/{other}/attachments/1").status_code == 404
+    assert (
+        pr_actions.post(
+            f"/officer/cases/{other}/note", {"note": SECRET}, form_url="/officer/queue"
+        ).status_code
+        == 404
+    )
+    assert pr.get("/officer/cases/999999").status_code == 404
+    assert pr.get("/officer/admin/audit").status_code == 403
+    boss = app.test_client()
+    OfficerActions(boss).login("boss", "officer password 1")
+    assert boss.get(f"/officer/cases/{other}").status_code == 404
+    with world(app) as (s, _f):
+        rows = list(s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        assert audit.verify(s) is None
+    seen = {(e.actor, e.action, e.target) for e in rows}
+    wanted = {
+        (ADMIN, "officer.list", None),
+        ("pr", "queue.view", None),
+        ("pr", "case.refused", "999999"),
+    }
+    assert wanted <= seen, wanted - seen
+    assert any(e.actor == ADMIN and e.action == "report.view" for e in rows)
+    refusals = [e for e in rows if e.actor == "pr" and e.action == "case.refused" and e.target == str(other)]
+    assert len(refusals) == 3 and all("outside the officer's channels" in e.detail for e in refusals)
+    assert any(e.detail.startswith("POST officer.note") for e in refusals)
+    assert any(e.action == "audit.view" and "actor=pr" in e.detail for e in rows)
+    assert any(e.actor == "pr" and e.action == "access.refused" and "role=officer" in e.detail for e in rows)
+    assert any(e.actor == "boss" and e.action == "access.refused" for e in rows)
+    assert all(SECRET not in e.detail for e in rows)
