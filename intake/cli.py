@@ -258,8 +258,15 @@ def db_upgrade() -> None:
     if migrate.is_current(engine):
         click.echo("Database already at the latest revision.")
         return
+    before = migrate.current_revision(engine)
     migrate.upgrade(engine)
     click.echo(f"Database upgraded to {migrate.head_revision()}.")
+    if migrate.crossed(before, migrate.OFFICER_TAG_V2):
+        session = db.session()
+        retagged = keyring.restamp_legacy(session)
+        audit.record(session, "cli", "officer.retag", None, f"officers={retagged}")
+        session.commit()
+        click.echo(f"Officer records re-tagged (version 2): {retagged}.")
 
 
 @audit_cli.command("verify")

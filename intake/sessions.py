@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
-from . import audit, crypto, dates, db, key_contexts, urls
+from . import audit, crypto, dates, db, key_contexts, keyring, urls
 from .models import Channel, Officer, OfficerSession, Role
 
 SESSION_ID = "officer_sid"
@@ -186,8 +186,11 @@ def current() -> Current:
     officer = session.get(Officer, row.officer_id)
     now = dates.now()
     expired = now - row.last_seen_at > idle_timeout() or now - row.created_at > absolute_lifetime()
-    if expired or officer is None or not officer.active:
+    tampered = officer is not None and not _tag_holds(officer)
+    if expired or tampered or officer is None or not officer.active:
         session.delete(row)
+        if tampered and officer is not None:
+            audit.record(session, officer.username, "session.refused", officer.username, "record altered")
         session.commit()
         cookie.clear()
         request.environ["intake.officer_expired"] = expired
@@ -195,6 +198,16 @@ def current() -> Current:
     state = Current(row, officer, key)
     _remember(state)
     return state
+
+
+def _tag_holds(officer: Officer) -> bool:
+    """Whether the officer's row still matches its tag (a role raised or an account revived in the
+    database ends the session at its next request, issue 9 finding 8)."""
+    try:
+        keyring.check_officer(officer)
+    except keyring.OfficerTampered:
+        return False
+    return True
 
 
 def current_session() -> OfficerSession:

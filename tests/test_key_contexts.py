@@ -21,6 +21,7 @@ PINNED = {
     "AUDIT_CHECKPOINT": b"intake audit checkpoint:",
     "AUDIT_ENTRY_V2": b"intake audit entry v2:",
     "AUDIT_ANCHOR": b"intake audit anchor:",
+    "OFFICER_RECORD_V2": b"intake officer record v2:",
     "STATS_SHUFFLE": b"public statistics: secondary suppression",
     "RECEIPT_LOOKUP": b"receipt lookup",
     "RECEIPT_CONTENT": b"receipt content",
