@@ -166,7 +166,7 @@ def test_finding_08_kdf_parameters_from_a_row_are_bounded(factory: Factory, sess
         {"iterations": 1, "lanes": 1},
         {"iterations": "1", "lanes": 1, "memory_cost": 8},
     ):
-        pr.password_kdf = bad
+        pr.password_kdf = bad  # type: ignore[assignment]
         with pytest.raises(keyring.OfficerTampered):
             keyring.unlock(pr, "officer password 1")  # refused before any derivation
 
