@@ -15,9 +15,9 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from . import crypto, key_contexts
+from . import crypto, db, key_contexts
 from .models import Channel, ChannelKey, Grant, Officer, Role
 
 # The server secret's file was named when token lookup was its only use; the name stays so that existing
@@ -389,6 +389,9 @@ def set_password(officer: Officer, private_key: bytes, password: str) -> None:
     officer.password_kdf = params
     officer.password_verifier = verifier
     officer.wrapped_private_key = crypto.encrypt(kek, private_key, key_contexts.officer_key(officer.username))
+    session = object_session(officer)
+    if session is not None:  # the previous password's wrap must not stay in the WAL
+        db.forget_after_commit(session)
 
 
 def unlock(officer: Officer, password: str) -> bytes:

@@ -113,6 +113,7 @@ def end(session: Session) -> Officer | None:
             officer = session.get(Officer, row.officer_id)
             session.delete(row)
             session.flush()
+            db.forget_after_commit(session)
     cookie.clear()
     _remember(None)
     return officer
@@ -129,7 +130,10 @@ def sweep_expired(session: Session) -> int:
             )
         )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    swept = int(getattr(result, "rowcount", 0) or 0)
+    if swept:
+        db.forget_after_commit(session)
+    return swept
 
 
 def end_all(session: Session, officer: Officer, *, keep: OfficerSession | None = None) -> int:
@@ -139,6 +143,7 @@ def end_all(session: Session, officer: Officer, *, keep: OfficerSession | None =
         query = query.where(OfficerSession.id != keep.id)
     result = session.execute(query)
     session.flush()
+    db.forget_after_commit(session)
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -189,6 +194,7 @@ def current() -> Current:
     tampered = officer is not None and not _tag_holds(officer)
     if expired or tampered or officer is None or not officer.active:
         session.delete(row)
+        db.forget_after_commit(session)
         if tampered and officer is not None:
             audit.record(session, officer.username, "session.refused", officer.username, "record altered")
         session.commit()
