@@ -267,14 +267,23 @@ def db_upgrade() -> None:
     if migrate.is_current(engine):
         click.echo("Database already at the latest revision.")
         return
+    before = migrate.current_revision(engine)
     migrate.upgrade(engine)
     click.echo(f"Database upgraded to {migrate.head_revision()}.")
+    if migrate.crossed(before, migrate.OFFICER_TAG_V2):
+        session = db.session()
+        retagged = keyring.restamp_legacy(session)
+        audit.record(session, "cli", "officer.retag", None, f"officers={retagged}")
+        session.commit()
+        click.echo(f"Officer records re-tagged (version 2): {retagged}.")
 
 
 @audit_cli.command("verify")
 @click.option("--expect", "expect", default=None, metavar="ID:HASH",
               help="A tail printed by an earlier run and kept elsewhere: it must still be there.")
-def audit_verify(expect: str | None) -> None:
+@click.option("--anchor", "anchor", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The anchor file this run checks and then renews (default KEYS_DIR/audit.anchor).")
+def audit_verify(expect: str | None, anchor: Path | None) -> None:
     """Check the audit chain and its tail; exit 1 naming the first broken entry."""
     expected = None
     if expect:
@@ -282,19 +291,28 @@ def audit_verify(expect: str | None) -> None:
         if not entry_id.isdigit() or len(digest) != 64:
             raise CommandFailed("--expect takes ID:HASH as printed by audit verify")
         expected = audit.Tail(int(entry_id), digest, 0)
+    anchor_path = anchor or keyring.keys_dir() / audit.ANCHOR_FILE
     session = db.session()
     legacy = None  # the instance folder's checkpoint file of earlier versions, until the first run here
     if audit.latest_checkpoint(session) is None:
         legacy = audit.legacy_checkpoint(current_app.config["INSTANCE_DIR"])
-    broken = audit.verify_and_record(session, expected, legacy)
+    try:
+        anchored = audit.read_anchor(anchor_path)
+    except audit.AnchorInvalid:
+        raise CommandFailed(f"audit anchor {anchor_path} is not one audit verify wrote (anchor)") from None
+    broken = audit.verify_and_record(session, expected, legacy, anchored)
     session.commit()
     if broken is not None:
         raise CommandFailed(f"audit chain broken at entry {broken.entry_id} ({broken.reason})")
     last = audit.tail(session)
     if last is None:
         click.echo("Audit chain intact (no entries yet).")
-    else:
-        click.echo(f"Audit chain intact: {last.count} entries; tail {last.entry_id}:{last.hash}")
+        return
+    try:
+        audit.write_anchor(anchor_path, last)
+    except OSError as exc:
+        click.echo(f"Warning: could not renew the anchor {anchor_path}: {exc.strerror}", err=True)
+    click.echo(f"Audit chain intact: {last.count} entries; tail {last.entry_id}:{last.hash}")
 
 
 @click.command("import-register")

@@ -82,6 +82,36 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def forget_after_commit(session: Session) -> None:
+    """Once this transaction commits, leave no older copy of what it deleted or overwrote (a session's
+    wrapped key, a previous password's wrap) in the database's files, where the engine allows it.
+
+    SQLite: secure_delete (set on every connection) zeroes freed cells, and the WAL, which still holds the
+    pages as they were, is checkpointed and truncated to nothing. PostgreSQL keeps dead tuples until
+    VACUUM reuses their space, and its WAL segments as configured: nothing an application can erase
+    (docs/security.md says what that leaves).
+    """
+    session.info["forget_after_commit"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget(session: Session) -> None:
+    if not session.info.pop("forget_after_commit", False):
+        return
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        truncate_wal(bind)
+
+
+def truncate_wal(engine: Engine) -> bool:
+    """SQLite: copy the WAL into the database and truncate it to zero bytes; False if a reader kept it
+    (the next call retries; busy_timeout bounds the wait)."""
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        conn.rollback()
+    return row is not None and row[0] == 0
+
+
 class Database:
     """Binds an engine and a session factory to a Flask app."""
 
