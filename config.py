@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -36,6 +37,12 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
+    # Redis away: each app process counts in its own memory until Redis answers again (flask-limiter checks
+    # it with a backoff), so a limiter outage never turns into a 500 nor lifts the limits; errors left are
+    # logged, not raised. Bounded waits (seconds) so that a hung Redis costs a request little.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True, "socket_connect_timeout": 1, "socket_timeout": 1}
     RATELIMIT_STRATEGY = "fixed-window"  # extensions.refund and citizen/guessing.py give hits back
     # Submitting: generous for a burst of honest reports, tight for a flood.
     RATELIMIT_SUBMIT = "10 per minute;60 per hour"
@@ -163,6 +170,12 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         _check_production(app)
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret(instance)
+        if not app.config["DATABASE_URL"].startswith("sqlite") or app.config["STORAGE_URL"] != "file:":
+            # Shared engines suggest several servers; this secret is per server (docs/deployment.md).
+            logging.getLogger(__name__).warning(
+                "INTAKE_SECRET_KEY is not set: using this server's own development secret; several "
+                "servers need one INTAKE_SECRET_KEY (or sign-ins and forms fail between them)"
+            )
 
 
 def database_url_from_env() -> str:

@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import ASSETS, PACKAGE, load_config
 
-from . import cli, errors, findable, i18n, maintenance, notify, security, storage, urls
+from . import cli, errors, findable, i18n, maintenance, notify, proxy_page, security, storage, urls
 from .answers.views import bp as answers
 from .citizen.views import bp as citizen
 from .db import Database
@@ -75,3 +75,4 @@ def register_commands(app: Flask) -> None:
     report_cli.register(app)
     maintenance.register(app)
     notify.register(app)
+    proxy_page.register(app)

@@ -1,15 +1,19 @@
-"""Append-only audit log, chained by keyed hash so that an altered or deleted entry is detected.
+"""Append-only audit log, chained by keyed hash so that an altered, moved or deleted entry is detected.
 
-Each entry's hash is HMAC-SHA256(audit key, previous hash | id | time | actor | action | target | detail),
-the audit key derived from the server secret in keys/ (outside the database), so whoever can write the
-database cannot recompute the chain. Appends are serialised (a PostgreSQL advisory lock; SQLite's write
-lock is taken by the insert itself) so that concurrent requests never fork the chain.
+Each entry's hash is HMAC-SHA256(audit key, AUDIT_ENTRY_V2 + JSON [previous hash, id, time, actor, action,
+target, detail]) (hash_version 2: JSON quotes and escapes every field, so no text can move from one field
+to the next and keep the hash). Entries written before that change keep hash_version 1, the fields joined
+by \x1f, and verify as they were written; a version-1 entry after a version-2 one is a break. The audit key
+is derived from the server secret in keys/ (outside the database), so whoever can write the database cannot
+recompute the chain. Appends are serialised (a PostgreSQL advisory lock; on SQLite the insert takes the
+database's write lock) so that concurrent requests, and several servers, never fork the chain.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +21,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from . import crypto, dates, key_contexts, keyring
-from .models import AuditCheckpoint, AuditEntry
+from .models import AuditCheckpoint, AuditEntry, Officer
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x1A7A4E  # arbitrary, constant advisory-lock id for the audit chain
 LEGACY_CHECKPOINT_FILE = "audit.checkpoint"  # in the instance folder, before audit_checkpoints
+ANCHOR_FILE = "audit.anchor"  # in keys/, beside the secret the chain is keyed with
+
+
+class AnchorInvalid(Exception):
+    """The anchor file is not one `audit verify` wrote (unreadable, or its tag does not hold)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,27 @@ def _audit_key() -> bytes:
     return keyring.server_key(key_contexts.AUDIT_CHAIN)
 
 
+HASH_VERSION = 2  # what record() writes; verify() also reads version 1
+
+
 def _digest(key: bytes, prev: str, entry: AuditEntry) -> str:
+    if entry.hash_version == 1:
+        return _digest_v1(key, prev, entry)
+    fields = [
+        prev,
+        entry.id,
+        entry.at.isoformat(timespec="microseconds"),
+        entry.actor,
+        entry.action,
+        entry.target,
+        entry.detail or "",
+    ]
+    encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return crypto.keyed_hash(key, key_contexts.AUDIT_ENTRY_V2 + encoded).hex()
+
+
+def _digest_v1(key: bytes, prev: str, entry: AuditEntry) -> str:
+    """Entries written before hash_version 2 (ambiguous: the separator is not escaped)."""
     fields = [
         prev,
         str(entry.id),
@@ -62,6 +91,7 @@ def record(
         detail=detail,
         prev_hash=GENESIS,
         hash="",
+        hash_version=HASH_VERSION,
     )
     session.add(entry)
     session.flush()
@@ -74,17 +104,29 @@ def record(
     return entry
 
 
+def refused(session: Session, actor: str, kind: str, target: str | int | None, detail: str) -> AuditEntry:
+    """Put a refused attempt on the record (`<kind>.refused`) in a transaction of its own: whatever the
+    request had begun is rolled back, the refusal is committed, and the caller answers 403 or 404."""
+    session.rollback()
+    entry = record(session, actor, f"{kind}.refused", target, detail)
+    session.commit()
+    return entry
+
+
 def verify(session: Session) -> ChainBreak | None:
     """The first entry whose hash or link does not hold, or None when the chain is whole."""
     key = _audit_key()
     prev = GENESIS
+    version = 1
     rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000))
     for entry in rows:
         if entry.prev_hash != prev:
             return ChainBreak(entry.id, "link")
+        if entry.hash_version < version or entry.hash_version not in (1, HASH_VERSION):
+            return ChainBreak(entry.id, "version")
         if not hmac.compare_digest(entry.hash, _digest(key, prev, entry)):
             return ChainBreak(entry.id, "hash")
-        prev = entry.hash
+        prev, version = entry.hash, entry.hash_version
     return None
 
 
@@ -97,6 +139,12 @@ def verify(session: Session) -> ChainBreak | None:
 # can write the database can still delete the newest checkpoints along with the newest entries: keep the
 # tail that `audit verify` prints somewhere else and give it back with `--expect ID:HASH`, and watch the
 # date of the last verification on the admin page. Run `audit verify` regularly (e.g. from cron).
+#
+# The anchor: each intact run also writes the tail, tagged under the audit key, to keys/audit.anchor
+# (outside the database, beside the server secret the chain is keyed with), and the next run checks the
+# chain against it. A database editor can delete entries and checkpoints but not this file; whoever can
+# write keys/ holds the audit key and could rewrite the whole chain anyway, so the anchor is as strong as
+# the chain. The printed tail is the copy to keep elsewhere (mail, paper) for `--expect`.
 
 
 @dataclass(frozen=True)
@@ -173,10 +221,27 @@ def _checkpoints_intact(session: Session) -> ChainBreak | None:
     return None
 
 
+def _emptied(session: Session) -> ChainBreak | None:
+    """An empty chain where one has existed: a checkpoint counted entries, or officers exist (every way of
+    making an officer, `setup` first, writes an entry)."""
+    if session.scalar(select(AuditEntry.id).limit(1)) is not None:
+        return None
+    counted = session.scalar(select(AuditCheckpoint.id).where(AuditCheckpoint.entry_count > 0).limit(1))
+    if counted is not None or session.scalar(select(Officer.id).limit(1)) is not None:
+        return ChainBreak(0, "empty")
+    return None
+
+
 def verify_and_record(session: Session, *expected: Tail | None) -> ChainBreak | None:
     """The whole chain, then its tail against the last checkpoint (and each `expected`, e.g. a tail kept
-    offline); the result is recorded as a new checkpoint row, in the caller's transaction."""
-    broken = verify(session) or _checkpoints_intact(session) or check_tail(session, last_checkpoint(session))
+    offline or the anchor in keys/); the result is recorded as a new checkpoint row, in the caller's
+    transaction. An empty chain once one has existed is a break."""
+    broken = (
+        verify(session)
+        or _emptied(session)
+        or _checkpoints_intact(session)
+        or check_tail(session, last_checkpoint(session))
+    )
     for tail_kept in expected:
         broken = broken or check_tail(session, tail_kept)
     newest = tail(session)
@@ -219,6 +284,8 @@ def verify_entries(session: Session, entries: list[AuditEntry]) -> ChainBreak | 
     for entry in sorted(entries, key=lambda e: e.id):
         if entry.prev_hash != (links.get(entry.id) or GENESIS):
             return ChainBreak(entry.id, "link")
+        if entry.hash_version not in (1, HASH_VERSION):
+            return ChainBreak(entry.id, "version")
         if not hmac.compare_digest(entry.hash, _digest(key, entry.prev_hash, entry)):
             return ChainBreak(entry.id, "hash")
     return None
@@ -234,3 +301,39 @@ def legacy_checkpoint(instance_dir: str | Path) -> Tail | None:
         return Tail(int(data["id"]), str(data["hash"]), int(data["count"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _anchor_tag(kept: Tail) -> bytes:
+    fields = json.dumps([kept.entry_id, kept.hash, kept.count], separators=(",", ":")).encode()
+    return crypto.keyed_hash(_audit_key(), key_contexts.AUDIT_ANCHOR + fields)
+
+
+def read_anchor(path: str | Path) -> Tail | None:
+    """The tail the last intact `audit verify` anchored in `path`; None if there is no file yet."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise AnchorInvalid(str(path)) from exc
+    try:
+        kept = Tail(int(data["id"]), str(data["hash"]), int(data["count"]))
+        tag = bytes.fromhex(str(data["tag"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnchorInvalid(str(path)) from exc
+    if not hmac.compare_digest(tag, _anchor_tag(kept)):
+        raise AnchorInvalid(str(path))
+    return kept
+
+
+def write_anchor(path: str | Path, kept: Tail) -> None:
+    """Replace the anchor atomically (owner-only, like the other files in keys/)."""
+    target = Path(path)
+    data = {"id": kept.entry_id, "hash": kept.hash, "count": kept.count, "tag": _anchor_tag(kept).hex()}
+    tmp = target.with_name(target.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(data))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)

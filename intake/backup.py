@@ -199,11 +199,24 @@ def _sqlite_snapshot(engine: Engine, target: Path) -> Snapshot:
             source.backup(dest)  # one step: a consistent copy, even with writers in WAL mode
             dest.execute("PRAGMA journal_mode=DELETE")
             snap = _sqlite_contents(dest)
+            _drop_sessions(dest)
         finally:
             dest.close()
     finally:
         source.close()
     return snap
+
+
+SESSION_TABLE = "officer_sessions"  # never in a backup: each row wraps a signed-in officer's private key
+
+
+def _drop_sessions(conn: sqlite3.Connection) -> None:
+    """Empty the sessions table of the copy and rebuild the file, so that no freed page keeps a row."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if SESSION_TABLE in tables:
+        conn.execute(f"DELETE FROM {SESSION_TABLE}")  # noqa: S608 - a constant
+        conn.commit()
+    conn.execute("VACUUM")
 
 
 def _sqlite_contents(conn: sqlite3.Connection) -> Snapshot:
@@ -265,7 +278,7 @@ def _postgres_snapshot(engine: Engine, target: Path) -> Snapshot:
             # The dump runs while this transaction holds the exported snapshot open.
             _run(
                 ["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
-                 f"--snapshot={snapshot_id}", f"--file={target}"],
+                 f"--exclude-table-data={SESSION_TABLE}", f"--snapshot={snapshot_id}", f"--file={target}"],
                 _libpq_env(url),
                 "pg_dump",
             )

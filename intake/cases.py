@@ -63,6 +63,10 @@ class CaseNotFound(CaseError):
     """No case with this id (or not one the officer may see)."""
 
 
+class CaseOutsideChannels(CaseNotFound):
+    """The case exists in a channel the officer does not hold (answered as CaseNotFound; audited apart)."""
+
+
 class InvalidTransition(CaseError):
     """The requested change does not apply to the case as it is."""
 
@@ -556,9 +560,25 @@ def rate(session: Session, found: CitizenCase, rating: int, comment: str = "") -
 def get_for_officer(session: Session, case_id: int, channels: set[str]) -> Case:
     """A case the officer's channels cover; raises CaseNotFound otherwise (the web answers 404)."""
     case = session.get(Case, case_id)
-    if case is None or case.channel not in channels:
+    if case is None:
         raise CaseNotFound(str(case_id))
+    if case.channel not in channels:
+        raise CaseOutsideChannels(str(case_id))
     return case
+
+
+def record_refusal(session: Session, actor: str, case_id: int, exc: Exception, what: str) -> None:
+    """An officer was refused a case (the web answers 404 as for a case that does not exist): on the
+    record with why, so that probing other channels' cases shows on the audit trail."""
+    if isinstance(exc, CaseOutsideChannels):
+        reason = "outside the officer's channels"
+    elif isinstance(exc, ChannelForbidden):
+        reason = "no key for the channel"
+    elif isinstance(exc, attachments.AttachmentMissing):
+        reason = "no such attachment"
+    else:
+        reason = "no such case"
+    audit.refused(session, actor, "case", case_id, f"{what}; {reason}")
 
 
 @dataclass

@@ -15,7 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from . import audit, db, keyring, mailer, migrate, passphrases, register_import
+from . import audit, db, keyring, mailer, migrate, passphrases, register_import, storage
 from .models import CHANNELS, Channel, Officer, Role
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
@@ -267,14 +267,23 @@ def db_upgrade() -> None:
     if migrate.is_current(engine):
         click.echo("Database already at the latest revision.")
         return
+    before = migrate.current_revision(engine)
     migrate.upgrade(engine)
     click.echo(f"Database upgraded to {migrate.head_revision()}.")
+    if migrate.crossed(before, migrate.OFFICER_TAG_V2):
+        session = db.session()
+        retagged = keyring.restamp_legacy(session)
+        audit.record(session, "cli", "officer.retag", None, f"officers={retagged}")
+        session.commit()
+        click.echo(f"Officer records re-tagged (version 2): {retagged}.")
 
 
 @audit_cli.command("verify")
 @click.option("--expect", "expect", default=None, metavar="ID:HASH",
               help="A tail printed by an earlier run and kept elsewhere: it must still be there.")
-def audit_verify(expect: str | None) -> None:
+@click.option("--anchor", "anchor", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The anchor file this run checks and then renews (default KEYS_DIR/audit.anchor).")
+def audit_verify(expect: str | None, anchor: Path | None) -> None:
     """Check the audit chain and its tail; exit 1 naming the first broken entry."""
     expected = None
     if expect:
@@ -282,19 +291,28 @@ def audit_verify(expect: str | None) -> None:
         if not entry_id.isdigit() or len(digest) != 64:
             raise CommandFailed("--expect takes ID:HASH as printed by audit verify")
         expected = audit.Tail(int(entry_id), digest, 0)
+    anchor_path = anchor or keyring.keys_dir() / audit.ANCHOR_FILE
     session = db.session()
     legacy = None  # the instance folder's checkpoint file of earlier versions, until the first run here
     if audit.latest_checkpoint(session) is None:
         legacy = audit.legacy_checkpoint(current_app.config["INSTANCE_DIR"])
-    broken = audit.verify_and_record(session, expected, legacy)
+    try:
+        anchored = audit.read_anchor(anchor_path)
+    except audit.AnchorInvalid:
+        raise CommandFailed(f"audit anchor {anchor_path} is not one audit verify wrote (anchor)") from None
+    broken = audit.verify_and_record(session, expected, legacy, anchored)
     session.commit()
     if broken is not None:
         raise CommandFailed(f"audit chain broken at entry {broken.entry_id} ({broken.reason})")
     last = audit.tail(session)
     if last is None:
         click.echo("Audit chain intact (no entries yet).")
-    else:
-        click.echo(f"Audit chain intact: {last.count} entries; tail {last.entry_id}:{last.hash}")
+        return
+    try:
+        audit.write_anchor(anchor_path, last)
+    except OSError as exc:
+        click.echo(f"Warning: could not renew the anchor {anchor_path}: {exc.strerror}", err=True)
+    click.echo(f"Audit chain intact: {last.count} entries; tail {last.entry_id}:{last.hash}")
 
 
 @click.command("import-register")
@@ -318,50 +336,71 @@ def import_register_command(path: Path) -> None:
     )
 
 
-DEMO_PASSWORD = "demo-password-only"  # noqa: S105 - printed for the quick start, development only
-DEMO_RECOVERY = "demo recovery passphrase, never for real cases"  # noqa: S105 - the same
-DEMO_OFFICERS = (
-    ("legal", Role.OFFICER, ("corruption",)),
-    ("pr", Role.OFFICER, ("feedback", "question")),
-    ("executive", Role.EXECUTIVE, ()),
-)
-
-
 @click.command("demo")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="Where the demo is served.")
 @with_appcontext
-def demo_command() -> None:
-    """Set up a demonstration instance (development only) and print its sign-ins."""
+def demo_command(url: str) -> None:
+    """Set up a demonstration instance (development only): officers, cases, and how to sign in."""
+    from . import demo  # not at the top: demo uses the domain, whose notices use the worker, which uses cli
     if current_app.config["ENV"] == "production":
         raise CommandFailed("demo is for development only")
-    os.environ.setdefault("INTAKE_ADMIN_PASSWORD", DEMO_PASSWORD)
-    os.environ.setdefault("INTAKE_RECOVERY_PASSPHRASE", DEMO_RECOVERY)
+    os.environ.setdefault("INTAKE_ADMIN_PASSWORD", demo.PASSWORD)
+    os.environ.setdefault("INTAKE_RECOVERY_PASSPHRASE", demo.RECOVERY)
     # A demo keeps its recovery key in keys/ (its passphrase is printed below anyway); a real setup may not.
-    for line in run_setup("admin", keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE, allow_keys_dir=True):
+    key_file = keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE
+    for line in run_setup("admin", key_file, allow_keys_dir=True):
         click.echo(line)
     session = db.session()
-    recovery = keyring.open_recovery(
-        keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE, os.environ["INTAKE_RECOVERY_PASSPHRASE"]
-    )
-    for name, role, channels in DEMO_OFFICERS:
-        if session.scalar(select(Officer).where(Officer.username == name)) is not None:
-            continue
-        officer = keyring.create_officer(session, name, DEMO_PASSWORD, role)
-        for channel in channels:
-            keyring.grant_by_recovery(session, officer, channel, recovery)
-        audit.record(session, "cli", "officer.create", name, f"role={role.value}; demo")
-    session.commit()
-    click.echo("")
-    click.echo("DEMO ONLY - for trying it out, never for real cases:")
-    click.echo(f"  sign in at /officer/login as admin, legal, pr or executive; password {DEMO_PASSWORD}")
-    if os.environ["INTAKE_RECOVERY_PASSPHRASE"] == DEMO_RECOVERY:  # never echo a passphrase it was given
-        click.echo(f"  recovery key in keys/recovery.key, passphrase {DEMO_RECOVERY!r}")
-    click.echo("  (legal, the legal-affairs unit, holds the corruption channel and enrols a TOTP app at")
-    click.echo("  first sign-in; admin manages accounts with feedback and question only, as setup does)")
+    demo.ensure_officers(session, keyring.open_recovery(key_file, os.environ["INTAKE_RECOVERY_PASSPHRASE"]))
+    instance = Path(current_app.config["INSTANCE_DIR"])
+    made = demo.seed(session, storage.current(), int(current_app.config["ATTACHMENT_MAX_FILE"]))
+    if made is not None:
+        demo.save_codes(instance, made.codes)
+        click.echo(f"Made {made.cases} demo cases over the previous and the current fiscal year.")
+    _print_demo(url, instance)
+
+
+def _print_demo(url: str, instance: Path) -> None:
+    from . import demo
+    say = click.echo
+    say("")
+    say("=" * 78)
+    say("ทดลองใช้เท่านั้น ห้ามใช้กับเรื่องจริง  |  DEMO ONLY: for trying it out, never for real cases")
+    say("=" * 78)
+    say(f"เปิด / open: {url}/    เจ้าหน้าที่ / officers: {url}/officer/login")
+    say(f"รหัสผ่านทุกบัญชี / every password: {demo.PASSWORD}")
+    for spec in demo.OFFICERS:
+        say(f"  {spec.name:<10} {spec.may_th}")
+        say(f"  {'':<10} {spec.may_en}")
+    say("")
+    say("legal ต้องใช้รหัส 6 หลักจากแอปยืนยันตัวตน / legal needs a 6-digit code from an authenticator app:")
+    say(f"  secret: {demo.totp_base32()}")
+    say(f"  {demo.totp_uri('legal')}")
+    say("  without an app / ไม่มีแอป:  .venv/bin/flask --app wsgi demo-code")
+    codes = demo.saved_codes(instance)
+    if codes:
+        say("")
+        say(f"รหัสติดตามเรื่องของเรื่องตัวอย่าง / tracking codes of demo cases ({url}/track):")
+        for line in codes:
+            say(f"  {line}")
+    if os.environ["INTAKE_RECOVERY_PASSPHRASE"] == demo.RECOVERY:  # never echo a passphrase it was given
+        say(f"Recovery key: keys/recovery.key, passphrase {demo.RECOVERY!r}")
+
+
+@click.command("demo-code")
+@with_appcontext
+def demo_code_command() -> None:
+    """Print the demo officer's current TOTP code (development only; the demo's secret is public)."""
+    from . import demo
+    if current_app.config["ENV"] == "production":
+        raise CommandFailed("demo-code is for development only")
+    click.echo(demo.current_code())
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(demo_code_command)
     app.cli.add_command(officer_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(audit_cli)

@@ -152,6 +152,20 @@ def kdf_params(profile: str) -> dict[str, int]:
     return dict(KDF_PROFILES[profile])
 
 
+# What a stored row may ask Argon2id for (issue 9, finding 8): a database editor raising the cost to
+# seconds or gigabytes would turn each sign-in into a denial of service. The profiles sit well inside.
+KDF_BOUNDS = {"iterations": (1, 10), "lanes": (1, 8), "memory_cost": (8, 256 * 1024)}
+
+
+def kdf_params_bounded(params: object) -> bool:
+    """Whether `params` names exactly the KDF_BOUNDS keys, each an int within its bounds."""
+    if not isinstance(params, dict) or set(params) != set(KDF_BOUNDS):
+        return False
+    return all(
+        type(params[k]) is int and low <= params[k] <= high for k, (low, high) in KDF_BOUNDS.items()
+    )
+
+
 def derive_password_keys(password: str, salt: bytes, params: dict[str, int]) -> tuple[bytes, bytes]:
     """Argon2id(password) split in two: (key-encryption key, verifier). One at a time per process."""
     kdf = Argon2id(

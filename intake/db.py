@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,9 +12,11 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+log = logging.getLogger(__name__)
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -42,6 +46,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# The database is away (restarting, failing over, unreachable, every connection busy): try again shortly.
+# OperationalError covers a refused or dropped connection and a server shutting down (psycopg's
+# AdminShutdown), SQLite's "database is locked"; InterfaceError a connection closed under us; TimeoutError
+# the pool's wait for a free connection. Not a bug of ours and not bad input: a 503, never a 500.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError,
+)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -67,6 +80,36 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA secure_delete=ON")
     cur.close()
+
+
+def forget_after_commit(session: Session) -> None:
+    """Once this transaction commits, leave no older copy of what it deleted or overwrote (a session's
+    wrapped key, a previous password's wrap) in the database's files, where the engine allows it.
+
+    SQLite: secure_delete (set on every connection) zeroes freed cells, and the WAL, which still holds the
+    pages as they were, is checkpointed and truncated to nothing. PostgreSQL keeps dead tuples until
+    VACUUM reuses their space, and its WAL segments as configured: nothing an application can erase
+    (docs/security.md says what that leaves).
+    """
+    session.info["forget_after_commit"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget(session: Session) -> None:
+    if not session.info.pop("forget_after_commit", False):
+        return
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        truncate_wal(bind)
+
+
+def truncate_wal(engine: Engine) -> bool:
+    """SQLite: copy the WAL into the database and truncate it to zero bytes; False if a reader kept it
+    (the next call retries; busy_timeout bounds the wait)."""
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        conn.rollback()
+    return row is not None and row[0] == 0
 
 
 class Database:
@@ -97,10 +140,21 @@ def new_session() -> Iterator[Session]:
     try:
         yield s
     finally:
+        close(s)
+
+
+def close(s: Session) -> None:
+    """Close a session; if the database went away meanwhile (closing rolls back, which then fails), drop
+    its connections instead: the page was answered already, and a teardown error would be a bare 500."""
+    try:
         s.close()
+    except UNAVAILABLE as exc:
+        log.warning("database went away before a session was closed: %s", type(exc).__name__)
+        with contextlib.suppress(Exception):
+            s.invalidate()
 
 
 def _close_session(_exc: BaseException | None) -> None:
     s = g.pop("db_session", None)
     if s is not None:
-        s.close()
+        close(s)

@@ -33,7 +33,11 @@ RECEIPT_CONTENT = b"receipt content"  # (3) subkey hashing what a form said, to 
 TRACKING_PREFIX = b"tracking prefix limit"  # (3) subkey keying the per-prefix tracking limit (guessing.py)
 REGISTER_ROWS = b"register import rows"  # subkey hashing an imported register row (register_import.py)
 
+OFFICER_RECORD_V2 = b"intake officer record v2:"  # (2, 5) prefix of an officer tag's JSON fields
+
 AUDIT_CHECKPOINT = b"intake audit checkpoint:"  # (7) prefix of a verification row's tag (audit chain key)
+AUDIT_ENTRY_V2 = b"intake audit entry v2:"  # (7) prefix of an entry's JSON-encoded fields (hash_version 2)
+AUDIT_ANCHOR = b"intake audit anchor:"  # (7) prefix of the tag of keys/audit.anchor (audit chain key)
 
 SERVER_SUBKEYS = (  # keyring.server_key() derives only these
     AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE,

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from . import crypto, key_contexts
+from . import crypto, db, key_contexts
 from .models import Channel, ChannelKey, Grant, Officer, Role
 
 # The server secret's file was named when token lookup was its only use; the name stays so that existing
@@ -314,6 +314,29 @@ def create_officer(
 
 
 def _officer_tag(officer: Officer) -> bytes:
+    """Every column whose change would hand over keys, skip a factor, revive an account or slow sign-in
+    down: a JSON list under its own prefix (version 2). Not covered: the failed-sign-in counter and lock
+    (counted atomically in SQL, docs/security.md), the last TOTP step and the last sign-in time."""
+    fields = [
+        officer.id,
+        officer.username,
+        str(officer.role),
+        officer.public_key.hex(),
+        officer.wrapped_private_key.hex(),
+        officer.password_salt.hex(),
+        officer.password_verifier.hex(),
+        sorted((str(k), v) for k, v in (officer.password_kdf or {}).items()),
+        None if officer.totp_secret is None else officer.totp_secret.hex(),
+        bool(officer.active),
+        bool(officer.must_change_password),
+    ]
+    encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    key = server_key(key_contexts.OFFICER_RECORD)
+    return crypto.keyed_hash(key, key_contexts.OFFICER_RECORD_V2 + encoded)
+
+
+def _officer_tag_v1(officer: Officer) -> bytes:
+    """The tag before version 2 (username, role, public key, TOTP or not): read by restamp_legacy only."""
     fields = [
         str(officer.id),
         officer.username,
@@ -330,11 +353,28 @@ def stamp_officer(officer: Officer) -> None:
     officer.record_tag = _officer_tag(officer)
 
 
+def restamp_legacy(session: Session) -> int:
+    """Once, when `db upgrade` crosses revision 3f6b2a9d8c41: re-tag (version 2) every officer whose row
+    still matches its version-1 tag; a row that does not stays refused. Returns how many were re-tagged.
+
+    Only `db upgrade` calls this, only across that revision: a version-1 tag is never accepted at sign-in,
+    so an old tag copied back from a backup cannot vouch for a reactivated account afterwards.
+    """
+    done = 0
+    for officer in session.scalars(select(Officer)):
+        if crypto.verifier_matches(officer.record_tag or b"", _officer_tag_v1(officer)):
+            stamp_officer(officer)
+            done += 1
+    return done
+
+
 def check_officer(officer: Officer) -> None:
     """Raise OfficerTampered unless the row still matches its tag.
 
     Whoever can write the database but not read keys/ cannot swap an officer's public key (so that the
-    next grant seals a channel key to them), raise a role, or clear a TOTP secret to skip the second factor.
+    next grant seals a channel key to them), raise a role, clear a TOTP secret to skip the second factor,
+    reactivate an account, put back an old password's wrap or raise the KDF cost. Checked at sign-in and
+    each time a session loads its officer (sessions.current).
     """
     if not crypto.verifier_matches(officer.record_tag or b"", _officer_tag(officer)):
         raise OfficerTampered(officer.username)
@@ -349,10 +389,16 @@ def set_password(officer: Officer, private_key: bytes, password: str) -> None:
     officer.password_kdf = params
     officer.password_verifier = verifier
     officer.wrapped_private_key = crypto.encrypt(kek, private_key, key_contexts.officer_key(officer.username))
+    session = object_session(officer)
+    if session is not None:  # the previous password's wrap must not stay in the WAL
+        db.forget_after_commit(session)
 
 
 def unlock(officer: Officer, password: str) -> bytes:
-    """The officer's private key; raises WrongPassword (same for an unknown or inactive account)."""
+    """The officer's private key; raises WrongPassword (same for an unknown or inactive account), or
+    OfficerTampered when the row asks for KDF parameters outside crypto.KDF_BOUNDS (never derived)."""
+    if not crypto.kdf_params_bounded(officer.password_kdf):
+        raise OfficerTampered(officer.username)
     kek, verifier = crypto.derive_password_keys(password, officer.password_salt, officer.password_kdf)
     if not crypto.verifier_matches(officer.password_verifier, verifier):
         raise WrongPassword

@@ -75,5 +75,19 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+OFFICER_TAG_V2 = "3f6b2a9d8c41"  # from this revision on officer tags are version 2 (keyring.restamp_legacy)
+
+
+def crossed(before: str | None, revision: str) -> bool:
+    """Whether upgrading from `before` applied `revision` (False from an empty database: no rows)."""
+    if before is None:
+        return False
+    script = ScriptDirectory.from_config(alembic_config())
+    parent = script.get_revision(revision)
+    if parent is None or not isinstance(parent.down_revision, str):
+        return False
+    return before in {r.revision for r in script.walk_revisions("base", parent.down_revision)}
+
+
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()

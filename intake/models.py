@@ -25,11 +25,12 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from . import dates
 from .db import Base, UTCDateTime
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return dates.now()
 
 
 class Channel(enum.StrEnum):
@@ -372,6 +373,9 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # How `hash` encodes the fields (audit.py): 1, fields joined by \x1f (entries written before the
+    # change, still verifiable); 2, a length-unambiguous JSON list under its own prefix.
+    hash_version: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="1")
 
 
 class AuditCheckpoint(Base):

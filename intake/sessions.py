@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
-from . import crypto, dates, db, key_contexts, urls
+from . import audit, crypto, dates, db, key_contexts, keyring, urls
 from .models import Channel, Officer, OfficerSession, Role
 
 SESSION_ID = "officer_sid"
@@ -113,6 +113,7 @@ def end(session: Session) -> Officer | None:
             officer = session.get(Officer, row.officer_id)
             session.delete(row)
             session.flush()
+            db.forget_after_commit(session)
     cookie.clear()
     _remember(None)
     return officer
@@ -129,7 +130,10 @@ def sweep_expired(session: Session) -> int:
             )
         )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    swept = int(getattr(result, "rowcount", 0) or 0)
+    if swept:
+        db.forget_after_commit(session)
+    return swept
 
 
 def end_all(session: Session, officer: Officer, *, keep: OfficerSession | None = None) -> int:
@@ -139,6 +143,7 @@ def end_all(session: Session, officer: Officer, *, keep: OfficerSession | None =
         query = query.where(OfficerSession.id != keep.id)
     result = session.execute(query)
     session.flush()
+    db.forget_after_commit(session)
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -186,8 +191,12 @@ def current() -> Current:
     officer = session.get(Officer, row.officer_id)
     now = dates.now()
     expired = now - row.last_seen_at > idle_timeout() or now - row.created_at > absolute_lifetime()
-    if expired or officer is None or not officer.active:
+    tampered = officer is not None and not _tag_holds(officer)
+    if expired or tampered or officer is None or not officer.active:
         session.delete(row)
+        db.forget_after_commit(session)
+        if tampered and officer is not None:
+            audit.record(session, officer.username, "session.refused", officer.username, "record altered")
         session.commit()
         cookie.clear()
         request.environ["intake.officer_expired"] = expired
@@ -195,6 +204,16 @@ def current() -> Current:
     state = Current(row, officer, key)
     _remember(state)
     return state
+
+
+def _tag_holds(officer: Officer) -> bool:
+    """Whether the officer's row still matches its tag (a role raised or an account revived in the
+    database ends the session at its next request, issue 9 finding 8)."""
+    try:
+        keyring.check_officer(officer)
+    except keyring.OfficerTampered:
+        return False
+    return True
 
 
 def current_session() -> OfficerSession:
@@ -281,6 +300,8 @@ def _guard(view: F, roles: tuple[Role, ...], hide: bool, stage: Stage) -> F:
         if reached < stage:
             return redirect(next_step_url(state))
         if roles and state.officer.role not in roles:
+            detail = f"{request.method} {request.endpoint}; role={state.officer.role.value}"
+            audit.refused(db.session(), state.officer.username, "access", request.path[:64], detail)
             abort(404 if hide else 403)
         _touch(state)
         return view(*args, **kwargs)

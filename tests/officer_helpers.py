@@ -119,6 +119,7 @@ def admin_with_totp(app: Flask, password: str) -> tuple[int, bytes, bytes]:
         private = keyring.unlock(admin, password)
         key = crypto.derive_subkey(private, key_contexts.TOTP)
         admin.totp_secret = crypto.encrypt(key, secret, key_contexts.totp_secret(admin.id))
+        keyring.stamp_officer(admin)
         s.commit()
         return admin.id, private, secret
 

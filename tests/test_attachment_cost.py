@@ -54,7 +54,7 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def test_cheap_requests_that_cost_seconds_ten_blank_png_are_refused_before_decoding(
+def test_finding_03_ten_blank_pngs_are_refused_before_decoding(
     app: Flask, client: FlaskClient, blank_png: bytes, decodes: list[str]
 ) -> None:
     files = [(blank_png, f"blank-{i}.png") for i in range(10)]
@@ -100,7 +100,7 @@ def test_pngs_over_the_budget_cannot_be_reduced_and_are_refused(make_app: object
     assert decodes == []
 
 
-def test_decoded_megapixels_count_against_the_senders_address(make_app: object) -> None:
+def test_finding_03_decoded_megapixels_count_against_the_senders_address(make_app: object) -> None:
     app = make_app(RATELIMIT_MEGAPIXELS="3 per hour")  # type: ignore[operator]
     client = app.test_client()
     photos = [(image_bytes("JPEG", (1000, 1000)), f"p{i}.jpg") for i in range(2)]  # 2 megapixels

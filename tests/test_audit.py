@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,12 @@ from sqlalchemy import Executable, delete, func, select, update
 
 from intake import audit
 from intake.answers import publishing
-from intake.models import AuditCheckpoint, AuditEntry, Case
+from intake.models import AuditCheckpoint, AuditEntry, Case, Role
 
 from .conftest import ADMIN, PASSWORD
 from .factories import PNG_1PX
 from .officer_helpers import RECENT, OfficerActions, world
+from .servers import env_for
 
 SECRET = "WRITTEN-BY-SOMEONE"
 
@@ -309,3 +312,146 @@ def test_case_page_shown_after_a_refused_action_is_a_case_view_on_the_record(
             select(AuditEntry).where(AuditEntry.action == "case.view", AuditEntry.target == str(case_id))
         ).all()
     assert len(views) == 2  # the GET for the form, then the page shown again with the error
+
+
+def test_finding_07_text_moved_between_fields_breaks_the_hash(app: Flask) -> None:
+    with world(app) as (s, _f):
+        entry = audit.record(s, "ab", "c", "t", "d")
+        s.commit()
+        moved = audit.record(s, "x", "y").id  # an entry after it, so the change is not at the tail
+        s.commit()
+    # Joined with an unescaped separator, "ab"|"c" and "a"|"bc" hashed alike; a JSON list does not.
+    broken = _verify_after(
+        app, update(AuditEntry).where(AuditEntry.id == entry.id).values(actor="a", action="bc")
+    )
+    assert broken is not None and broken.entry_id == entry.id and broken.reason == "hash"
+    broken = _verify_after(
+        app,
+        update(AuditEntry)
+        .where(AuditEntry.id == entry.id)
+        .values(actor="ab", action="c", target="t\x1fd", detail=""),
+    )
+    assert broken is not None and broken.entry_id == entry.id
+    assert moved > entry.id
+
+
+def test_finding_07_a_version_1_entry_after_version_2_is_a_break(app: Flask) -> None:
+    ids = _fill(app, 3)
+    broken = _verify_after(app, update(AuditEntry).where(AuditEntry.id == ids[1]).values(hash_version=1))
+    assert broken is not None and broken.entry_id == ids[1]
+
+
+def test_finding_07_an_emptied_trail_does_not_verify(app: Flask) -> None:
+    _fill(app, 3)
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry))
+        s.execute(delete(AuditCheckpoint))
+        s.commit()
+    code, out = _verify_cli(app, "--anchor", str(Path(app.config["INSTANCE_DIR"]) / "none-yet"))
+    assert code != 0 and "(empty)" in out  # officers exist: their creation was on the record
+
+
+def test_finding_07_the_anchor_in_keys_catches_a_cut_tail_and_its_checkpoints(app: Flask) -> None:
+    ids = _fill(app, 4)
+    assert _verify_cli(app)[0] == 0
+    anchor = Path(app.config["KEYS_DIR"]) / audit.ANCHOR_FILE
+    assert json.loads(anchor.read_text())["id"] == ids[-1]
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry).where(AuditEntry.id >= ids[-2]))
+        s.execute(delete(AuditCheckpoint))  # the database editor removes every trace inside the database
+        s.commit()
+    code, out = _verify_cli(app)
+    assert code != 0 and f"entry {ids[-1]} (missing)" in out
+    assert json.loads(anchor.read_text())["id"] == ids[-1]  # a failed run keeps the anchor it failed on
+    with world(app) as (s, _f):
+        s.execute(delete(AuditEntry))
+        s.commit()
+    assert _verify_cli(app)[0] != 0  # and with every entry gone: empty
+
+
+def test_finding_07_an_anchor_not_written_by_verify_is_refused(app: Flask) -> None:
+    ids = _fill(app, 3)
+    assert _verify_cli(app)[0] == 0
+    anchor = Path(app.config["KEYS_DIR"]) / audit.ANCHOR_FILE
+    data = json.loads(anchor.read_text())
+    anchor.write_text(json.dumps({**data, "id": ids[0], "count": 1}))  # moved back, tag kept
+    code, out = _verify_cli(app)
+    assert code != 0 and "(anchor)" in out
+    anchor.write_text("not json")
+    assert _verify_cli(app)[0] != 0
+    anchor.unlink()
+    assert _verify_cli(app)[0] == 0 and anchor.exists()  # the first run (or after keys/ was reset) writes one
+
+
+def test_two_servers_appending_at_once_keep_one_chain(app: Flask, tmp_path: Path) -> None:
+    """Issue 15: two processes (two app servers) append concurrently; the chain stays one chain."""
+    before = _fill(app, 1)[0]
+    go, count = tmp_path / "go", 40
+    env = env_for(app.config)
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.audit_writer", name, str(count), str(go)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=Path(__file__).parent.parent,
+        )
+        for name in ("server-a", "server-b")
+    ]
+    go.touch()
+    outputs = [w.communicate(timeout=120) for w in writers]
+    assert all(w.returncode == 0 for w in writers), [err.decode()[-2000:] for _out, err in outputs]
+    with world(app) as (s, _f):
+        assert audit.verify(s) is None
+        rows = list(s.scalars(select(AuditEntry).where(AuditEntry.id > before).order_by(AuditEntry.id)))
+    assert len(rows) == 2 * count
+    assert {r.actor for r in rows} == {"server-a", "server-b"}
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:], strict=False))
+
+
+def test_finding_09_views_and_refusals_are_on_the_record(app: Flask) -> None:
+    with world(app) as (s, factory):
+        factory.officer("pr", channels=("feedback",))
+        factory.officer("boss", role=Role.EXECUTIVE)
+        other = factory.case("corruption", "not for pr").case.id
+        s.commit()
+    admin = app.test_client()
+    OfficerActions(admin).login(ADMIN, PASSWORD)
+    assert admin.get("/officer/reports").status_code == 200
+    assert admin.get("/officer/admin/officers").status_code == 200
+    assert admin.get("/officer/admin/audit?actor=pr").status_code == 200
+    pr = app.test_client()
+    pr_actions = OfficerActions(pr)
+    pr_actions.login("pr", "officer password 1")
+    assert pr.get("/officer/queue").status_code == 200
+    assert pr.get(f"/officer/cases/{other}").status_code == 404
+    assert pr.get(f"/officer/cases/{other}/attachments/1").status_code == 404
+    assert (
+        pr_actions.post(
+            f"/officer/cases/{other}/note", {"note": SECRET}, form_url="/officer/queue"
+        ).status_code
+        == 404
+    )
+    assert pr.get("/officer/cases/999999").status_code == 404
+    assert pr.get("/officer/admin/audit").status_code == 403
+    boss = app.test_client()
+    OfficerActions(boss).login("boss", "officer password 1")
+    assert boss.get(f"/officer/cases/{other}").status_code == 404
+    with world(app) as (s, _f):
+        rows = list(s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        assert audit.verify(s) is None
+    seen = {(e.actor, e.action, e.target) for e in rows}
+    wanted = {
+        (ADMIN, "officer.list", None),
+        ("pr", "queue.view", None),
+        ("pr", "case.refused", "999999"),
+    }
+    assert wanted <= seen, wanted - seen
+    assert any(e.actor == ADMIN and e.action == "report.view" for e in rows)
+    refusals = [e for e in rows if e.actor == "pr" and e.action == "case.refused" and e.target == str(other)]
+    assert len(refusals) == 3 and all("outside the officer's channels" in e.detail for e in refusals)
+    assert any(e.detail.startswith("POST officer.note") for e in refusals)
+    assert any(e.action == "audit.view" and "actor=pr" in e.detail for e in rows)
+    assert any(e.actor == "pr" and e.action == "access.refused" and "role=officer" in e.detail for e in rows)
+    assert any(e.actor == "boss" and e.action == "access.refused" for e in rows)
+    assert all(SECRET not in e.detail for e in rows)

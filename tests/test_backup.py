@@ -18,10 +18,11 @@ from flask import Flask
 from sqlalchemy import insert, select
 
 from intake import attachments, audit, backup, cases, create_app, db, keyring, storage
-from intake.models import Case, Channel, Officer, Setting
+from intake.models import Case, Channel, Officer, OfficerSession, Setting
 
 from . import factories
-from .conftest import PASSWORD, app_config, create_schema, on_both_stores, store_of
+from .conftest import ADMIN, PASSWORD, app_config, create_schema, on_both_stores, store_of
+from .officer_helpers import OfficerActions
 
 MARK = "ZQX" + secrets.token_hex(4).upper()
 PNG = factories.PNG_1PX
@@ -54,8 +55,11 @@ def second_database(empty_database: str) -> str:
 def _restored_app(url: str, tmp_path: Path, storage: dict[str, Any]) -> Flask:
     return create_app(
         app_config(
-            url, tmp_path, INSTANCE_DIR=str(tmp_path / "restored" / "instance"),
-            KEYS_DIR=str(tmp_path / "restored" / "keys"), **storage,
+            url,
+            tmp_path,
+            INSTANCE_DIR=str(tmp_path / "restored" / "instance"),
+            KEYS_DIR=str(tmp_path / "restored" / "keys"),
+            **storage,
         )
     )
 
@@ -210,7 +214,11 @@ def _tampered(source: Path, target: Path, member: str, data: bytes) -> None:
     [("keys/token.secret", b"forged\n"), ("../escape", b"x"), ("manifest.json", b"{not json")],
 )
 def test_restore_refuses_altered_or_foreign_backups(
-    make_app: Any, tmp_path: Path, second_database: str, member: str, data: bytes,
+    make_app: Any,
+    tmp_path: Path,
+    second_database: str,
+    member: str,
+    data: bytes,
     same_storage: dict[str, Any],
 ) -> None:
     app = make_app()
@@ -265,3 +273,25 @@ def test_restore_refuses_a_store_holding_other_objects_and_finishes_a_cut_short_
     with restored.app_context():
         for token in made:
             assert cases.find_by_token(db.session(), token).case.id == made[token]["id"]
+
+
+def test_finding_02_a_backup_carries_no_session(
+    make_app: Any, tmp_path: Path, second_database: str, same_storage: dict[str, Any]
+) -> None:
+    """A signed-in officer's session row wraps their private key: a backup (and what it restores) has none."""
+    app = make_app()
+    _populate(app)
+    OfficerActions(app.test_client()).login(ADMIN, PASSWORD)
+    with app.app_context():
+        wrapped = db.session().scalars(select(OfficerSession.wrapped_private_key)).one()
+    out = tmp_path / "b.tar"
+    assert app.test_cli_runner().invoke(args=["backup", "--output", str(out)]).exit_code == 0
+    with tarfile.open(out) as tar:
+        for info in tar.getmembers():
+            assert wrapped not in tar.extractfile(info).read(), info.name  # type: ignore[union-attr]
+    restored = _restored_app(second_database, tmp_path, same_storage)
+    result = restored.test_cli_runner().invoke(args=["restore", str(out)])
+    assert result.exit_code == 0, result.output
+    with restored.app_context():
+        assert db.session().scalars(select(OfficerSession)).all() == []
+        assert db.session().scalars(select(Officer)).all()  # the officers themselves are there

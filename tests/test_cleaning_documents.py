@@ -60,7 +60,9 @@ def send(client: FlaskClient, app: Flask, data: bytes, name: str) -> tuple[dict[
     return meta, stored
 
 
-def test_evidence_pdf_does_not_give_its_sender_away(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+def test_finding_13_evidence_pdf_does_not_give_its_sender_away(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
     planted = pdf_with_traces()
     assert traces(pdf_everything(planted)) and traces(json.dumps(exiftool(planted, tmp_path, "in.pdf")))
     meta, stored = send(client, app, planted, "รายงาน SENDER.pdf")
@@ -83,7 +85,9 @@ def test_evidence_pdf_does_not_give_its_sender_away(app: Flask, client: FlaskCli
     assert b"Exif" not in image.data and Image.open(io.BytesIO(image.data)).size == (40, 30)
 
 
-def test_evidence_docx_does_not_give_its_sender_away(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+def test_finding_13_evidence_docx_does_not_give_its_sender_away(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
     planted = docx_with_traces()
     assert traces(all_text(zip_parts(planted))) and traces(json.dumps(exiftool(planted, tmp_path, "in.docx")))
     meta, stored = send(client, app, planted, "ร่าง-SENDER.docx")
@@ -110,7 +114,9 @@ def test_evidence_docx_does_not_give_its_sender_away(app: Flask, client: FlaskCl
     assert b"Exif" not in picture and Image.open(io.BytesIO(picture)).size == (40, 30)
 
 
-def test_evidence_xlsx_does_not_give_its_sender_away(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+def test_finding_13_evidence_xlsx_does_not_give_its_sender_away(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
     planted = xlsx_with_traces()
     assert traces(all_text(zip_parts(planted))) and traces(json.dumps(exiftool(planted, tmp_path, "in.xlsx")))
     meta, stored = send(client, app, planted, "งบ-SENDER.xlsx")
@@ -131,7 +137,9 @@ def test_evidence_xlsx_does_not_give_its_sender_away(app: Flask, client: FlaskCl
     assert not traces(repr(properties)) and not properties.lastModifiedBy and not properties.title
 
 
-def test_evidence_odt_does_not_give_its_sender_away(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+def test_finding_13_evidence_odt_does_not_give_its_sender_away(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
     planted = odt_with_traces()
     assert traces(all_text(zip_parts(planted))) and traces(json.dumps(exiftool(planted, tmp_path, "in.odt")))
     meta, stored = send(client, app, planted, "SENDER.odt")

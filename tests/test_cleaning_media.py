@@ -25,7 +25,7 @@ STREAMS = {"mp4": ("0:v", "0:a"), "m4a": ("0:a",), "3gp": ("0:v", "0:a"), "mov":
 
 
 @pytest.mark.parametrize("kind", ["mp4", "m4a", "3gp", "mov"])
-def test_evidence_audio_and_video_do_not_give_their_sender_away(
+def test_finding_13_evidence_audio_and_video_do_not_give_their_sender_away(
     app: Flask, client: FlaskClient, tmp_path: Path, kind: str
 ) -> None:
     planted = media_with_traces(kind, tmp_path)

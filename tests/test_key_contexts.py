@@ -6,6 +6,8 @@ values are pinned, and the server secret's subkeys are checked to come from the 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from flask import Flask
 
@@ -17,6 +19,9 @@ PINNED = {
     "AUDIT_CHAIN": b"audit chain",
     "OFFICER_RECORD": b"officer record",
     "AUDIT_CHECKPOINT": b"intake audit checkpoint:",
+    "AUDIT_ENTRY_V2": b"intake audit entry v2:",
+    "AUDIT_ANCHOR": b"intake audit anchor:",
+    "OFFICER_RECORD_V2": b"intake officer record v2:",
     "STATS_SHUFFLE": b"public statistics: secondary suppression",
     "RECEIPT_LOOKUP": b"receipt lookup",
     "RECEIPT_CONTENT": b"receipt content",
@@ -73,7 +78,16 @@ def test_server_subkeys_come_from_the_server_secret(app: Flask) -> None:
 def test_the_audit_chain_is_keyed_by_its_subkey(app: Flask) -> None:
     with app.app_context():
         entry = audit.record(db.session(), "tester", "case.view", 1)
-        fields = [entry.prev_hash, str(entry.id), entry.at.isoformat(timespec="microseconds"), entry.actor,
-                  entry.action, entry.target or "", entry.detail or ""]
         key = keyring.server_key(key_contexts.AUDIT_CHAIN)
-        assert entry.hash == crypto.keyed_hash(key, "\x1f".join(fields).encode()).hex()
+        fields = [entry.prev_hash, entry.id, entry.at.isoformat(timespec="microseconds"), entry.actor,
+                  entry.action, entry.target, entry.detail]
+        encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+        assert entry.hash_version == 2
+        assert entry.hash == crypto.keyed_hash(key, key_contexts.AUDIT_ENTRY_V2 + encoded).hex()
+        # Entries written before hash_version 2 still verify with the join they were written with.
+        joined = [entry.prev_hash, str(entry.id), entry.at.isoformat(timespec="microseconds"), entry.actor,
+                  entry.action, entry.target or "", entry.detail or ""]
+        entry.hash_version = 1
+        entry.hash = crypto.keyed_hash(key, "\x1f".join(joined).encode()).hex()
+        db.session().flush()
+        assert audit.verify_entries(db.session(), [entry]) is None

@@ -12,14 +12,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from intake import dates, keyring
 from intake.models import AuditEntry, OfficerSession
@@ -181,3 +183,34 @@ def test_finding_06_password_change_does_not_check_the_current_password_while_lo
         failures = s.scalars(select(AuditEntry).where(AuditEntry.action == "login.failure"))
         details = [e.detail for e in failures]
         assert details[-2:] == ["reason=locked", "reason=locked"]
+
+
+def _database_files(app: Flask) -> bytes:
+    """Every byte of the SQLite database as it lies on disk: the main file, its WAL and shared memory."""
+    main = Path(make_url(app.config["DATABASE_URL"]).database or "")
+    return b"".join(
+        p.read_bytes()
+        for p in (main, main.with_name(main.name + "-wal"), main.with_name(main.name + "-shm"))
+        if p.exists()
+    )
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("INTAKE_TEST_DATABASE_URL")), reason="SQLite's files (docs/security.md: PostgreSQL)"
+)
+def test_finding_02_no_wrapped_key_stays_on_disk_after_logout_or_password_change(app: Flask) -> None:
+    with world(app) as (s, factory):
+        factory.officer("pr", password=PR_PASSWORD, channels=("feedback",))
+    client = app.test_client()
+    actions = OfficerActions(client)
+    actions.login("pr", PR_PASSWORD)
+    with world(app) as (s, _f):
+        session_wrap = s.scalars(select(OfficerSession.wrapped_private_key)).one()
+        password_wrap = officer_named(s, "pr").wrapped_private_key
+    assert session_wrap in _database_files(app) and password_wrap in _database_files(app)
+    new = "a brand new password 2"
+    changed = actions.post("/officer/password", {"current": PR_PASSWORD, "new": new, "confirm": new})
+    assert changed.status_code == 303
+    assert password_wrap not in _database_files(app)  # the old password no longer opens anything on disk
+    actions.logout()
+    assert session_wrap not in _database_files(app)  # nor does the old cookie

@@ -138,6 +138,7 @@ def deactivate(session: Session, admin: Officer, target: Officer) -> None:
         keyring.revoke(session, target, channel)
     sessions.end_all(session, target)
     target.active = False
+    keyring.stamp_officer(target)  # the tag covers `active`: a database editor cannot revive the account
     audit.record(
         session, admin.username, "officer.deactivate", target.username, f"revoked={','.join(channels) or '-'}"
     )

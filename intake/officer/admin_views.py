@@ -54,7 +54,11 @@ def admin_home() -> Response:
 @bp.get("/admin/officers")
 @login_required(Role.ADMIN)
 def admin_officers() -> tuple[str, int]:
-    return render_template("officer/admin/officers.html", officers=accounts.officers(db.session())), 200
+    session = db.session()
+    officers = accounts.officers(session)
+    audit.record(session, current_officer().username, "officer.list", None, f"shown={len(officers)}")
+    session.commit()
+    return render_template("officer/admin/officers.html", officers=officers), 200
 
 
 @bp.route("/admin/officers/new", methods=["GET", "POST"])
@@ -100,6 +104,8 @@ def admin_officer(officer_id: int) -> tuple[str, int]:
         for c in CHANNELS
         if c in admin.channels and c not in target.channels
     ]
+    audit.record(db.session(), admin.username, "officer.view", target.username)
+    db.session().commit()
     return render_template(
         "officer/admin/officer.html",
         target=target,
@@ -323,16 +329,23 @@ def admin_audit() -> tuple[str, int]:
     more = len(entries) > AUDIT_PAGE
     entries = entries[:AUDIT_PAGE]
     checkpoint = audit.latest_checkpoint(session)
+    broken = audit.verify_entries(session, entries)  # what is shown; the whole chain: `audit verify`
+    filters = {k: v for k, v in request.args.items() if k in ("actor", "action", "target") and v}
+    asked = "; ".join(f"{k}={v[:64]}" for k, v in sorted(filters.items())) if form.validate() else "invalid"
+    asked += f"; before={int(before)}" if re.fullmatch(r"[0-9]{1,9}", before) else ""
+    # The view goes on the record after the page's entries were read: it is the next page's newest.
+    audit.record(session, current_officer().username, "audit.view", None, f"{asked}; shown={len(entries)}")
+    session.commit()
     return render_template(
         "officer/admin/audit.html",
         form=form,
         entries=entries,
         more=more,
         next_before=entries[-1].id if entries and more else None,
-        broken=audit.verify_entries(session, entries),  # what is shown; the whole chain: `audit verify`
+        broken=broken,
         checkpoint=checkpoint,
         checkpoint_genuine=checkpoint is not None and audit.checkpoint_genuine(checkpoint),
-        filters={k: v for k, v in request.args.items() if k in ("actor", "action", "target") and v},
+        filters=filters,
     ), 200
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -98,9 +98,19 @@ def open_case(case_id: int) -> Opened:
         cases.record_damage(session, officer.username, case, ["case keys"])
         session.commit()
         abort(make_response(render_template("officer/case_damaged.html", case=case), 200))
-    except (cases.CaseNotFound, cases.ChannelForbidden):
-        abort(404)
+    except (cases.CaseNotFound, cases.ChannelForbidden) as exc:
+        refused(case_id, exc)
     return Opened(officer, case, keys)
+
+
+def refused(case_id: int, exc: Exception) -> NoReturn:
+    """Answer 404, as for a case that does not exist, after putting the refused attempt on the record."""
+    cases.record_refusal(db.session(), current_officer().username, case_id, exc, _what())
+    abort(404)
+
+
+def _what() -> str:
+    return f"{request.method} {request.endpoint}"
 
 
 def _forms(case: Case, bound: dict[str, FlaskForm]) -> dict[str, Any]:
@@ -142,8 +152,8 @@ def _render(
         cases.record_damage(session, officer.username, damaged, ["case keys"])
         session.commit()
         return render_template("officer/case_damaged.html", case=damaged), 200
-    except cases.CaseNotFound:
-        abort(404)
+    except cases.CaseNotFound as exc:
+        refused(case_id, exc)
     case = view.case
     if view.damaged:  # shown in place of each item as "cannot be decrypted", and put on the record
         cases.record_damage(session, officer.username, case, view.damaged)
@@ -176,8 +186,8 @@ def case_page(case_id: int) -> tuple[str, int]:
     officer = current_officer()
     try:
         case = cases.get_for_officer(db.session(), case_id, officer.channels)
-    except cases.CaseNotFound:
-        abort(404)
+    except cases.CaseNotFound as exc:
+        refused(case_id, exc)
     if case.purged_at is not None:  # retention deleted the content; the figures stay
         return render_template("officer/case_purged.html", case=case), 200
     return _render(case_id)
@@ -330,6 +340,7 @@ def unpublish(answer_id: int) -> Response:
     try:
         case = publishing.unpublish_answer(session, current_officer(), answer_id)
     except publishing.AnswerNotFound:
+        audit.refused(session, current_officer().username, "answer", answer_id, _what())
         abort(404)
     session.commit()
     flash(_("The answer is no longer published."), "success")
@@ -352,8 +363,8 @@ def attachment(case_id: int, attachment_id: int) -> Response:
         meta = attachments.read_meta(row, key)
         chunks = attachments.open_plain(storage.current(), row, key)  # StoreUnavailable: the 503 page
         first = next(chunks, b"")  # a file altered from its first chunk on is refused before any byte goes
-    except (cases.CaseNotFound, cases.ChannelForbidden, attachments.AttachmentMissing):
-        abort(404)
+    except (cases.CaseNotFound, cases.ChannelForbidden, attachments.AttachmentMissing) as exc:
+        refused(case_id, exc)
     except (crypto.CryptoError, ValueError, KeyError):
         cases.record_damage(session, opened.officer.username, opened.case, [f"attachment={attachment_id}"])
         session.commit()

@@ -7,7 +7,7 @@ import io
 from flask import current_app, render_template, request, send_file
 from werkzeug.wrappers import Response
 
-from .. import dates, db, settings
+from .. import audit, dates, db, settings
 from ..models import Role
 from ..reports import exports, figures, tables
 from ..reports.forms import ReportForm, year_choices
@@ -60,6 +60,8 @@ def report_page() -> Response | tuple[str, int]:
         )
     report = figures.compute(session, p)
     doc = tables.document(report, settings.get(session, "municipality_name"))
+    audit.record(session, current_officer().username, "report.view", p.slug)  # files: report.export
+    session.commit()
     return render_template(
         "reports/report.html", form=form, doc=doc, report=report, cell_text=tables.text_of
     ), 200

@@ -110,18 +110,18 @@ def password_step(session: Session, username: str, password: str) -> tuple[Offic
         record_failure(officer_id, name, "inactive")
         raise SignInFailed("inactive")
     attempt = _refuse_if_over(session, officer_id, name, password)
-    try:
+    try:  # the tag first: a row's KDF parameters are trusted only once it holds (issue 9, finding 8)
+        keyring.check_officer(officer)
         private = keyring.unlock(officer, password)
+    except keyring.OfficerTampered as exc:
+        keyring.burn_password_time(password)
+        session.rollback()
+        record_failure(officer_id, name, "record altered in the database")
+        raise SignInFailed("tampered") from exc
     except keyring.WrongPassword as exc:
         session.rollback()
         record_failure(officer_id, name, "password", lock=attempt >= MAX_FAILURES)
         raise SignInFailed("password") from exc
-    try:
-        keyring.check_officer(officer)
-    except keyring.OfficerTampered as exc:
-        session.rollback()
-        record_failure(officer_id, name, "record altered in the database")
-        raise SignInFailed("tampered") from exc
     return officer, private
 
 
@@ -211,12 +211,21 @@ def finish_enrolment(
         step = crypto.totp_match(secret, normalise_code(code), None, at)
     except crypto.CryptoError as exc:
         raise EnrolmentFailed from exc
+    enrol(session, officer, private_key, secret, last_counter=step)
+    row.pending_totp = None
+
+
+def enrol(
+    session: Session, officer: Officer, private_key: bytes, secret: bytes, *, last_counter: int | None = None,
+    actor: str | None = None,
+) -> None:
+    """Store `secret` as the officer's TOTP secret, encrypted under a key derived from their private key
+    (first sign-in enrolment; the demo enrols its officers ahead, `actor` "demo")."""
     keyring.check_officer(officer)
     officer.totp_secret = crypto.encrypt(_totp_key(private_key), secret, _totp_aad(officer))
-    officer.totp_last_counter = step
+    officer.totp_last_counter = last_counter
     keyring.stamp_officer(officer)
-    row.pending_totp = None
-    audit.record(session, officer.username, "totp.enrol", officer.username)
+    audit.record(session, actor or officer.username, "totp.enrol", officer.username)
 
 
 def totp_secret_of(officer: Officer, private_key: bytes) -> bytes:
@@ -248,8 +257,10 @@ def change_password(
         session.rollback()
         record_failure(officer_id, name, "current password", lock=attempt >= MAX_FAILURES)
         raise SignInFailed("password") from exc
+    keyring.check_officer(officer)
     keyring.set_password(officer, private_key, new)
     officer.must_change_password = False
+    keyring.stamp_officer(officer)
     _reset_counter(session, officer)
     sessions.end_all(session, officer, keep=keep)
     audit.record(session, officer.username, "password.change", officer.username)
