@@ -13,6 +13,7 @@ kind (a 500, a trace, a 503 without our page, an unexpected status, a lost conne
 
 from __future__ import annotations
 
+import http.client
 import random
 import re
 import secrets
@@ -21,6 +22,7 @@ import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from intake import crypto
 
@@ -37,6 +39,7 @@ CASE_LINK = re.compile(r'href="/officer/cases/(\d+)"')
 FILE_LINK = re.compile(r'href="(/officer/cases/\d+/attachments/\d+)"')
 FORM_ID = re.compile(r'name="form_id"[^>]*value="([^"]+)"')
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+KILL_PHASE = "app server 1 SIGKILLed, restarted"  # tests/test_faults.py names its faults so
 PATIENCE = 8  # times a citizen sends the same submission again after a "try again shortly" page
 FILE_BYTES = 24 * 1024
 # Longer than HAProxy's server timeout (60 s): a request that hangs gets the load balancer's 504 page
@@ -87,11 +90,18 @@ class Tally:
         """Run one request; count it; None when it failed or met an engine away (then counted as such)."""
         try:
             reply: Reply = do()  # type: ignore[operator]
-        except OSError as exc:  # HAProxy never goes away here: a lost connection is a failure
+        except (OSError, http.client.HTTPException) as exc:
             with self.lock:
                 self.requests += 1
                 self.by_kind[kind] += 1
-            self.fail("connection error", f"{kind}: {type(exc).__name__}: {exc}")
+                killing = self.phase == KILL_PHASE
+                if killing:
+                    self.away["answer cut off by the killed server"] += 1
+                    self.away_by_phase[self.phase] += 1
+            # HAProxy never goes away here: a lost connection is a failure, except for an answer whose
+            # server was SIGKILLed while sending it (nobody can finish that one; the client asks again).
+            if not killing:
+                self.fail("connection error", f"{kind}: {type(exc).__name__}: {exc}")
             return None
         with self.lock:
             self.requests += 1
@@ -194,6 +204,14 @@ def track(tally: Tally, client: Client, rng: random.Random) -> None:
                 tally.tracked += 1
 
 
+def _guarded(name: str, tally: Tally, work: Any, *args: Any) -> None:
+    """Run one client; an exception it did not expect is a failure on the record, not a silent thread."""
+    try:
+        work(tally, *args)
+    except Exception as exc:  # noqa: BLE001 - reported, with its kind
+        tally.fail("client crashed", f"{name}: {type(exc).__name__}: {exc}")
+
+
 def citizen(tally: Tally, base_url: str, seed: int) -> None:
     rng = random.Random(seed)  # noqa: S311 - a load mix, not security
     client = Client(base_url, timeout=CLIENT_TIMEOUT)
@@ -281,9 +299,10 @@ def officer_work(tally: Tally, base_url: str, officer: Officer, seed: int) -> No
 
 
 def start(tally: Tally, base_url: str, officers: list[Officer], citizens: int) -> list[threading.Thread]:
-    threads = [threading.Thread(target=citizen, args=(tally, base_url, n), daemon=True)
-               for n in range(citizens)]
-    threads += [threading.Thread(target=officer_work, args=(tally, base_url, o, 100 + n), daemon=True)
+    threads = [threading.Thread(target=_guarded, args=(f"citizen {n}", tally, citizen, base_url, n),
+                                daemon=True) for n in range(citizens)]
+    threads += [threading.Thread(target=_guarded, daemon=True,
+                                 args=(o.username, tally, officer_work, base_url, o, 100 + n))
                 for n, o in enumerate(officers)]
     for thread in threads:
         thread.start()

@@ -8,6 +8,7 @@ Runs on the suite's engine (SQLite, and PostgreSQL when INTAKE_TEST_DATABASE_URL
 
 from __future__ import annotations
 
+import http.client
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -68,7 +69,7 @@ def _client(base_url: str, number: int, burst: Burst) -> None:
                 files=[("attachments", f"{label}.txt", data, "text/plain"),
                        ("attachments", "photo.png", PNG_1PX, "image/png")],
             )
-        except OSError:  # the server was killed under this request, or is down
+        except (OSError, http.client.HTTPException):  # killed under this request (even mid-answer), or down
             with burst.lock:
                 burst.failed += 1
             return

@@ -293,7 +293,7 @@ def run_faults(tally: fault_load.Tally, balancer: engines.HAProxy, apps: list[Ap
         time.sleep(AWAY)
         seaweed.launch(s3)
 
-    step("app server 1 SIGKILLed, restarted", kill_and_restart)
+    step(fault_load.KILL_PHASE, kill_and_restart)
     step("rolling restart of both app servers", rolling_restart)
     step("PostgreSQL crashed (immediate stop), restarted", restart_postgres)
     step("Redis stopped, started", redis_away)
