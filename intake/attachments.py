@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import crypto, filenames, key_contexts
-from .models import Attachment, KeyKind
+from .models import Attachment, Case, KeyKind
 
 READ_CHUNK = 64 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels: more than any phone camera, far less than a bomb
@@ -182,26 +182,28 @@ def directory(instance_dir: str | Path) -> Path:
 
 
 def store(
-    instance_dir: str | Path, case_id: int, key: bytes, clean: CleanFile, key_kind: KeyKind
+    instance_dir: str | Path, case: Case, key: bytes, clean: CleanFile, key_kind: KeyKind
 ) -> Attachment:
-    """Encrypt a clean file to disk (durably) and return its unsaved row."""
+    """Encrypt a clean file to disk (durably) and return its unsaved row (bound to the case's number)."""
+    assert case.number is not None  # noqa: S101 - a flushed case has its number
+    number = case.number
     folder = directory(instance_dir)
     stored_name = secrets.token_hex(16)
     final = folder / stored_name
     part = folder / (stored_name + ".part")
     clean.data.seek(0)
     with open(part, "xb") as sink:
-        crypto.encrypt_stream(key, clean.data, sink, key_contexts.attachment(case_id, stored_name))
+        crypto.encrypt_stream(key, clean.data, sink, key_contexts.attachment(number, stored_name))
         sink.flush()
         os.fsync(sink.fileno())
     os.replace(part, final)
     _fsync_dir(folder)
     meta = json.dumps({"name": clean.name, "type": clean.media_type, "size": clean.size}).encode()
     return Attachment(
-        case_id=case_id,
+        case_id=case.id,
         stored_name=stored_name,
         key=key_kind,
-        meta=crypto.encrypt(key, meta, key_contexts.attachment_meta(case_id)),
+        meta=crypto.encrypt(key, meta, key_contexts.attachment_meta(number)),
     )
 
 
@@ -213,8 +215,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _number(attachment: Attachment) -> int:
+    number = attachment.case.number
+    assert number is not None  # noqa: S101 - a stored case has its number
+    return number
+
+
 def read_meta(attachment: Attachment, key: bytes) -> dict[str, object]:
-    return json.loads(crypto.decrypt(key, attachment.meta, key_contexts.attachment_meta(attachment.case_id)))
+    return json.loads(crypto.decrypt(key, attachment.meta, key_contexts.attachment_meta(_number(attachment))))
 
 
 def open_plain(instance_dir: str | Path, attachment: Attachment, key: bytes) -> Iterator[bytes]:
@@ -227,7 +235,7 @@ def open_plain(instance_dir: str | Path, attachment: Attachment, key: bytes) -> 
 
     def chunks() -> Iterator[bytes]:
         with fh:
-            aad = key_contexts.attachment(attachment.case_id, attachment.stored_name)
+            aad = key_contexts.attachment(_number(attachment), attachment.stored_name)
             yield from crypto.decrypt_stream(key, fh, aad)
 
     return chunks()

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, aliased
 
-from . import crypto, dates, key_contexts, keyring
+from . import crypto, dates, key_contexts, keyring, tenancy
 from .models import AuditCheckpoint, AuditEntry
 
 GENESIS = "0" * 64
@@ -34,42 +34,53 @@ def _audit_key() -> bytes:
     return keyring.server_key(key_contexts.AUDIT_CHAIN)
 
 
+DIGEST_VERSION = 2
+
+
 def _digest(key: bytes, prev: str, entry: AuditEntry) -> str:
-    fields = [
-        prev,
-        str(entry.id),
-        entry.at.isoformat(timespec="microseconds"),
-        entry.actor,
-        entry.action,
-        entry.target or "",
-        entry.detail or "",
-    ]
-    return crypto.keyed_hash(key, "\x1f".join(fields).encode("utf-8")).hex()
+    """The entry's keyed hash. Version 2 encodes its fields as a JSON array, so no text can move from one
+    field to another without changing it; version 1 (entries made before tenants) joined them with
+    \\x1f and hashed the row id, which equals its `seq`."""
+    at = entry.at.isoformat(timespec="microseconds")
+    if entry.digest_version == 1:
+        fields = [prev, str(entry.seq), at, entry.actor, entry.action, entry.target or "", entry.detail or ""]
+        return crypto.keyed_hash(key, "\x1f".join(fields).encode("utf-8")).hex()
+    encoded = json.dumps(
+        [DIGEST_VERSION, prev, entry.seq, at, entry.actor, entry.action, entry.target, entry.detail or ""],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return crypto.keyed_hash(key, key_contexts.AUDIT_ENTRY_V2 + encoded.encode("utf-8")).hex()
 
 
 def record(
     session: Session, actor: str, action: str, target: str | int | None = None, detail: str = ""
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction (committed with the action it records)."""
+    """Append one entry to the tenant's chain in the caller's transaction (committed with its action).
+
+    Appends of one tenant are serialised (a PostgreSQL advisory lock on the tenant; SQLite's write lock),
+    so two app servers appending at once never fork the chain.
+    """
+    tenant = tenancy.current()
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        session.execute(text("SELECT pg_advisory_xact_lock(:lock, :tenant)"), {"lock": _LOCK_ID, "tenant": tenant.id})
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
     entry = AuditEntry(
+        seq=(last.seq + 1) if last else 1,
+        digest_version=DIGEST_VERSION,
         at=dates.now(),
         actor=actor[:64],
         action=action[:32],
         target=None if target is None else str(target)[:64],
         detail=detail,
-        prev_hash=GENESIS,
+        prev_hash=last.hash if last else GENESIS,
         hash="",
     )
-    session.add(entry)
-    session.flush()
-    prev = session.scalar(
-        select(AuditEntry.hash).where(AuditEntry.id < entry.id).order_by(AuditEntry.id.desc()).limit(1)
-    )
-    entry.prev_hash = prev or GENESIS
     entry.hash = _digest(_audit_key(), entry.prev_hash, entry)
+    session.add(entry)
     session.flush()
     return entry
 
@@ -78,13 +89,22 @@ def verify(session: Session) -> ChainBreak | None:
     """The first entry whose hash or link does not hold, or None when the chain is whole."""
     key = _audit_key()
     prev = GENESIS
-    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000))
+    seen_v2 = False
+    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000))
     for entry in rows:
         if entry.prev_hash != prev:
-            return ChainBreak(entry.id, "link")
+            return ChainBreak(entry.seq, "link")
+        if entry.digest_version == 1 and seen_v2:
+            return ChainBreak(entry.seq, "version")  # no new entry is ever made the old way
+        seen_v2 = seen_v2 or entry.digest_version != 1
         if not hmac.compare_digest(entry.hash, _digest(key, prev, entry)):
-            return ChainBreak(entry.id, "hash")
+            return ChainBreak(entry.seq, "hash")
         prev = entry.hash
+    if prev == GENESIS:
+        # A tenant's chain begins in the transaction that makes the tenant (setup, tenant add): an empty
+        # chain is one that was deleted, whole (with its checkpoints: the anchor kept off the server
+        # shows it too).
+        return ChainBreak(0, "empty")
     return None
 
 
@@ -108,16 +128,15 @@ class Tail:
 
 def tail(session: Session) -> Tail | None:
     """The newest entry and the number of entries."""
-    last = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+    last = session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
     if last is None:
         return None
     count = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
-    return Tail(last.id, last.hash, int(count))
+    return Tail(last.seq, last.hash, int(count))
 
 
 def _checkpoint_tag(row: AuditCheckpoint) -> bytes:
     fields = [
-        str(row.id),
         row.at.isoformat(timespec="microseconds"),
         str(row.entry_count),
         str(row.tail_id or ""),
@@ -155,7 +174,7 @@ def check_tail(session: Session, expected: Tail | None) -> ChainBreak | None:
     """The checkpointed entry must still exist, unchanged, and no fewer entries than then."""
     if expected is None:
         return None
-    row = session.get(AuditEntry, expected.entry_id)
+    row = session.scalar(select(AuditEntry).where(AuditEntry.seq == expected.entry_id))
     if row is None:
         return ChainBreak(expected.entry_id, "missing")
     if not hmac.compare_digest(row.hash, expected.hash):
@@ -208,19 +227,19 @@ def verify_entries(session: Session, entries: list[AuditEntry]) -> ChainBreak | 
     before = aliased(AuditEntry)
     previous_hash = (
         select(before.hash)
-        .where(before.id < AuditEntry.id)
-        .order_by(before.id.desc())
+        .where(before.seq < AuditEntry.seq, before.tenant_id == AuditEntry.tenant_id)
+        .order_by(before.seq.desc())
         .limit(1)
         .correlate(AuditEntry)
         .scalar_subquery()
     )
     shown = select(AuditEntry.id, previous_hash).where(AuditEntry.id.in_([e.id for e in entries]))
     links: dict[int, str | None] = {entry_id: prev for entry_id, prev in session.execute(shown)}
-    for entry in sorted(entries, key=lambda e: e.id):
+    for entry in sorted(entries, key=lambda e: e.seq):
         if entry.prev_hash != (links.get(entry.id) or GENESIS):
-            return ChainBreak(entry.id, "link")
+            return ChainBreak(entry.seq, "link")
         if not hmac.compare_digest(entry.hash, _digest(key, entry.prev_hash, entry)):
-            return ChainBreak(entry.id, "hash")
+            return ChainBreak(entry.seq, "hash")
     return None
 
 

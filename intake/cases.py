@@ -104,7 +104,7 @@ def officer_keys(session: Session, officer: Officer, officer_private: bytes, cas
     """Open a case's keys through the officer's channel grant; raises ChannelForbidden."""
     try:
         channel_private = keyring.channel_private(session, officer, officer_private, case.channel)
-        both = crypto.unseal(channel_private, case.sealed_for_channel, key_contexts.case_keys(case.id))
+        both = crypto.unseal(channel_private, case.sealed_for_channel, key_contexts.case_keys(case_number(case)))
     except (keyring.ChannelNotGranted, crypto.CryptoError) as exc:
         raise ChannelForbidden(case.channel) from exc
     return CaseKeys(both[:32], both[32:])
@@ -112,13 +112,13 @@ def officer_keys(session: Session, officer: Officer, officer_private: bytes, cas
 
 def _encrypt_entry(case: Case, kind: EntryKind, key_kind: KeyKind, keys: CaseKeys, body: Any) -> bytes:
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return crypto.encrypt(keys.for_kind(key_kind), data, key_contexts.entry(case.id, kind))
+    return crypto.encrypt(keys.for_kind(key_kind), data, key_contexts.entry(case_number(case), kind))
 
 
 def decrypt_entry(entry: Entry, keys: CaseKeys) -> Any:
     if entry.body is None or entry.key is None:
         return None
-    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, key_contexts.entry(entry.case_id, entry.kind))
+    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, key_contexts.entry(case_number(entry.case), entry.kind))
     return json.loads(raw)
 
 
@@ -197,16 +197,19 @@ def submit(
     )
     session.add(case)
     session.flush()
+    # Natively a case's number is its row id (unique in its tenant; a restored tenant's numbers are kept
+    # and the id sequence is moved past them, backup.py). It rides on the UPDATE that seals the keys.
+    case.number = case.id
     keys = CaseKeys(crypto.random_key(), crypto.random_key())
     assert keys.internal is not None  # noqa: S101 - made just above
     case.sealed_for_channel = crypto.seal(
         keyring.channel_public(session, channel.value),
         keys.content + keys.internal,
-        key_contexts.case_keys(case.id),
+        key_contexts.case_keys(case_number(case)),
     )
     citizen_key = crypto.derive_citizen_key(tokens.key_material(token), salt)
     case.sealed_for_citizen = crypto.encrypt(
-        citizen_key, keys.content, key_contexts.case_citizen_key(case.id)
+        citizen_key, keys.content, key_contexts.case_citizen_key(case_number(case))
     )
     entry = _add_entry(
         session,
@@ -236,7 +239,7 @@ def _commit_with_files(
     stored: list[str] = []
     try:
         for clean in files:
-            row = attachments.store(instance_dir, case.id, key, clean, KeyKind.CONTENT)
+            row = attachments.store(instance_dir, case, key, clean, KeyKind.CONTENT)
             row.entry_id = entry.id
             stored.append(row.stored_name)
             case.attachments.append(row)
@@ -266,7 +269,7 @@ def find_by_token(session: Session, typed: str) -> CitizenCase:
         raise TokenNotFound
     citizen_key = crypto.derive_citizen_key(tokens.key_material(typed), case.citizen_salt)
     try:
-        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, key_contexts.case_citizen_key(case.id))
+        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, key_contexts.case_citizen_key(case_number(case)))
     except crypto.CryptoError as exc:
         raise TokenNotFound from exc
     return CitizenCase(case, CaseKeys(content))
@@ -337,9 +340,22 @@ def add_followup(
 # --- officer side -------------------------------------------------------------------------------
 
 
+def case_number(case: Case) -> int:
+    """The case's number within its tenant (what its ciphertexts are bound to; see Case.number)."""
+    if case.number is None:
+        raise CaseError("a case has a number once it is flushed")
+    return case.number
+
+
+def by_number(session: Session, number: int) -> Case | None:
+    """The case with this number in the session's tenant."""
+    return session.scalar(select(Case).where(Case.number == number))
+
+
 def get_for_officer(session: Session, case_id: int, channels: set[str]) -> Case:
-    """A case the officer's channels cover; raises CaseNotFound otherwise (the web answers 404)."""
-    case = session.get(Case, case_id)
+    """A case (by its number, as URLs carry it) the officer's channels cover; raises CaseNotFound otherwise
+    (the web answers 404)."""
+    case = by_number(session, case_id)
     if case is None or case.channel not in channels:
         raise CaseNotFound(str(case_id))
     return case

@@ -6,16 +6,20 @@ secret it was given. Passwords come from the environment variable named in docs/
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from . import audit, db, keyring, migrate
-from .models import CHANNELS, Officer, Role
+from . import audit, db, keyring, migrate, tenancy, tenants
+from .models import CHANNELS, Officer, Role, Tenant
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
 db_cli = AppGroup("db", help="Database schema.")
@@ -27,6 +31,34 @@ class CommandFailed(click.ClickException):
 
     Every command raises this one: intake/maintenance.py and intake/reports/cli.py too.
     """
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def for_tenant(command: F) -> F:
+    """`--tenant SLUG` on a command: it acts for that tenant (default: the deployment's first one)."""
+
+    @click.option("--tenant", "tenant_slug", default=None, metavar="SLUG",
+                  help="The tenant (municipality) to act for; default: the deployment's first tenant.")
+    @functools.wraps(command)
+    def wrapped(*args: Any, tenant_slug: str | None = None, **kwargs: Any) -> Any:
+        activate_tenant(tenant_slug)
+        return command(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def activate_tenant(slug: str | None) -> tenancy.TenantInfo:
+    """Act for the tenant `slug` (or the first one) in this command; a one-line failure otherwise."""
+    try:
+        tenant = tenancy.by_slug(slug) if slug else tenancy.first()
+    except tenancy.TenantNotFound as exc:
+        raise CommandFailed(f"no tenant {slug!r} (flask --app wsgi tenant list)") from exc
+    if tenant is None:
+        raise CommandFailed("no tenant yet: run flask --app wsgi setup first")
+    tenancy.activate(tenant.id)
+    return tenant
 
 
 def secret_input(env_name: str, prompt: str, *, confirm: bool = False) -> str:
@@ -74,17 +106,34 @@ def run_setup(admin_name: str, recovery_key_out: Path | None) -> list[str]:
     directory.mkdir(parents=True, exist_ok=True)
     if keyring.ensure_server_secret(directory):
         changes.append(f"Made the server secret in {directory / keyring.SERVER_SECRET_FILE}.")
-    recovery_pub = keyring.recovery_public(directory)
+    session = db.session()
+    with tenancy.acting_for(None):
+        tenant, made_tenant = tenants.ensure_default(session)
+        session.commit()
+    tenancy.activate(tenant.id)
+    changes += provision(session, tenant, admin_name, recovery_key_out)
+    if made_tenant and not changes[-1:]:
+        changes.append("Made the deployment's tenant.")
+    return changes
+
+
+def provision(session: Session, tenant: Tenant, admin_name: str, recovery_key_out: Path | None) -> list[str]:
+    """A tenant's recovery key, channel keys and first administrator, where they do not exist yet
+    (`setup` for the deployment's first tenant, `tenant add` for the others). Commits."""
+    changes: list[str] = []
+    directory = keyring.keys_dir()
+    recovery_pub = keyring.recovery_public(directory, tenancy.by_id(tenant.id))
     out = recovery_key_out or directory / keyring.RECOVERY_PRIVATE_FILE
     if recovery_pub is None:
         passphrase = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase", confirm=True)
-        recovery_pub = keyring.create_recovery(directory, passphrase, out, current_app.config["KDF_PROFILE"])
+        recovery_pub = keyring.create_recovery(passphrase, out, current_app.config["KDF_PROFILE"])
+        with tenancy.acting_for(None):
+            tenants.set_recovery_public(session, tenant, recovery_pub)
         changes.append(f"Wrote the encrypted recovery key to {out}.")
         changes.append(
             "WARNING: move the recovery key offline (e.g. a USB stick in a safe) and "
             "delete it from this server; keep its passphrase apart from it."
         )
-    session = db.session()
     made = keyring.ensure_channel_keys(session, recovery_pub)
     if made:
         changes.append(f"Made channel keys: {', '.join(made)}.")
@@ -128,6 +177,7 @@ recovery_key_option = click.option(
 @click.option("--admin", "is_admin", is_flag=True, help="Make the officer an administrator.")
 @click.option("--executive", "is_executive", is_flag=True, help="Reports only, never case content.")
 @recovery_key_option
+@for_tenant
 def officer_add(
     username: str,
     channels: tuple[str, ...],
@@ -166,6 +216,7 @@ def officer_add(
 @click.argument("username")
 @click.option("--channel", "channels", multiple=True, required=True)
 @recovery_key_option
+@for_tenant
 def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path | None) -> None:
     """Re-grant channels with the recovery key (when nobody holding them is left)."""
     wanted = parse_channels(channels)
@@ -197,6 +248,7 @@ def db_upgrade() -> None:
 @audit_cli.command("verify")
 @click.option("--expect", "expect", default=None, metavar="ID:HASH",
               help="A tail printed by an earlier run and kept elsewhere: it must still be there.")
+@for_tenant
 def audit_verify(expect: str | None) -> None:
     """Check the audit chain and its tail; exit 1 naming the first broken entry."""
     expected = None

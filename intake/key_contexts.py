@@ -29,9 +29,18 @@ AUDIT_CHAIN = b"audit chain"  # (7) subkey that chains the audit log: a database
 OFFICER_RECORD = b"officer record"  # (2, 5) subkey tagging username, role, public key and 2FA state
 STATS_SHUFFLE = b"public statistics: secondary suppression"  # (4) subkey choosing the month hidden second
 
+AUDIT_ENTRY_V2 = b"intake audit entry v2:"  # (7) prefix of the JSON an entry's hash covers
 AUDIT_CHECKPOINT = b"intake audit checkpoint:"  # (7) prefix of a verification row's tag (audit chain key)
 
-SERVER_SUBKEYS = (AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE)  # keyring.server_key() derives only these
+CHANNEL_RECORD = b"channel record"  # (2) subkey tagging each channel's public key in the database
+OFFICER_RECORD_V2 = b"intake officer record v2:"  # (2, 5) prefix of the JSON an officer tag covers
+
+SERVER_SUBKEYS = (AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE, CHANNEL_RECORD)  # what keyring.server_key derives
+
+# --- the deployment's master secret (keys/token.secret) -----------------------------------------------
+
+TENANT_RECORD = b"intake tenant record:"  # (8) subkey and prefix of a tenant row's tag (keyring.tenant_tag)
+TENANT_SECRET_WRAP = b"tenant secret wrap"  # (8) subkey of the master that encrypts each tenant's secret
 
 # --- keyed with Flask's SECRET_KEY --------------------------------------------------------------------
 
@@ -54,6 +63,16 @@ RECOVERY_KEY = b"intake recovery key"  # (2) the recovery private key under its 
 def channel_key(channel: str) -> bytes:
     """(2) A channel's private key sealed to an officer or to the recovery key."""
     return f"intake channel key:{channel}".encode()
+
+
+def tenant_secret(tenant_id: int) -> bytes:
+    """(8) A tenant's server secret under the master secret's wrapping key: bound to that tenant."""
+    return f"intake tenant secret:{tenant_id}".encode()
+
+
+def channel_record(channel: str, public_hex: str) -> bytes:
+    """(2) What a channel key's tag covers."""
+    return f"intake channel record:{channel}:{public_hex}".encode()
 
 
 def officer_key(username: str) -> bytes:
@@ -92,8 +111,14 @@ def officer_session(row_id: str) -> bytes:
 
 
 def totp_secret(officer_id: int) -> bytes:
-    """(5) An officer's TOTP secret under the TOTP subkey of their private key."""
+    """(5) An officer's TOTP secret under the TOTP subkey of their private key (enrolments before tenants:
+    bound to the row id, which a tenant moved to another deployment does not keep)."""
     return f"intake totp:{officer_id}".encode()
+
+
+def totp_secret_of(username: str) -> bytes:
+    """(5) An officer's TOTP secret under the TOTP subkey of their private key: bound to the username."""
+    return f"intake totp secret:{username}".encode()
 
 
 def totp_pending(row_id: str) -> bytes:

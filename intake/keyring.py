@@ -17,8 +17,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import crypto, key_contexts
-from .models import Channel, ChannelKey, Grant, Officer, Role
+from . import crypto, key_contexts, tenancy
+from .models import Channel, ChannelKey, Grant, Officer, Role, Tenant
 
 # The server secret's file was named when token lookup was its only use; the name stays so that existing
 # keys/ folders, backups and scripts keep working.
@@ -56,6 +56,10 @@ class OfficerTampered(KeyringError):
     """An officer's row no longer matches its tag: someone edited the database (public key, role, 2FA)."""
 
 
+class TenantTampered(KeyringError):
+    """A tenant's row no longer matches its tag: someone edited the database (its secret or recovery key)."""
+
+
 class OfficerExists(KeyringError):
     """An officer with this username exists already."""
 
@@ -87,43 +91,116 @@ def ensure_server_secret(directory: Path) -> bool:
     return True
 
 
-def server_secret() -> bytes:
-    """The server secret, kept outside the database: the one reader of its file, read once per app.
+def master_secret() -> bytes:
+    """The deployment's master secret, kept outside the database (keys/token.secret), read once per app.
 
-    It is the root of token lookup, the audit chain, the officer-record tags and the /stats shuffle
-    (intake/key_contexts.py lists them); use it through `server_key` or `tokens.lookup_hash`.
+    It wraps each tenant's own server secret (stored in the tenants table), and it is the server secret of
+    the tenant that an older single-municipality deployment became (`Tenant.secret_wrapped` is NULL).
     """
-    cached: bytes | None = current_app.extensions.get("intake.server_secret")
+    cached: bytes | None = current_app.extensions.get("intake.master_secret")
     if cached is None:
         path = keys_dir() / SERVER_SECRET_FILE
         try:
             cached = base64.b64decode(path.read_bytes().strip())
         except FileNotFoundError as exc:
             raise KeysMissing(str(path)) from exc
-        current_app.extensions["intake.server_secret"] = cached
+        current_app.extensions["intake.master_secret"] = cached
     return cached
 
 
-def server_key(purpose: bytes) -> bytes:
-    """The subkey of the server secret for one of key_contexts.SERVER_SUBKEYS (derived once per app)."""
+def server_secret(tenant: tenancy.TenantInfo | None = None) -> bytes:
+    """The server secret of `tenant` (default: the tenant this request or command acts for).
+
+    It is the root of token lookup, the audit chain, the officer-record tags, the channel-key tags and the
+    /stats shuffle of that tenant (intake/key_contexts.py lists them); use it through `server_key` or
+    `tokens.lookup_hash`. Each tenant's is its own random secret, wrapped under the master secret.
+    """
+    tenant = tenant or tenancy.current()
+    _check_tenant(tenant)
+    if tenant.secret_wrapped is None:
+        return master_secret()
+    secrets: dict[int, bytes] = current_app.extensions.setdefault("intake.tenant_secrets", {})
+    if tenant.id not in secrets:
+        try:
+            secrets[tenant.id] = crypto.decrypt(
+                _wrapping_key(), tenant.secret_wrapped, key_contexts.tenant_secret(tenant.id)
+            )
+        except crypto.CryptoError as exc:
+            raise KeyringError(f"tenant {tenant.slug}: its secret does not open with this master") from exc
+    return secrets[tenant.id]
+
+
+def tenant_tag(tenant_id: int, slug: str, secret_wrapped: bytes | None, recovery_public: bytes | None) -> bytes:
+    """The HMAC (master secret) a tenant's row carries over what a database editor must not change: its
+    wrapped server secret and its recovery public key (both fixed when the tenant is made)."""
+    record = {
+        "id": tenant_id,
+        "slug": slug,
+        "secret_wrapped": (secret_wrapped or b"").hex(),
+        "recovery_public": (recovery_public or b"").hex(),
+    }
+    key = crypto.derive_subkey(master_secret(), key_contexts.TENANT_RECORD)
+    return crypto.keyed_hash(key, key_contexts.TENANT_RECORD + json.dumps(record, sort_keys=True).encode())
+
+
+def stamp_tenant(tenant: Tenant) -> None:
+    """Tag a tenant's row (it must have its id)."""
+    tenant.record_tag = tenant_tag(tenant.id, tenant.slug, tenant.secret_wrapped, tenant.recovery_public)
+
+
+def check_tenant_row(tenant: Tenant) -> None:
+    """Raise TenantTampered unless a tenant's row matches its tag."""
+    expected = tenant_tag(tenant.id, tenant.slug, tenant.secret_wrapped, tenant.recovery_public)
+    if not crypto.verifier_matches(tenant.record_tag or b"", expected):
+        raise TenantTampered(tenant.slug)
+
+
+def _check_tenant(tenant: tenancy.TenantInfo) -> None:
+    checked: set[tuple[int, bytes]] = current_app.extensions.setdefault("intake.tenants_checked", set())
+    if (tenant.id, tenant.record_tag) in checked:
+        return
+    expected = tenant_tag(tenant.id, tenant.slug, tenant.secret_wrapped, tenant.recovery_public)
+    if not crypto.verifier_matches(tenant.record_tag or b"", expected):
+        raise TenantTampered(tenant.slug)
+    checked.add((tenant.id, tenant.record_tag))
+
+
+def _wrapping_key() -> bytes:
+    return crypto.derive_subkey(master_secret(), key_contexts.TENANT_SECRET_WRAP)
+
+
+def wrap_tenant_secret(tenant_id: int, secret: bytes) -> bytes:
+    """A tenant's server secret encrypted under the master secret, bound to the tenant's id."""
+    return crypto.encrypt(_wrapping_key(), secret, key_contexts.tenant_secret(tenant_id))
+
+
+def server_key(purpose: bytes, tenant: tenancy.TenantInfo | None = None) -> bytes:
+    """The subkey of a tenant's server secret for one of key_contexts.SERVER_SUBKEYS (cached)."""
     if purpose not in key_contexts.SERVER_SUBKEYS:
         raise KeyringError(f"not a purpose of the server secret: {purpose!r}")
-    keys: dict[bytes, bytes] = current_app.extensions.setdefault("intake.server_keys", {})
-    if purpose not in keys:
-        keys[purpose] = crypto.derive_subkey(server_secret(), purpose)
-    return keys[purpose]
+    tenant = tenant or tenancy.current()
+    keys: dict[tuple[int, bytes], bytes] = current_app.extensions.setdefault("intake.server_keys", {})
+    if (tenant.id, purpose) not in keys:
+        keys[(tenant.id, purpose)] = crypto.derive_subkey(server_secret(tenant), purpose)
+    return keys[(tenant.id, purpose)]
 
 
 # --- recovery key ------------------------------------------------------------------------------
 
 
-def recovery_public(directory: Path) -> bytes | None:
+def recovery_public(directory: Path, tenant: tenancy.TenantInfo | None = None) -> bytes | None:
+    """The tenant's recovery public key: in its tenants row, or (an older deployment) keys/recovery.pub."""
+    if tenant is not None and tenant.recovery_public is not None:
+        return tenant.recovery_public
+    if tenant is not None and tenant.secret_wrapped is not None:
+        return None  # a tenant of its own: keys/recovery.pub is another tenant's
     path = directory / RECOVERY_PUBLIC_FILE
     return base64.b64decode(path.read_bytes().strip()) if path.exists() else None
 
 
-def create_recovery(directory: Path, passphrase: str, out: Path, profile: str) -> bytes:
-    """Make the recovery keypair: public key in keys/, private key under the passphrase at `out`."""
+def create_recovery(passphrase: str, out: Path, profile: str) -> bytes:
+    """Make a recovery keypair: the private key under the passphrase at `out`; returns the public key
+    (the caller keeps it in the tenant's row)."""
     pair = crypto.generate_keypair()
     salt = crypto.random_salt()
     params = crypto.kdf_params(profile)
@@ -135,9 +212,6 @@ def create_recovery(directory: Path, passphrase: str, out: Path, profile: str) -
         "ciphertext": _b64(crypto.encrypt(kek, pair.private, key_contexts.RECOVERY_KEY)),
     }
     _write_private(out, json.dumps(blob, indent=2).encode() + b"\n")
-    pub = directory / RECOVERY_PUBLIC_FILE
-    pub.parent.mkdir(parents=True, exist_ok=True)
-    pub.write_bytes(base64.b64encode(pair.public) + b"\n")
     return pair.public
 
 
@@ -156,11 +230,15 @@ def open_recovery(path: Path, passphrase: str) -> bytes:
 # --- channel keys ------------------------------------------------------------------------------
 
 
+def _channel_row(session: Session, channel: str) -> ChannelKey | None:
+    return session.scalar(select(ChannelKey).where(ChannelKey.channel == channel))
+
+
 def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, bytes]:
-    """Make the channel keypairs that do not exist. Returns {channel: private key} of those made."""
+    """Make the tenant's channel keypairs that do not exist. Returns {channel: private key} of those made."""
     made: dict[str, bytes] = {}
     for channel in Channel:
-        if session.get(ChannelKey, channel.value) is not None:
+        if _channel_row(session, channel.value) is not None:
             continue
         pair = crypto.generate_keypair()
         session.add(
@@ -170,6 +248,7 @@ def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, byte
                 sealed_for_recovery=crypto.seal(
                     recovery_pub, pair.private, key_contexts.channel_key(channel)
                 ),
+                tag=_channel_tag(channel.value, pair.public),
             )
         )
         made[channel.value] = pair.private
@@ -178,53 +257,46 @@ def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, byte
 
 
 def channel_public(session: Session, channel: str) -> bytes:
-    """The channel's public key from the database, checked against its pin in keys/."""
-    row = session.get(ChannelKey, channel)
+    """The channel's public key from the database, checked against its tag (or its older pin in keys/)."""
+    row = _channel_row(session, channel)
     if row is None:
         raise KeysMissing(channel)
-    _check_pin(channel, row.public_key)
+    if not row.tag:
+        _adopt_legacy_pin(row)
+    elif not crypto.verifier_matches(row.tag, _channel_tag(channel, row.public_key)):
+        raise ChannelKeyChanged(channel)
     return row.public_key
 
 
 # Whoever can edit the database could swap a channel's public key for one of their own and read every
-# later case. So each channel public key is pinned in keys/ (outside the database) when first used,
-# normally by `setup`, and a key that differs from its pin is refused. Channel keys are never rotated.
+# later case. So each channel key row carries an HMAC under the tenant's server secret (outside the
+# database's reach), made with the key, and a key that does not match its tag is refused. Channel keys are
+# never rotated. Rows made before tags existed were pinned in keys/channels.pub on first use: such a row
+# is checked against that pin (when there is one) and then tagged, in the caller's transaction.
 
 
-def _pins() -> dict[str, bytes]:
-    cached: dict[str, bytes] | None = current_app.extensions.get("intake.channel_pins")
-    if cached is None:
-        path = keys_dir() / CHANNEL_PINS_FILE
-        try:
-            cached = {str(c): _unb64(str(v)) for c, v in json.loads(path.read_text()).items()}
-        except FileNotFoundError:
-            cached = {}
-        except (OSError, ValueError, AttributeError) as exc:
-            raise KeyringError(f"{path} cannot be read") from exc
-        current_app.extensions["intake.channel_pins"] = cached
-    return cached
+def _channel_tag(channel: str, public: bytes) -> bytes:
+    return crypto.keyed_hash(
+        server_key(key_contexts.CHANNEL_RECORD), key_contexts.channel_record(channel, public.hex())
+    )
 
 
-def _check_pin(channel: str, public: bytes) -> None:
-    pinned = _pins().get(channel)
-    if pinned is None:
-        current_app.extensions.pop("intake.channel_pins", None)  # another process may have pinned it
-        pins = _pins()
-        pinned = pins.get(channel)
-        if pinned is None:
-            pins[channel] = public
-            path = keys_dir() / CHANNEL_PINS_FILE
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_name(f"{path.name}.{os.getpid()}.part")
-            part.write_text(json.dumps({c: _b64(k) for c, k in sorted(pins.items())}, indent=2) + "\n")
-            os.replace(part, path)
-            return
-    if not hmac.compare_digest(pinned, public):
-        raise ChannelKeyChanged(channel)
+def _adopt_legacy_pin(row: ChannelKey) -> None:
+    path = keys_dir() / CHANNEL_PINS_FILE
+    try:
+        pins = {str(c): _unb64(str(v)) for c, v in json.loads(path.read_text()).items()}
+    except FileNotFoundError:
+        pins = {}
+    except (OSError, ValueError, AttributeError) as exc:
+        raise KeyringError(f"{path} cannot be read") from exc
+    pinned = pins.get(row.channel.value)
+    if pinned is not None and not hmac.compare_digest(pinned, row.public_key):
+        raise ChannelKeyChanged(row.channel.value)
+    row.tag = _channel_tag(row.channel.value, row.public_key)
 
 
 def channel_private_by_recovery(session: Session, channel: str, recovery_private: bytes) -> bytes:
-    row = session.get(ChannelKey, channel)
+    row = _channel_row(session, channel)
     if row is None:
         raise KeysMissing(channel)
     return crypto.unseal(recovery_private, row.sealed_for_recovery, key_contexts.channel_key(channel))
@@ -313,31 +385,53 @@ def create_officer(
     return officer
 
 
-def _officer_tag(officer: Officer) -> bytes:
-    fields = [
-        str(officer.id),
-        officer.username,
-        officer.role,
-        officer.public_key.hex(),
-        "totp" if officer.totp_secret is not None else "-",
-    ]
-    key = server_key(key_contexts.OFFICER_RECORD)
-    return crypto.keyed_hash(key, "\x1f".join(fields).encode("utf-8"))
+def _officer_tag(officer: Officer, version: int = 2) -> bytes:
+    """The HMAC of an officer's security-relevant columns under the tenant's officer-record key.
+
+    Version 2 covers whatever would let a database editor sign in as the officer, hand them keys, raise
+    them, skip a factor, revive them or make their sign-in cost minutes: username, role, active, public key,
+    the password's salt, verifier and KDF parameters, TOTP enrolled or not. Version 1 (older rows) covered
+    the id, username, role, public key and TOTP state; it is accepted once and replaced (`check_officer`).
+    """
+    if version == 1:
+        fields = [
+            str(officer.id), officer.username, officer.role, officer.public_key.hex(),
+            "totp" if officer.totp_secret is not None else "-",
+        ]
+        return crypto.keyed_hash(server_key(key_contexts.OFFICER_RECORD), "\x1f".join(fields).encode("utf-8"))
+    record = {
+        "username": officer.username,
+        "role": str(officer.role),
+        "active": bool(officer.active),
+        "public_key": officer.public_key.hex(),
+        "password_salt": officer.password_salt.hex(),
+        "password_verifier": officer.password_verifier.hex(),
+        "password_kdf": {k: int(v) for k, v in sorted((officer.password_kdf or {}).items())},
+        "totp": officer.totp_secret is not None,
+    }
+    encoded = key_contexts.OFFICER_RECORD_V2 + json.dumps(record, sort_keys=True).encode("utf-8")
+    return crypto.keyed_hash(server_key(key_contexts.OFFICER_RECORD), encoded)
 
 
 def stamp_officer(officer: Officer) -> None:
-    """Record the officer's security-relevant fields under the server secret (after any change to them)."""
+    """Record the officer's security-relevant columns under the server secret (after any change to them)."""
     officer.record_tag = _officer_tag(officer)
 
 
 def check_officer(officer: Officer) -> None:
-    """Raise OfficerTampered unless the row still matches its tag.
+    """Raise OfficerTampered unless the row still matches its tag (a version-1 tag is upgraded in place).
 
     Whoever can write the database but not read keys/ cannot swap an officer's public key (so that the
-    next grant seals a channel key to them), raise a role, or clear a TOTP secret to skip the second factor.
+    next grant seals a channel key to them), set a password they know, raise a role, revive a deactivated
+    account, raise the KDF cost or clear a TOTP secret to skip the second factor.
     """
-    if not crypto.verifier_matches(officer.record_tag or b"", _officer_tag(officer)):
-        raise OfficerTampered(officer.username)
+    tag = officer.record_tag or b""
+    if crypto.verifier_matches(tag, _officer_tag(officer)):
+        return
+    if officer.id is not None and crypto.verifier_matches(tag, _officer_tag(officer, version=1)):
+        stamp_officer(officer)
+        return
+    raise OfficerTampered(officer.username)
 
 
 def set_password(officer: Officer, private_key: bytes, password: str) -> None:
@@ -349,10 +443,17 @@ def set_password(officer: Officer, private_key: bytes, password: str) -> None:
     officer.password_kdf = params
     officer.password_verifier = verifier
     officer.wrapped_private_key = crypto.encrypt(kek, private_key, key_contexts.officer_key(officer.username))
+    stamp_officer(officer)
 
 
 def unlock(officer: Officer, password: str) -> bytes:
-    """The officer's private key; raises WrongPassword (same for an unknown or inactive account)."""
+    """The officer's private key; raises WrongPassword (same for an unknown or inactive account).
+
+    The KDF parameters come from the row, so they are bounded first (a row edited to ask for minutes of
+    work per attempt is refused, not computed); the tag covers them too.
+    """
+    if not crypto.kdf_params_acceptable(officer.password_kdf):
+        raise OfficerTampered(officer.username)
     kek, verifier = crypto.derive_password_keys(password, officer.password_salt, officer.password_kdf)
     if not crypto.verifier_matches(officer.password_verifier, verifier):
         raise WrongPassword

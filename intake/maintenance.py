@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import attachments, backup, db, migrate, retention, settings
-from .cli import CommandFailed
+from .cli import CommandFailed, for_tenant
 from .sessions import sweep_expired
 
 
@@ -65,6 +65,7 @@ def restore_command(path: Path) -> None:
 
 @click.command("purge")
 @with_appcontext
+@for_tenant
 def purge_command() -> None:
     """Apply the retention policy: delete the content of cases closed longer than the period."""
     session = db.session()

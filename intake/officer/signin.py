@@ -38,7 +38,16 @@ def _totp_key(private_key: bytes) -> bytes:
 
 
 def _totp_aad(officer: Officer) -> bytes:
-    return key_contexts.totp_secret(officer.id)
+    return key_contexts.totp_secret_of(officer.username)
+
+
+def _open_totp(officer: Officer, private_key: bytes) -> bytes:
+    """The officer's TOTP secret (bound to the username; older enrolments to the row id)."""
+    assert officer.totp_secret is not None  # noqa: S101 - callers check enrolment first
+    try:
+        return _open_totp(officer, private_key)
+    except crypto.CryptoError:
+        return crypto.decrypt(_totp_key(private_key), officer.totp_secret, key_contexts.totp_secret(officer.id))
 
 
 def _pending_aad(row: OfficerSession) -> bytes:
@@ -113,7 +122,7 @@ def code_step(
         raise SignInFailed("locked")
     if officer.totp_secret is None:
         raise SignInFailed("not enrolled")
-    secret = crypto.decrypt(_totp_key(private_key), officer.totp_secret, _totp_aad(officer))
+    secret = _open_totp(officer, private_key)
     try:
         step = crypto.totp_match(secret, normalise_code(code), officer.totp_last_counter, at)
     except crypto.CryptoError as exc:
@@ -194,7 +203,7 @@ def totp_secret_of(officer: Officer, private_key: bytes) -> bytes:
     """The decrypted TOTP secret (tests and re-display only)."""
     if officer.totp_secret is None:
         raise EnrolmentFailed
-    return crypto.decrypt(_totp_key(private_key), officer.totp_secret, _totp_aad(officer))
+    return _open_totp(officer, private_key)
 
 
 def change_password(
