@@ -64,6 +64,9 @@ class Config:
 
     RETENTION_YEARS = 5
 
+    # Tenants: how long an app server trusts its cache of tenants and their host names (seconds).
+    TENANT_CACHE_SECONDS = 30
+
     DEMO = False
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import ROOT, load_config
 
-from . import cli, errors, i18n, maintenance, security, urls
+from . import cli, errors, i18n, maintenance, security, tenancy, urls
 from .answers.views import bp as answers
 from .citizen.views import bp as citizen
 from .db import Database
@@ -41,6 +41,7 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     Database().init_app(app)
+    tenancy.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

@@ -50,7 +50,7 @@ def get(session: Session, name: str) -> str:
 
 def put(session: Session, name: str, value: str) -> None:
     session.info.pop(_CACHE, None)
-    row = session.get(Setting, name)
+    row = session.scalar(select(Setting).where(Setting.name == name))
     if row is None:
         session.add(Setting(name=name, value=value))
     else:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from alembic import context
+from sqlalchemy import Connection, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -39,9 +40,12 @@ def run_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Migrations act for the host: row-level security (intake/tenancy.py) lets them see every row.
+            connection.execute(text("SELECT set_config('intake.scope', 'host', true)"))
         context.run_migrations()
 
 
