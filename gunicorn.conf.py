@@ -1,6 +1,7 @@
 """gunicorn settings for serving `wsgi:app`: loopback by default, no access log, production checks at start.
 
-    gunicorn -c gunicorn.conf.py wsgi:app
+    gunicorn -c gunicorn.conf.py wsgi:app                  (from the checkout)
+    gunicorn -c python:intake.gunicorn_conf wsgi:app       (installed from the wheel, which ships it so)
 
 Environment: INTAKE_BIND (default 127.0.0.1:8000; several addresses separated by commas),
 INTAKE_WORKERS (default 2 x cores + 1, at most 8), INTAKE_WORKER_TIMEOUT (seconds, default 60),

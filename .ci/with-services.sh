@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Run a command with a throwaway PostgreSQL cluster and Redis server on 127.0.0.1, then stop them.
+# Run a command with a throwaway PostgreSQL cluster, Redis server and SeaweedFS (S3) on 127.0.0.1, then
+# stop them.
 #
 #   bash .ci/with-services.sh COMMAND [ARGS...]
 #
 # Exports INTAKE_TEST_DATABASE_URL (a superuser URL; the test fixture makes one database per test
-# process) and INTAKE_TEST_REDIS_URL. When either variable is already set, that server is used and
-# nothing is started for it. Data lives in a temporary folder removed on exit; nothing listens beyond
+# process), INTAKE_TEST_REDIS_URL and INTAKE_TEST_S3_* (endpoint, access and secret key, bucket, data
+# folder: the whole run shares one SeaweedFS; tests/seaweed.py starts it). When a variable
+# (INTAKE_TEST_S3_ENDPOINT for the store) is already set, that server is used and nothing is started. Data lives in a temporary folder removed on exit; nothing listens beyond
 # loopback. Works as root (the cluster runs as the `postgres` user) or as an ordinary user.
 set -euo pipefail
 
@@ -14,6 +16,9 @@ chmod 755 "$state"
 pg_run=()
 pg_ctl=""
 redis_pid=""
+weed_pid=""
+py="$(dirname "$0")/../.venv/bin/python"
+[ -x "$py" ] || py=python3
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -27,6 +32,10 @@ cleanup() {
     if [ -n "$redis_pid" ]; then
         kill "$redis_pid" 2>/dev/null || true
         wait "$redis_pid" 2>/dev/null || true
+    fi
+    if [ -n "$weed_pid" ]; then
+        kill "$weed_pid" 2>/dev/null || true   # tests/seaweed.py stops weed and removes its sockets
+        wait "$weed_pid" 2>/dev/null || true
     fi
     rm -rf "$state"
     exit "$rc"
@@ -76,6 +85,24 @@ if [ -z "${INTAKE_TEST_REDIS_URL:-}" ]; then
     redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null
     export INTAKE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
     echo "with-services: Redis on 127.0.0.1:$redis_port"
+fi
+
+if [ -z "${INTAKE_TEST_S3_ENDPOINT:-}" ]; then
+    mkdir -p "$state/seaweed"
+    "$py" "$(dirname "$0")/../tests/seaweed.py" --state "$state/seaweed" >"$state/seaweed.log" 2>&1 &
+    weed_pid=$!
+    for _ in $(seq 1 600); do   # at most 60 s (tests/seaweed.py gives up by itself after 60 s)
+        if [ -f "$state/seaweed/env" ] || ! kill -0 "$weed_pid" 2>/dev/null; then break; fi
+        sleep 0.1
+    done
+    if [ ! -f "$state/seaweed/env" ]; then
+        echo "with-services: SeaweedFS did not start" >&2
+        cat "$state/seaweed.log" >&2
+        exit 1
+    fi
+    # shellcheck disable=SC1091
+    . "$state/seaweed/env"
+    echo "with-services: SeaweedFS S3 on ${INTAKE_TEST_S3_ENDPOINT#http://}"
 fi
 
 "$@"

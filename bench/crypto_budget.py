@@ -92,7 +92,7 @@ def main() -> None:
                     body={"details": "ไฟฟ้าส่องสว่างในซอยดับ " * 20, "rating": 3},
                     contact="081-234-5678",
                     files=[],
-                    instance_dir=inst.instance_dir,
+                    store=app.extensions["intake.store"],
                 )
                 session.expunge_all()
 

@@ -38,7 +38,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from intake import attachments, cases, crypto, dates, db, key_contexts, keyring, settings, tokens
+from intake import attachments, cases, crypto, dates, db, key_contexts, keyring, settings, storage, tokens
 from intake.models import (
     Agency,
     Attachment,
@@ -251,7 +251,7 @@ def make_seed(
         body=plan.body,
         contact=plan.contact,
         files=files,
-        instance_dir=instance_dir,
+        store=storage.FileStore(instance_dir / "attachments"),
         source=Source(plan.source),
         received_at=plan.received,
         category=plan.category,
@@ -294,7 +294,8 @@ class Bulk:
     def __init__(self, app_session: Session, instance_dir: Path, officers: dict[str, Officer]) -> None:
         self.session = app_session
         self.instance_dir = instance_dir
-        self.folder = attachments.directory(instance_dir)
+        self.folder = instance_dir / "attachments"
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.secret = keyring.server_secret()
         self.channel_pub = {c.value: keyring.channel_public(app_session, c.value) for c in Channel}
         self.officer_ids = {name: o.id for name, o in officers.items()}

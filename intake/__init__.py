@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Flask
 
-from config import ROOT, load_config
+from config import ASSETS, PACKAGE, load_config
 
-from . import cli, errors, i18n, maintenance, security, tenancy, urls
+from . import cli, errors, i18n, maintenance, security, storage, tenancy, urls
 from .answers.views import bp as answers
 from .citizen.views import bp as citizen
 from .db import Database
@@ -22,8 +22,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error pages, security, commands."""
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "intake" / "static"),
+        template_folder=str(ASSETS / "templates"),
+        static_folder=str(PACKAGE / "static"),
     )
     configure(app, overrides)
     register_extensions(app)
@@ -41,6 +41,7 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     Database().init_app(app)
+    storage.init_app(app)
     tenancy.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

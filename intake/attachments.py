@@ -1,59 +1,64 @@
-"""Attachments: type checked by content, image metadata removed, encrypted to disk in chunks.
+"""Attachments: recognised by content, cleaned of what could give the sender away, encrypted into the store.
 
-Accepted: JPEG, PNG, WebP (re-encoded without EXIF/XMP/GPS or text chunks), PDF and plain UTF-8 text.
-Files are stored as ``<instance>/attachments/<random name>``; their real name, type and size are
-encrypted in the database. A file is written under a temporary name, flushed to disk and renamed
-before the case is committed; a crash in between leaves an orphan that `sweep_orphans` removes.
+Accepted (see `intake.cleaning` for exactly what each cleaner removes): photos (JPEG, PNG, WebP:
+re-encoded, pixels only), PDF, DOCX, XLSX, ODT (metadata, names and dates removed), MP4, M4A, 3GP, MOV
+(remuxed without metadata) and plain UTF-8 text (kept as is). The pictures of one submission are counted
+before any is decoded and must fit a pixel budget (`Policy.max_pixels`); `Policy.charge` lets the caller
+deduct the decoded pixels from a per-sender budget first. File names are replaced by neutral ones
+("ไฟล์แนบ-1.pdf") unless the sender asked to keep them. Plaintext stays in memory or in files encrypted
+under a key held in memory (`crypto.ephemeral_file`, memfds for the child tools).
+
+Files are stored encrypted, in chunks, in the configured store (intake/storage.py: the instance folder, or
+S3) under a random name; their real name, type and size are encrypted in the database. The object is
+durable before the case is committed; a crash in between leaves an orphan that `sweep_orphans` removes.
 """
 
 from __future__ import annotations
 
-import codecs
 import io
 import json
+import math
 import os
-import secrets
-import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import crypto, filenames, key_contexts
+from . import crypto, filenames, key_contexts, storage
+from .cleaning import Refused, images, kinds, media, office, pdf, sandbox
 from .models import Attachment, Case, KeyKind
+from .storage import Store
 
 READ_CHUNK = 64 * 1024
-MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels: more than any phone camera, far less than a bomb
-Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+MAX_IMAGE_PIXELS = images.MAX_IMAGE_PIXELS
+DEFAULT_MAX_PIXELS = 150_000_000  # ten 12-megapixel phone photos at full size, and some
+TOOL_MEMORY = 1024 * 1024 * 1024  # address space of a cleaning child (ffmpeg, the PDF cleaner)
 
-MEDIA_TYPES = {
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "pdf": "application/pdf",
-    "text": "text/plain; charset=utf-8",
-}
-EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "pdf": ".pdf", "text": ".txt"}
+MEDIA_TYPES = {name: kind.media_type for name, kind in kinds.KINDS.items()}
+EXTENSIONS = {name: kind.extension for name, kind in kinds.KINDS.items()}
 
 
 class AttachmentRejected(ValueError):
     """A file that cannot be accepted; `reason` is one of the REASONS keys."""
 
-    REASONS = ("type", "too_large", "total_too_large", "too_many", "image", "empty")
+    REASONS = (
+        "type", "too_large", "total_too_large", "too_many", "image", "empty", "pixels_total", "busy",
+        "document", "encrypted", "media", "timeout", "unavailable",
+    )  # fmt: skip
 
-    def __init__(self, reason: str, filename: str = "") -> None:
+    def __init__(self, reason: str, filename: str = "", retry_after: int = 0) -> None:
         super().__init__(reason)
         self.reason = reason
         self.filename = filename
+        self.retry_after = retry_after
 
 
 class AttachmentMissing(FileNotFoundError):
-    """The encrypted file of an attachment is not on disk."""
+    """The encrypted file of an attachment is not in the store."""
 
 
 @dataclass
@@ -70,101 +75,145 @@ class CleanFile:
         return MEDIA_TYPES[self.kind]
 
 
+@dataclass(frozen=True)
+class Policy:
+    """How the files of one submission are checked and cleaned."""
+
+    max_bytes: int  # per file, as uploaded
+    max_pixels: int = DEFAULT_MAX_PIXELS  # decoded pixels of all the submission's pictures together
+    keep_names: bool = True
+    neutral_stem: str = "attachment"  # "ไฟล์แนบ" gives "ไฟล์แนบ-1.pdf"
+    tool_timeout: float = 30.0  # seconds ffmpeg and the PDF cleaner may take over all the files, together
+    # Called with the pixels about to be decoded, before any is: raises AttachmentRejected("busy") to refuse.
+    charge: Callable[[int], None] | None = field(default=None, compare=False)
+
+    def tool_limits(self, seconds: float) -> sandbox.Limits:
+        return sandbox.Limits(
+            timeout=seconds,
+            cpu_seconds=max(1, math.ceil(seconds)),
+            memory=TOOL_MEMORY,
+            max_output=2 * self.max_bytes + 1024 * 1024,
+        )
+
+
+@dataclass
+class Pending:
+    """An upload spooled and recognised, not yet cleaned."""
+
+    filename: str
+    kind: str
+    data: BinaryIO
+    picture: images.Picture | None = None
+
+
 def safe_name(name: str | None, kind: str) -> str:
     """The display name kept for a file of `kind` (intake/filenames.py: no path, no control characters)."""
     return filenames.display(name, EXTENSIONS[kind])
 
 
-def sniff(head: bytes) -> str | None:
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    return None
+def neutral_name(stem: str, index: int, kind: str) -> str:
+    """A name like "ไฟล์แนบ-2.docx": the file's type and place in the submission, nothing of its sender."""
+    return f"{stem}-{index}{EXTENSIONS[kind]}"
 
 
-def inspect(stream: BinaryIO, filename: str | None, max_bytes: int) -> CleanFile:
-    """Check one upload by content; images come back re-encoded without metadata."""
+def receive(stream: BinaryIO, filename: str | None, max_bytes: int) -> Pending:
+    """Spool one upload (encrypted under a key in memory) and recognise it; pictures' headers are read."""
+    name = filename or ""
     spool: BinaryIO = crypto.ephemeral_file()
-    size = 0
-    while chunk := stream.read(READ_CHUNK):
-        size += len(chunk)
-        if size > max_bytes:
-            spool.close()
-            raise AttachmentRejected("too_large", filename or "")
-        spool.write(chunk)
-    if size == 0:
-        spool.close()
-        raise AttachmentRejected("empty", filename or "")
-    spool.seek(0)
-    kind = sniff(spool.read(16))
-    spool.seek(0)
-    if kind is None:
-        kind = "text" if _is_text(spool) else None
-        spool.seek(0)
-    if kind is None:
-        spool.close()
-        raise AttachmentRejected("type", filename or "")
-    if kind in ("jpeg", "png", "webp"):
-        cleaned = _strip_image(spool, kind, filename or "")
-        spool.close()
-        spool, size = cleaned, cleaned.seek(0, os.SEEK_END)
-        spool.seek(0)
-    return CleanFile(safe_name(filename, kind), kind, spool, size)
-
-
-def _is_text(data: BinaryIO) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        while chunk := data.read(READ_CHUNK):
-            if b"\x00" in chunk:
-                return False
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+        size = 0
+        while chunk := stream.read(READ_CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise AttachmentRejected("too_large", name)
+            spool.write(chunk)
+        if size == 0:
+            raise AttachmentRejected("empty", name)
+        kind = kinds.sniff(spool) or ("text" if kinds.is_text(spool) else None)
+        if kind is None:
+            raise AttachmentRejected("type", name)
+        picture = images.probe(spool, kind) if kinds.KINDS[kind].family == "image" else None
+    except Refused as exc:
+        spool.close()
+        raise AttachmentRejected(exc.reason, name) from exc
+    except BaseException:
+        spool.close()
+        raise
+    return Pending(name, kind, spool, picture)
 
 
-def _strip_image(data: BinaryIO, kind: str, filename: str) -> BinaryIO:
-    """Decode and re-encode: pixels survive, EXIF/GPS/XMP/ICC text and comments do not."""
-    out = crypto.ephemeral_file()
+def inspect_all(uploads: list[tuple[BinaryIO, str | None]], policy: Policy) -> list[CleanFile]:
+    """Check and clean the files of one submission; AttachmentRejected names the first that fails.
+
+    Every file is spooled and recognised, and every picture's size read from its header, before anything
+    is decoded or cleaned: a submission whose pictures cannot fit the pixel budget is refused at once.
+    """
+    pending: list[Pending] = []
+    clean: list[CleanFile] = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(data) as img:
-                if img.format != {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}[kind]:
-                    raise AttachmentRejected("type", filename)
-                img.load()
-                clean = ImageOps.exif_transpose(img) or img
-                # Pillow writes some of `info` back on save (a JPEG comment, a PNG colour profile):
-                # keep only what the pixels need.
-                clean.info = {k: v for k, v in clean.info.items() if k == "transparency"}
-                if kind == "jpeg":
-                    clean = clean.convert("RGB") if clean.mode not in ("RGB", "L") else clean
-                    clean.save(out, "JPEG", quality=90)
-                elif kind == "png":
-                    clean.save(out, "PNG")
-                else:
-                    clean.save(out, "WEBP", quality=90)
-    except AttachmentRejected:
+        for stream, filename in uploads:
+            pending.append(receive(stream, filename, policy.max_bytes))
+        pictures = [p.picture for p in pending if p.picture is not None]
+        try:
+            decoded = images.fit(pictures, policy.max_pixels)
+        except Refused as exc:
+            raise AttachmentRejected(exc.reason) from exc
+        if decoded and policy.charge is not None:
+            policy.charge(decoded)
+        # One deadline for every child tool of the submission: the request must end well before a
+        # server's worker timeout, however many slow files it carries.
+        deadline = time.monotonic() + policy.tool_timeout
+        for index, item in enumerate(pending, 1):
+            clean.append(_clean(item, policy, index, deadline))
+    except BaseException:
+        close_all(clean)
+        raise
+    finally:
+        for item in pending:
+            item.data.close()
+    return clean
+
+
+def inspect(stream: BinaryIO, filename: str | None, max_bytes: int, keep_name: bool = True) -> CleanFile:
+    """Check and clean one file on its own (officer tools, data generation)."""
+    return inspect_all([(stream, filename)], Policy(max_bytes, keep_names=keep_name))[0]
+
+
+def _clean(item: Pending, policy: Policy, index: int, deadline: float) -> CleanFile:
+    family = kinds.KINDS[item.kind].family
+    if policy.keep_names:
+        name = safe_name(item.filename, item.kind)
+    else:
+        name = neutral_name(policy.neutral_stem, index, item.kind)
+    if family == "text":  # kept as it is: the spool itself becomes the clean file
+        spool, item.data = item.data, io.BytesIO()
+        size = spool.seek(0, os.SEEK_END)
+        spool.seek(0)
+        return CleanFile(name, item.kind, spool, size)
+    out: BinaryIO = crypto.ephemeral_file()
+    try:
+        if family == "image":
+            assert item.picture is not None  # noqa: S101 - receive() read every picture's header
+            images.reencode(item.data, item.picture, out)
+        elif family == "office":
+            office.clean(item.data, out, item.kind)
+        else:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Refused("timeout", "no time left for this submission")
+            if family == "pdf":
+                pdf.clean(item.data, out, policy.tool_limits(left))
+            else:
+                media.clean(item.data, out, item.kind, policy.tool_limits(left))
+    except Refused as exc:
+        out.close()
+        raise AttachmentRejected(exc.reason, item.filename) from exc
+    except BaseException:
         out.close()
         raise
-    except (
-        OSError,
-        ValueError,
-        SyntaxError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as exc:
-        out.close()
-        raise AttachmentRejected("image", filename) from exc
+    size = out.seek(0, os.SEEK_END)
     out.seek(0)
-    return out
+    return CleanFile(name, item.kind, out, size)
 
 
 def close_all(files: list[CleanFile]) -> None:
@@ -175,29 +224,17 @@ def close_all(files: list[CleanFile]) -> None:
 # --- encrypted storage ---------------------------------------------------------------------------
 
 
-def directory(instance_dir: str | Path) -> Path:
-    path = Path(instance_dir) / "attachments"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def put(store: Store, case: Case, key: bytes, clean: CleanFile, key_kind: KeyKind) -> Attachment:
+    """Encrypt a clean file into the store (durably, streamed) and return its unsaved row (its ciphertext
+    bound to the case's number in its tenant).
 
-
-def store(
-    instance_dir: str | Path, case: Case, key: bytes, clean: CleanFile, key_kind: KeyKind
-) -> Attachment:
-    """Encrypt a clean file to disk (durably) and return its unsaved row (bound to the case's number)."""
+    Raises StoreUnavailable when the store cannot take it (nothing is then stored under its name)."""
     assert case.number is not None  # noqa: S101 - a flushed case has its number
     number = case.number
-    folder = directory(instance_dir)
-    stored_name = secrets.token_hex(16)
-    final = folder / stored_name
-    part = folder / (stored_name + ".part")
+    stored_name = storage.new_name()
     clean.data.seek(0)
-    with open(part, "xb") as sink:
-        crypto.encrypt_stream(key, clean.data, sink, key_contexts.attachment(number, stored_name))
-        sink.flush()
-        os.fsync(sink.fileno())
-    os.replace(part, final)
-    _fsync_dir(folder)
+    aad = key_contexts.attachment(number, stored_name)
+    store.put(stored_name, crypto.encrypt_chunks(key, clean.data, aad))
     meta = json.dumps({"name": clean.name, "type": clean.media_type, "size": clean.size}).encode()
     return Attachment(
         case_id=case.id,
@@ -205,14 +242,6 @@ def store(
         key=key_kind,
         meta=crypto.encrypt(key, meta, key_contexts.attachment_meta(number)),
     )
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _number(attachment: Attachment) -> int:
@@ -225,12 +254,13 @@ def read_meta(attachment: Attachment, key: bytes) -> dict[str, object]:
     return json.loads(crypto.decrypt(key, attachment.meta, key_contexts.attachment_meta(_number(attachment))))
 
 
-def open_plain(instance_dir: str | Path, attachment: Attachment, key: bytes) -> Iterator[bytes]:
-    """Decrypted chunks of an attachment, streamed; raises AttachmentMissing or CryptoError."""
-    path = directory(instance_dir) / attachment.stored_name
+def open_plain(store: Store, attachment: Attachment, key: bytes) -> Iterator[bytes]:
+    """Decrypted chunks of an attachment, streamed. The object is opened at once, so that a missing
+    object (AttachmentMissing) or a store that is away (StoreUnavailable) is known before any byte
+    is sent; tampering raises CryptoError while reading."""
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed when the generator ends
-    except FileNotFoundError as exc:
+        fh = store.open(attachment.stored_name)
+    except storage.ObjectMissing as exc:
         raise AttachmentMissing(attachment.stored_name) from exc
 
     def chunks() -> Iterator[bytes]:
@@ -241,37 +271,24 @@ def open_plain(instance_dir: str | Path, attachment: Attachment, key: bytes) -> 
     return chunks()
 
 
-def remove_files(instance_dir: str | Path, stored_names: list[str], overwrite: bool = False) -> None:
-    """Delete stored files (overwritten with zeros first when asked: retention purge)."""
-    folder = directory(instance_dir)
+def remove_files(store: Store, stored_names: list[str], overwrite: bool = False) -> None:
+    """Delete stored objects (a file store overwrites them with zeros first when asked: retention)."""
     for name in stored_names:
-        for path in (folder / name, folder / (name + ".part")):
-            if not path.exists():
-                continue
-            if overwrite:
-                size = path.stat().st_size
-                with open(path, "r+b") as fh:
-                    for offset in range(0, size, READ_CHUNK):
-                        fh.write(b"\x00" * min(READ_CHUNK, size - offset))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            path.unlink()
+        store.delete(name, overwrite=overwrite)
 
 
-def sweep_orphans(session: Session, instance_dir: str | Path, grace: timedelta) -> list[str]:
-    """Remove files that no committed row names and that are older than `grace` (crash leftovers)."""
-    folder = directory(instance_dir)
-    known = set(session.scalars(select(Attachment.stored_name)))
+def sweep_orphans(session: Session, store: Store, grace: timedelta) -> list[str]:
+    """Remove objects that no committed row names and that are older than `grace` (crash leftovers),
+    and uploads that never finished."""
     cutoff = datetime.now(UTC) - grace
+    known = set(session.scalars(select(Attachment.stored_name)))
     removed = []
-    for path in folder.iterdir():
-        name = path.name.removesuffix(".part")
-        if name in known and not path.name.endswith(".part"):
+    for info in list(store.list_objects()):
+        if info.name in known or info.modified > cutoff:
             continue
-        if datetime.fromtimestamp(path.stat().st_mtime, UTC) > cutoff:
-            continue
-        path.unlink()
-        removed.append(path.name)
+        store.delete(info.name)
+        removed.append(info.name)
+    removed.extend(store.sweep_unfinished(cutoff))
     return removed
 
 

@@ -64,7 +64,9 @@ def record(
     tenant = tenancy.current()
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:lock, :tenant)"), {"lock": _LOCK_ID, "tenant": tenant.id})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:lock, :tenant)"), {"lock": _LOCK_ID, "tenant": tenant.id}
+        )
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()

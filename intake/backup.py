@@ -8,7 +8,11 @@ included: it belongs offline.
 
 Consistency while the app runs: SQLite is copied with its online backup API; PostgreSQL is dumped with
 `pg_dump -Fc` on a snapshot exported from a transaction that also lists the attachment rows, so the
-files copied are exactly the ones the dumped rows name (attachment files never change once written).
+files copied are exactly the ones the dumped rows name (attachment objects never change once written).
+
+Either storage (intake/storage.py): the encrypted objects are read from the configured store, whichever
+it is, into the tar as they are; a restore writes them into the store the restoring instance is
+configured with, so a backup of a `file:` instance can be restored onto `s3:` and the other way round.
 
 Layout of the tar: database.sqlite3 or database.pgdump, attachments/<stored name>, keys/<file>, and
 manifest.json last (format, engine, schema revision, counts, SHA-256 and size of every other member).
@@ -37,6 +41,7 @@ from sqlalchemy.engine import make_url
 
 from . import dates
 from .db import Base
+from .storage import StorageError, Store, iter_stream
 
 FORMAT = "intake-backup-v1"
 MANIFEST = "manifest.json"
@@ -82,9 +87,7 @@ class Snapshot:
 # --- making a backup -----------------------------------------------------------------------------
 
 
-def create(
-    engine: Engine, instance_dir: str | Path, keys_dir: str | Path, output: str | Path
-) -> BackupSummary:
+def create(engine: Engine, store: Store, keys_dir: str | Path, output: str | Path) -> BackupSummary:
     """Write a backup of the running instance to `output` (atomically, mode 0600)."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -107,12 +110,8 @@ def create(
                 tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
             ):
                 files[db_file.name] = _add_file(tar, db_file, db_file.name)
-                folder = Path(instance_dir) / "attachments"
                 for name in snap.stored_names:
-                    path = folder / name
-                    if not path.is_file():
-                        raise BackupError(f"attachment file {name} named in the database is missing")
-                    files[f"attachments/{name}"] = _add_file(tar, path, f"attachments/{name}")
+                    files[f"attachments/{name}"] = _add_object(tar, store, name)
                 for name in KEY_FILES:
                     path = Path(keys_dir) / name
                     if not path.is_file():
@@ -125,6 +124,7 @@ def create(
                     "alembic_revision": snap.revision,
                     "cases": snap.cases,
                     "attachments": len(snap.stored_names),
+                    "storage": store.identity.split(":", 1)[0],
                     "not_included": NOT_INCLUDED,
                     "files": files,
                 }
@@ -162,6 +162,26 @@ def _add_file(tar: tarfile.TarFile, path: Path, arcname: str) -> dict[str, Any]:
         reader = _HashingReader(fh)
         tar.addfile(info, reader)
     return {"sha256": reader.digest.hexdigest(), "size": size}
+
+
+def _add_object(tar: tarfile.TarFile, store: Store, name: str) -> dict[str, Any]:
+    """One encrypted object, streamed from the store into the tar as it is."""
+    arcname = f"attachments/{name}"
+    try:
+        info = store.stat(name)
+        if info is None:
+            raise BackupError(f"attachment object {name} named in the database is missing from the store")
+        member = tarfile.TarInfo(arcname)
+        member.size = info.size
+        member.mode = 0o600
+        with store.open(name) as fh:
+            reader = _HashingReader(fh)
+            tar.addfile(member, reader)
+    except StorageError as exc:
+        raise BackupError(f"the store could not be read: {exc}") from exc
+    except OSError as exc:  # tarfile's "unexpected end of data": the object changed size under us
+        raise BackupError(f"attachment object {name} could not be read whole") from exc
+    return {"sha256": reader.digest.hexdigest(), "size": info.size}
 
 
 def _sqlite_path(engine: Engine) -> Path:
@@ -315,8 +335,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def emptiness_problems(engine: Engine, instance_dir: str | Path, keys_dir: str | Path) -> list[str]:
-    """Why the target is not an empty instance (an empty list when it is)."""
+def emptiness_problems(engine: Engine, store: Store | None, keys_dir: str | Path) -> list[str]:
+    """Why the target is not an empty instance (an empty list when it is); `store` None: skip the store."""
     problems = []
     with engine.connect() as conn:
         existing = set(inspect(conn).get_table_names())
@@ -324,9 +344,8 @@ def emptiness_problems(engine: Engine, instance_dir: str | Path, keys_dir: str |
             if table.name in existing and conn.execute(table.select().limit(1)).first() is not None:
                 problems.append(f"the database table {table.name} is not empty")
                 break
-    folder = Path(instance_dir) / "attachments"
-    if folder.is_dir() and any(folder.iterdir()):
-        problems.append(f"{folder} is not empty")
+    if store is not None and not store.is_empty():
+        problems.append(f"the storage {store.identity} is not empty")
     for name in KEY_FILES:
         if (Path(keys_dir) / name).exists():
             problems.append(f"{Path(keys_dir) / name} exists")
@@ -334,30 +353,59 @@ def emptiness_problems(engine: Engine, instance_dir: str | Path, keys_dir: str |
 
 
 def restore(
-    engine: Engine, instance_dir: str | Path, keys_dir: str | Path, path: str | Path
+    engine: Engine, store: Store, keys_dir: str | Path, path: str | Path, scratch: str | Path
 ) -> dict[str, Any]:
-    """Bring a backup back into an EMPTY instance; returns its manifest. Raises RestoreRefused."""
-    problems = emptiness_problems(engine, instance_dir, keys_dir)
-    if problems:
-        raise RestoreRefused("the target instance is not empty: " + "; ".join(problems))
-    instance = Path(instance_dir)
-    instance.mkdir(parents=True, exist_ok=True)
-    with opened(path, scratch=instance) as backup:
-        manifest = backup.manifest
-        if manifest["engine"] != engine.dialect.name:
-            raise RestoreRefused(
-                f"the backup is of a {manifest['engine']} database; this instance uses {engine.dialect.name}"
-            )
-        if engine.dialect.name == "sqlite":
-            _restore_sqlite(engine, backup.folder / "database.sqlite3")
-        else:
-            _restore_postgres(engine, backup.folder / "database.pgdump")
-        _install_files(backup.folder / "attachments", instance / "attachments", 0o600)
-        _install_files(backup.folder / "keys", Path(keys_dir), 0o600, only=KEY_FILES)
-        for public in ("recovery.pub", "channels.pub"):
-            if (Path(keys_dir) / public).exists():
-                (Path(keys_dir) / public).chmod(0o644)
+    """Bring a backup back into an EMPTY instance; returns its manifest. Raises RestoreRefused.
+
+    The backup is unpacked and checked in `scratch` (the instance folder: a disk, not tmpfs), then its
+    objects go into `store`, then the database, then keys/. The store may already hold objects of this
+    same backup (a restore cut short and run again), nothing else."""
+    try:
+        problems = emptiness_problems(engine, None, keys_dir)
+        if problems:
+            raise RestoreRefused("the target instance is not empty: " + "; ".join(problems))
+        Path(scratch).mkdir(parents=True, exist_ok=True)
+        with opened(path, scratch=scratch) as backup:
+            manifest = backup.manifest
+            if manifest["engine"] != engine.dialect.name:
+                raise RestoreRefused(
+                    f"the backup is of a {manifest['engine']} database; this instance uses "
+                    f"{engine.dialect.name}"
+                )
+            wanted = {name.removeprefix("attachments/") for name in manifest["files"]
+                      if name.startswith("attachments/")}
+            foreign = [info.name for info in store.list_objects() if info.name not in wanted]
+            if foreign:
+                raise RestoreRefused(f"the target instance is not empty: the storage {store.identity} "
+                                     f"holds {len(foreign)} objects that are not in this backup")
+            _install_objects(backup.folder / "attachments", store, manifest["files"])
+            if engine.dialect.name == "sqlite":
+                _restore_sqlite(engine, backup.folder / "database.sqlite3")
+            else:
+                _restore_postgres(engine, backup.folder / "database.pgdump")
+            _install_files(backup.folder / "keys", Path(keys_dir), 0o600, only=KEY_FILES)
+            for public in ("recovery.pub", "channels.pub"):
+                if (Path(keys_dir) / public).exists():
+                    (Path(keys_dir) / public).chmod(0o644)
+    except StorageError as exc:
+        raise BackupError(f"the store could not be written: {exc}") from exc
     return manifest
+
+
+def _install_objects(source: Path, store: Store, files: dict[str, Any]) -> int:
+    """Every object of the backup into the store (again, if a cut-short restore had put it already)."""
+    count = 0
+    if not source.is_dir():
+        return count
+    for path in sorted(source.iterdir()):
+        expected = int(files[f"attachments/{path.name}"]["size"])
+        with open(path, "rb") as fh:
+            written = store.put(path.name, iter_stream(fh, CHUNK))
+        if written != expected:
+            raise BackupError(f"attachment object {path.name} was not stored whole")
+        path.unlink()
+        count += 1
+    return count
 
 
 def _restore_sqlite(engine: Engine, snapshot: Path) -> None:

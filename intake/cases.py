@@ -9,11 +9,11 @@ commit themselves because the token may be shown only once the case and its file
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -33,6 +33,7 @@ from .models import (
     Source,
     Status,
 )
+from .storage import StorageError, Store
 
 
 class CaseError(Exception):
@@ -104,7 +105,8 @@ def officer_keys(session: Session, officer: Officer, officer_private: bytes, cas
     """Open a case's keys through the officer's channel grant; raises ChannelForbidden."""
     try:
         channel_private = keyring.channel_private(session, officer, officer_private, case.channel)
-        both = crypto.unseal(channel_private, case.sealed_for_channel, key_contexts.case_keys(case_number(case)))
+        aad = key_contexts.case_keys(case_number(case))
+        both = crypto.unseal(channel_private, case.sealed_for_channel, aad)
     except (keyring.ChannelNotGranted, crypto.CryptoError) as exc:
         raise ChannelForbidden(case.channel) from exc
     return CaseKeys(both[:32], both[32:])
@@ -118,7 +120,8 @@ def _encrypt_entry(case: Case, kind: EntryKind, key_kind: KeyKind, keys: CaseKey
 def decrypt_entry(entry: Entry, keys: CaseKeys) -> Any:
     if entry.body is None or entry.key is None:
         return None
-    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, key_contexts.entry(case_number(entry.case), entry.kind))
+    aad = key_contexts.entry(case_number(entry.case), entry.kind)
+    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, aad)
     return json.loads(raw)
 
 
@@ -166,14 +169,16 @@ def submit(
     body: dict[str, Any],
     contact: str | None,
     files: list[attachments.CleanFile],
-    instance_dir: str | Path,
+    store: Store,
     source: Source = Source.WEB,
     received_at: datetime | None = None,
     category: str | None = None,
     officer: Officer | None = None,
     before_commit: Callable[[Case], None] | None = None,
 ) -> Submitted:
-    """Store a new case encrypted, commit it with its files, and return its token."""
+    """Store a new case encrypted, commit it with its files, and return its token.
+
+    Raises StoreUnavailable (nothing committed, no token) when the files cannot be stored."""
     token = tokens.make()
     now = dates.now()
     received = received_at or now
@@ -224,7 +229,7 @@ def submit(
         _add_internal(session, case, EntryKind.CONTACT, keys, {"contact": contact}, at=received)
     if before_commit is not None:  # e.g. the audit entry of an officer's intake, in the same transaction
         before_commit(case)
-    _commit_with_files(session, case, entry, keys.content, files, instance_dir)
+    _commit_with_files(session, case, entry, keys.content, files, store)
     return Submitted(case, token)
 
 
@@ -234,19 +239,22 @@ def _commit_with_files(
     entry: Entry,
     key: bytes,
     files: list[attachments.CleanFile],
-    instance_dir: str | Path,
+    store: Store,
 ) -> None:
+    """Objects first (each durable when stored), then the commit; if anything fails, the objects stored
+    so far are removed again (and if that fails too, or the process dies, the orphan sweep removes them)."""
     stored: list[str] = []
     try:
         for clean in files:
-            row = attachments.store(instance_dir, case, key, clean, KeyKind.CONTENT)
+            row = attachments.put(store, case, key, clean, KeyKind.CONTENT)
             row.entry_id = entry.id
             stored.append(row.stored_name)
             case.attachments.append(row)
         session.commit()
     except BaseException:
         session.rollback()
-        attachments.remove_files(instance_dir, stored)
+        with contextlib.suppress(StorageError):
+            attachments.remove_files(store, stored)
         raise
     finally:
         attachments.close_all(files)
@@ -269,7 +277,8 @@ def find_by_token(session: Session, typed: str) -> CitizenCase:
         raise TokenNotFound
     citizen_key = crypto.derive_citizen_key(tokens.key_material(typed), case.citizen_salt)
     try:
-        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, key_contexts.case_citizen_key(case_number(case)))
+        aad = key_contexts.case_citizen_key(case_number(case))
+        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, aad)
     except crypto.CryptoError as exc:
         raise TokenNotFound from exc
     return CitizenCase(case, CaseKeys(content))
@@ -323,7 +332,7 @@ def add_followup(
     found: CitizenCase,
     message: str,
     files: list[attachments.CleanFile],
-    instance_dir: str | Path,
+    store: Store,
 ) -> Entry:
     """A citizen's later message on an open case; raises CaseClosed."""
     case = found.case
@@ -333,7 +342,7 @@ def add_followup(
     entry = _add_entry(
         session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}
     )
-    _commit_with_files(session, case, entry, found.keys.content, files, instance_dir)
+    _commit_with_files(session, case, entry, found.keys.content, files, store)
     return entry
 
 

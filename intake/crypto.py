@@ -191,22 +191,32 @@ def _chunk_nonce(prefix: bytes, index: int, final: bool) -> bytes:
     return prefix + struct.pack(">I", index) + (b"\x01" if final else b"\x00")
 
 
-def encrypt_stream(key: bytes, source: BinaryIO, sink: BinaryIO, aad: bytes) -> int:
-    """Encrypt `source` into `sink` chunk by chunk; memory stays at two chunks. Returns plaintext size."""
+def encrypt_chunks(key: bytes, source: BinaryIO, aad: bytes) -> Iterator[bytes]:
+    """The ciphertext of `source`, piece by piece (header, then one piece per chunk); memory: two chunks."""
     prefix = secrets.token_bytes(7)
-    sink.write(STREAM_MAGIC + prefix)
+    yield STREAM_MAGIC + prefix
     aes = AESGCM(key)
-    total, index = 0, 0
+    index = 0
     chunk = source.read(CHUNK_SIZE)
     while True:
         following = source.read(CHUNK_SIZE) if chunk else b""
         final = not following
         ct = aes.encrypt(_chunk_nonce(prefix, index, final), chunk, aad)
-        sink.write(struct.pack(">I", len(ct)) + ct)
-        total += len(chunk)
+        yield struct.pack(">I", len(ct)) + ct
         if final:
-            return total
+            return
         chunk, index = following, index + 1
+
+
+def encrypt_stream(key: bytes, source: BinaryIO, sink: BinaryIO, aad: bytes) -> int:
+    """Encrypt `source` into `sink` chunk by chunk; memory stays at two chunks. Returns plaintext size."""
+    pieces = encrypt_chunks(key, source, aad)
+    sink.write(next(pieces))
+    total = 0
+    for piece in pieces:
+        sink.write(piece)
+        total += len(piece) - 4 - 16  # length prefix and GCM tag
+    return total
 
 
 def decrypt_stream(key: bytes, source: BinaryIO, aad: bytes) -> Iterator[bytes]:

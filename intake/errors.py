@@ -8,6 +8,8 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from .storage import StoreUnavailable
+
 log = logging.getLogger(__name__)
 DRAIN_LIMIT = 64 * 1024 * 1024
 
@@ -27,12 +29,25 @@ def handle_http(exc: HTTPException) -> tuple[str, int]:
     code = exc.code or 500
     if isinstance(exc, RequestEntityTooLarge):
         _drain()
-    template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429) else "errors/generic.html"
+    template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429, 503) else "errors/generic.html"
     return render_template(template, code=code), code
 
 
 def handle_csrf(exc: CSRFError) -> tuple[str, int]:
     return render_template("errors/csrf.html", code=400), 400
+
+
+RETRY_AFTER = 30  # seconds: a store that is away is usually back within a minute (a restart)
+
+
+def unavailable_headers() -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER)}
+
+
+def handle_store_unavailable(exc: StoreUnavailable) -> tuple[str, int, dict[str, str]]:
+    """An engine is away: a clear "try again shortly" page with 503, never a trace (path only in the log)."""
+    log.warning("storage unavailable on %s %s: %s", request.method, request.path, exc)
+    return render_template("errors/503.html", code=503), 503, unavailable_headers()
 
 
 def handle_unexpected(exc: Exception) -> tuple[str, int]:
@@ -44,4 +59,5 @@ def handle_unexpected(exc: Exception) -> tuple[str, int]:
 def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(StoreUnavailable, handle_store_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

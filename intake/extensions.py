@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 
 from . import crypto, key_contexts
+from .catalogs import CatalogueBabel
 
 csrf = CSRFProtect()
-babel = Babel()
+babel = CatalogueBabel()  # the .po catalogues, read into memory (intake/catalogs.py)
 
 
 def client_key() -> str:

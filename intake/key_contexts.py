@@ -35,7 +35,8 @@ AUDIT_CHECKPOINT = b"intake audit checkpoint:"  # (7) prefix of a verification r
 CHANNEL_RECORD = b"channel record"  # (2) subkey tagging each channel's public key in the database
 OFFICER_RECORD_V2 = b"intake officer record v2:"  # (2, 5) prefix of the JSON an officer tag covers
 
-SERVER_SUBKEYS = (AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE, CHANNEL_RECORD)  # what keyring.server_key derives
+# what keyring.server_key derives:
+SERVER_SUBKEYS = (AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE, CHANNEL_RECORD)
 
 # --- the deployment's master secret (keys/token.secret) -----------------------------------------------
 

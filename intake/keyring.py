@@ -130,7 +130,9 @@ def server_secret(tenant: tenancy.TenantInfo | None = None) -> bytes:
     return secrets[tenant.id]
 
 
-def tenant_tag(tenant_id: int, slug: str, secret_wrapped: bytes | None, recovery_public: bytes | None) -> bytes:
+def tenant_tag(
+    tenant_id: int, slug: str, secret_wrapped: bytes | None, recovery_public: bytes | None
+) -> bytes:
     """The HMAC (master secret) a tenant's row carries over what a database editor must not change: its
     wrapped server secret and its recovery public key (both fixed when the tenant is made)."""
     record = {

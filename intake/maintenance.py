@@ -1,4 +1,5 @@
-"""Operator commands for keeping an instance: backup, restore, purge (retention) and orphan sweeping."""
+"""Operator commands for keeping an instance: backup, restore, purge (retention), orphan sweeping and
+moving the files to another storage."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import attachments, backup, db, migrate, retention, settings
+from . import attachments, backup, db, migrate, retention, settings, storage, storage_move
 from .cli import CommandFailed, for_tenant
 from .sessions import sweep_expired
 
@@ -22,6 +23,10 @@ def _instance() -> Path:
 
 def _keys() -> Path:
     return Path(current_app.config["KEYS_DIR"])
+
+
+def _store_failed(exc: storage.StorageError) -> CommandFailed:
+    return CommandFailed(f"{exc}; nothing was lost: run the command again when the store is back")
 
 
 @contextmanager
@@ -42,7 +47,7 @@ def _failure_said(*errors: type[Exception]) -> Iterator[None]:
 def backup_command(output: Path) -> None:
     """Write a consistent backup of the running instance to one file."""
     with _failure_said(backup.BackupError):
-        summary = backup.create(db.engine(), _instance(), _keys(), output)
+        summary = backup.create(db.engine(), storage.current(), _keys(), output)
     click.echo(
         f"Wrote {summary.path} ({summary.engine}, {summary.cases} cases, "
         f"{summary.attachments} attachments, {summary.size} bytes)."
@@ -56,7 +61,7 @@ def backup_command(output: Path) -> None:
 def restore_command(path: Path) -> None:
     """Restore a backup into this instance, which must be empty."""
     with _failure_said(backup.BackupError):
-        manifest = backup.restore(db.engine(), _instance(), _keys(), path)
+        manifest = backup.restore(db.engine(), storage.current(), _keys(), path, scratch=_instance())
     made = f"{manifest['engine']}, made {manifest['created_at']}"
     click.echo(f"Restored {manifest['cases']} cases and {manifest['attachments']} attachments ({made}).")
     if not migrate.is_current(db.engine()):
@@ -70,12 +75,15 @@ def purge_command() -> None:
     """Apply the retention policy: delete the content of cases closed longer than the period."""
     session = db.session()
     years = settings.retention_years(session)
-    result = retention.purge(session, _instance())
+    try:
+        result = retention.purge(session, storage.current())
+    except storage.StorageError as exc:
+        raise _store_failed(exc) from exc
     expired = sweep_expired(db.session())
     db.session().commit()
     click.echo(
         f"Purged {result.cases} cases closed more than {years} years ago "
-        f"({result.attachments} attachments overwritten and deleted)."
+        f"({result.attachments} attachments deleted)."
     )
     if result.orphans:
         click.echo(f"Removed {len(result.orphans)} orphan attachment files.")
@@ -87,8 +95,67 @@ def purge_command() -> None:
 @click.option("--grace-minutes", default=60, show_default=True, type=click.IntRange(min=0))
 def sweep_command(grace_minutes: int) -> None:
     """Remove attachment files no case names (left by a crash mid-submission)."""
-    removed = attachments.sweep_orphans(db.session(), _instance(), timedelta(minutes=grace_minutes))
+    try:
+        removed = attachments.sweep_orphans(db.session(), storage.current(), timedelta(minutes=grace_minutes))
+    except storage.StorageError as exc:
+        raise _store_failed(exc) from exc
     click.echo(f"Removed {len(removed)} orphan attachment files.")
+
+
+@click.command("migrate-storage")
+@with_appcontext
+@click.option("--to", "to_url", required=True, metavar="URL", help="file: or s3://BUCKET/PREFIX")
+@click.option("--from", "from_url", default=None, metavar="URL",
+              help="where the files are now (default: INTAKE_STORAGE_URL)")
+@click.option("--delete-source", is_flag=True,
+              help="after every copy is verified, delete the files from the source (only once "
+                   "INTAKE_STORAGE_URL already names the target)")
+def migrate_storage_command(to_url: str, from_url: str | None, delete_source: bool) -> None:
+    """Copy every attachment file to another storage, verified and resumably (progress in the database)."""
+    config = current_app.config
+    configured = str(config.get("STORAGE_URL") or "file:")
+    try:
+        source = storage.for_url(from_url or configured, config)
+        target = storage.for_url(to_url, config)
+    except storage.StorageConfigError as exc:
+        raise CommandFailed(str(exc)) from exc
+    serving = storage.current().identity
+    if delete_source and serving != target.identity:
+        raise CommandFailed(
+            "--delete-source only once the app uses the target: set INTAKE_STORAGE_URL to it, restart the "
+            "app servers, then run this again"
+        )
+    session = db.session()
+    click.echo(f"Copying attachment files from {source.identity} to {target.identity} ...")
+
+    def progress(done: int, total: int) -> None:
+        if done % 500 == 0 or done == total:
+            click.echo(f"  {done}/{total} checked")
+
+    try:
+        result = storage_move.copy_all(session, source, target, progress)
+        click.echo(
+            f"Copied {result.copied} files ({result.bytes} bytes), each read back and verified; "
+            f"{result.already} were already there."
+        )
+        if result.missing:
+            raise CommandFailed(
+                f"{len(result.missing)} attachments have no file in the source (first: "
+                f"{result.missing[0]}); the others are copied"
+            )
+        if delete_source:
+            storage_move.delete_source(session, source, target, result)
+            click.echo(f"Deleted {result.deleted} files from {source.identity}.")
+    except (storage_move.MoveRefused, storage_move.MoveFailed) as exc:
+        raise CommandFailed(str(exc)) from exc
+    except storage.StorageError as exc:
+        raise CommandFailed(f"{exc}; what was copied is recorded: run the command again") from exc
+    if serving != target.identity:
+        click.echo(
+            f"Next: set INTAKE_STORAGE_URL={storage.describe(to_url)}, restart the app servers, run this "
+            "command once more (it copies what arrived meanwhile), then add --from "
+            f"{storage.describe(from_url or configured)} --delete-source to remove the old copies."
+        )
 
 
 def register(app: Flask) -> None:
@@ -96,3 +163,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(purge_command)
     app.cli.add_command(sweep_command)
+    app.cli.add_command(migrate_storage_command)

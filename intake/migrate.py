@@ -11,15 +11,15 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-from config import ROOT
+from config import ASSETS
 
 from . import models, tenancy  # noqa: F401 - models registers the tables
 from .db import Base
 
 
 def alembic_config() -> AlembicConfig:
-    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg = AlembicConfig(str(ASSETS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ASSETS / "migrations"))
     return cfg
 
 

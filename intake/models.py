@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -279,6 +280,22 @@ class Attachment(TenantScoped, Base):
     case: Mapped[Case] = relationship(back_populates="attachments")
 
 
+class StorageCopy(Base):
+    """Progress of `migrate-storage`: one attachment object copied to another store and verified there.
+
+    `target` is the store's identity (storage.Store.identity, no credentials). A row is written only after
+    the copy was read back and its size and SHA-256 matched the source; a re-run skips what is recorded
+    and still there, so an interrupted move continues where it stopped."""
+
+    __tablename__ = "storage_copies"
+
+    target: Mapped[str] = mapped_column(String(512), primary_key=True)
+    stored_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    copied_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Officer(TenantScoped, Base):
     __tablename__ = "officers"
     __table_args__ = (UniqueConstraint("tenant_id", "username", name="uq_officers_tenant_username"),)
@@ -413,6 +430,22 @@ class Setting(TenantScoped, Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SiteImage(TenantScoped, Base):
+    """An image for the municipality's documents (today: the crest), uploaded by an administrator and
+    re-encoded as PNG. Kept in the database, not in a file, so that every app server sees the same one."""
+
+    __tablename__ = "site_images"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32), default="image/png")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of `data`, hex: an ETag and the audit's word
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class PublishedAnswer(TenantScoped, Base):

@@ -1,24 +1,25 @@
 """Retention: delete the content of cases closed longer than the retention period, keep their statistics.
 
-What goes: every entry's encrypted body, every attachment (row, and file overwritten with zeros before it
-is unlinked), and the sealed case keys (so nothing left could be decrypted even with every key). What
-stays: the case row's plaintext metadata (channel, source, category, status, dates, referral agency,
-assignee) and each timeline entry's kind, time and status, so statistics and reports never change.
-SQLite runs with `secure_delete` (freed pages are zeroed) and is vacuumed and checkpointed after a purge;
-on PostgreSQL the old row versions are left to VACUUM (see docs/deployment.md).
+What goes: every entry's encrypted body, every attachment (row, and object: in a file store overwritten
+with zeros before it is unlinked, in an object store deleted), and the sealed case keys (so nothing left
+could be decrypted even with every key). What stays: the case row's plaintext metadata (channel, source,
+category, status, dates, referral agency, assignee) and each timeline entry's kind, time and status, so
+statistics and reports never change. SQLite runs with `secure_delete` (freed pages are zeroed) and is
+vacuumed and checkpointed after a purge; on PostgreSQL the old row versions are left to VACUUM (see
+docs/deployment.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import attachments, audit, dates, settings
 from .models import CLOSED_STATUSES, Case
+from .storage import Store
 
 ORPHAN_GRACE = timedelta(hours=1)  # a file younger than this may belong to a submission in progress
 
@@ -52,8 +53,10 @@ def due(session: Session, now: datetime | None = None) -> list[Case]:
     )
 
 
-def purge(session: Session, instance_dir: str | Path, now: datetime | None = None) -> PurgeResult:
-    """Apply the retention policy, commit, and sweep orphan files; one audit entry records it."""
+def purge(session: Session, store: Store, now: datetime | None = None) -> PurgeResult:
+    """Apply the retention policy, commit, and sweep orphan files; one audit entry records it.
+
+    Raises StoreUnavailable (nothing committed) when the store cannot delete; running it again finishes."""
     now = now or dates.now()
     result = PurgeResult(cutoff=years_before(now, settings.retention_years(session)))
     doomed: list[str] = []
@@ -70,10 +73,10 @@ def purge(session: Session, instance_dir: str | Path, now: datetime | None = Non
         result.cases += 1
     audit.record(session, "cli", "retention.purge", None, f"cases={result.cases}")
     session.flush()
-    # Files first: if the commit then fails, running purge again finishes the job.
-    attachments.remove_files(instance_dir, doomed, overwrite=True)
+    # Objects first: if the commit then fails, running purge again finishes the job.
+    attachments.remove_files(store, doomed, overwrite=True)
     session.commit()
-    result.orphans = attachments.sweep_orphans(session, instance_dir, ORPHAN_GRACE)
+    result.orphans = attachments.sweep_orphans(session, store, ORPHAN_GRACE)
     if result.cases:
         compact(session)
     return result

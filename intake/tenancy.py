@@ -273,7 +273,10 @@ def _stamp(session: Session, _context: Any, _instances: Any) -> None:
 def _set_guc(conn: Any, scope: Scope) -> None:
     conn.execute(
         text("SELECT set_config('intake.tenant_id', :t, true), set_config('intake.scope', :s, true)"),
-        {"t": "" if scope.tenant_id is None else str(scope.tenant_id), "s": "host" if scope.host else "tenant"},
+        {
+            "t": "" if scope.tenant_id is None else str(scope.tenant_id),
+            "s": "host" if scope.host else "tenant",
+        },
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from . import crypto, keyring, tenancy
+from .db import Base
 from .models import (
     Attachment,
     AuditEntry,
@@ -24,7 +25,6 @@ from .models import (
     TenantHost,
     TenantStatus,
 )
-from .db import Base
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 HOST = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
@@ -148,11 +148,14 @@ def figures(session: Session) -> list[TenantFigures]:
     cases = dict(session.execute(select(Case.tenant_id, func.count()).group_by(Case.tenant_id)).all())
     officers = dict(
         session.execute(
-            select(Officer.tenant_id, func.count()).where(Officer.active.is_(True)).group_by(Officer.tenant_id)
+            select(Officer.tenant_id, func.count())
+            .where(Officer.active.is_(True))
+            .group_by(Officer.tenant_id)
         ).all()
     )
-    last = dict(session.execute(select(AuditEntry.tenant_id, func.max(AuditEntry.at)).group_by(AuditEntry.tenant_id)).all())
-    stored = dict(
+    newest = select(AuditEntry.tenant_id, func.max(AuditEntry.at)).group_by(AuditEntry.tenant_id)
+    last = dict(session.execute(newest).all())
+    stored: dict[int, int] = dict(
         session.execute(
             select(Attachment.tenant_id, func.coalesce(func.sum(func.length(Attachment.meta)), 0))
             .group_by(Attachment.tenant_id)

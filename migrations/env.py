@@ -6,9 +6,12 @@ import sys
 from pathlib import Path
 
 from alembic import context
-from sqlalchemy import Connection, text
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_CHECKOUT = Path(__file__).resolve().parent.parent
+if (_CHECKOUT / "config.py").is_file():  # plain `alembic` in the checkout; installed, config is importable
+    sys.path.insert(0, str(_CHECKOUT))
 
 from config import database_url_from_env  # noqa: E402
 from intake import models  # noqa: E402,F401 - registers the tables

@@ -4,7 +4,7 @@
 
 AREA is a folder under intake/translations/ (core, citizen, officer, reports ...); PATHs are the
 Python files, templates or folders whose strings that area owns. Untranslated entries are listed so
-they can be filled in; `python -m intake.catalogs` compiles.
+they can be filled in. Nothing to compile: the app reads the .po files at start-up (intake/catalogs.py).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
-from intake import db
+from intake import attachments, cases, db, storage
 from intake.models import Case
 
 from .conftest import post_form
@@ -86,8 +86,8 @@ def status_of(response: Any) -> tuple[str, str]:
 
 
 def followup(client: FlaskClient, token: str, message: str, files: list[tuple[bytes, str]] | None = None,
-             **kwargs: Any) -> Any:
-    payload: dict[str, Any] = {"token": token, "message": message}
+             extra: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    payload: dict[str, Any] = {"token": token, "message": message, **(extra or {})}
     if files is not None:
         payload["attachments"] = files_field(files)
     return post_form(client, "/track/followup", payload, form_url="/track",
@@ -96,6 +96,20 @@ def followup(client: FlaskClient, token: str, message: str, files: list[tuple[by
 
 def without_csrf(page: str) -> str:
     return CSRF_VALUE.sub(r"\1\2", page)
+
+
+def stored_files(app: Flask, token: str) -> list[tuple[dict[str, object], bytes]]:
+    """(metadata, decrypted bytes) of every file of the case, through the citizen's own key."""
+    with app.app_context():
+        found = cases.find_by_token(db.session(), token)
+        out = []
+        for att in found.case.attachments:
+            meta = attachments.read_meta(att, found.keys.content)
+            plain = attachments.read_all(
+                attachments.open_plain(storage.current(), att, found.keys.content)
+            )
+            out.append((meta, plain))
+        return out
 
 
 def case_count(app: Flask) -> int:

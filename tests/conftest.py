@@ -2,6 +2,11 @@
 
 Set INTAKE_TEST_DATABASE_URL=postgresql+psycopg://user@host/db to run against PostgreSQL: the suite
 creates a database of its own next to it, migrates it once, and empties the tables after each test.
+
+Storage: apps use `file:` unless a test is parametrized with `@on_both_stores` (or the module's
+`pytestmark`), which runs it once on `file:` and once on `s3:` — a SeaweedFS started once per test
+process (tests/seaweed.py), or the one named by INTAKE_TEST_S3_* (.ci/with-services.sh starts one for
+the whole run). Each s3 test gets a prefix of its own in the shared bucket.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,12 +27,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from intake import create_app, db, migrate
-from intake.catalogs import compile_all
 from intake.cli import run_setup
 from intake.db import Base, make_engine
 from intake.extensions import limiter
+from intake.storage import Store
 
-from . import factories, servers
+from . import factories, seaweed, servers
 from .factories import ADMIN, PASSWORD, RECOVERY
 
 MakeApp = Callable[..., Flask]  # make_app(setup=True, **config overrides) -> a new app
@@ -66,9 +72,46 @@ def create_schema(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _catalogues() -> None:
-    compile_all()
+STORAGES = ("file", "s3")
+on_both_stores = pytest.mark.parametrize("storage", STORAGES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[seaweed.SeaweedS3]:
+    """An S3 endpoint: INTAKE_TEST_S3_* if set, else a SeaweedFS of this test process (data removed)."""
+    shared = seaweed.from_environment()
+    if shared is not None:
+        shared.store().create_bucket()
+        yield shared
+        return
+    state = tmp_path_factory.mktemp("seaweed")
+    server = seaweed.start(state)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture
+def storage(request: pytest.FixtureRequest) -> str:
+    """The storage kind of this test: `file` unless parametrized (indirectly) with `s3`."""
+    return str(getattr(request, "param", "file"))
+
+
+@pytest.fixture
+def storage_config(storage: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """App settings for the test's storage (s3: a fresh prefix, and where the store keeps its data)."""
+    if storage == "file":
+        return {}
+    server: seaweed.SeaweedS3 = request.getfixturevalue("s3_server")
+    return {**server.config("t" + secrets.token_hex(6)), "TEST_S3_DATA_DIR": server.data_dir}
+
+
+def store_of(app: Flask) -> Store:
+    """The app's configured store (intake/storage.py)."""
+    store: Store = app.extensions["intake.store"]
+    return store
 
 
 def app_config(database_url: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:
@@ -103,12 +146,12 @@ def _has_sequence(conn: Any) -> bool:
 
 
 @pytest.fixture
-def make_app(database_url: str, tmp_path: Path) -> Iterator[MakeApp]:
+def make_app(database_url: str, tmp_path: Path, storage_config: dict[str, Any]) -> Iterator[MakeApp]:
     """Build an app with config overrides; set up (keys + admin) unless told not to."""
     made: list[Flask] = []
 
     def build(setup: bool = True, **extra: Any) -> Flask:
-        app = create_app(app_config(database_url, tmp_path, **extra))
+        app = create_app(app_config(database_url, tmp_path, **{**storage_config, **extra}))
         made.append(app)
         if setup:
             os.environ["INTAKE_ADMIN_PASSWORD"] = PASSWORD

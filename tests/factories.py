@@ -52,7 +52,7 @@ class Factory:
             body={"details": details, **body},
             contact=contact,
             files=clean,
-            instance_dir=self.app.config["INSTANCE_DIR"],
+            store=self.app.extensions["intake.store"],
             source=Source(source),
             received_at=received_at,
             category=category,

@@ -110,6 +110,11 @@ def env_for(config: Mapping[str, Any], **extra: Any) -> dict[str, str]:
             "KDF_PROFILE",
             "SESSION_COOKIE_SECURE",
             "RATELIMIT_STORAGE_URI",
+            "STORAGE_URL",
+            "S3_ENDPOINT_URL",
+            "S3_ACCESS_KEY",
+            "S3_SECRET_KEY",
+            "S3_REGION",
         )
         if key in config
     }
@@ -167,8 +172,18 @@ class Server:
         os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def start_gunicorn(env: Mapping[str, str], log_path: Path, workers: int = 2, timeout: float = 60) -> Server:
-    """gunicorn with the project's gunicorn.conf.py on a free loopback port; returns once it answers."""
+def start_gunicorn(
+    env: Mapping[str, str],
+    log_path: Path,
+    workers: int = 2,
+    timeout: float = 60,
+    root: Path = ROOT,
+    python: str = sys.executable,
+    config: str | None = None,
+) -> Server:
+    """gunicorn with the gunicorn.conf.py of `root` (this checkout, or a copy; `config` for another, e.g.
+    python:intake.gunicorn_conf of an installed wheel) on a free loopback port, run from `root`; returns
+    once it answers."""
     port = free_port()
     full = dict(env)
     full["INTAKE_BIND"] = f"127.0.0.1:{port}"
@@ -176,8 +191,8 @@ def start_gunicorn(env: Mapping[str, str], log_path: Path, workers: int = 2, tim
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
-            cwd=ROOT,
+            [python, "-m", "gunicorn", "-c", config or str(root / "gunicorn.conf.py"), "wsgi:app"],
+            cwd=root,
             env=full,
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -132,6 +132,9 @@ def routes(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str], dict[str
         ("POST", f"/officer/admin/officers/{ids['spare']}/reset-2fa", {}, role_expect({"admin"}, 303)),
         ("POST", f"/officer/admin/officers/{ids['spare']}/deactivate", {}, role_expect({"admin"}, 303)),
         ("POST", "/officer/admin/settings", SETTINGS, role_expect({"admin"}, 303)),
+        ("GET", "/officer/admin/settings/crest.png", {}, role_expect({"admin"}, 404)),
+        ("POST", "/officer/admin/settings/crest", {}, role_expect({"admin"}, 400)),  # no file chosen
+        ("POST", "/officer/admin/settings/crest/remove", {}, role_expect({"admin"}, 303)),
     ]
     return table
 

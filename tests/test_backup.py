@@ -1,4 +1,8 @@
-"""Backup and restore: a consistent snapshot while the app runs, only ciphertext inside, read back whole."""
+"""Backup and restore: a consistent snapshot while the app runs, only ciphertext inside, read back whole.
+
+Every test runs with the instance on `file:` and on `s3:`; the main one restores onto the other storage
+(a backup holds the encrypted objects whatever the source; restore writes them to the configured store).
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,32 @@ import pytest
 from flask import Flask
 from sqlalchemy import insert, select
 
-from intake import attachments, audit, backup, cases, create_app, db, keyring
+from intake import attachments, audit, backup, cases, create_app, db, keyring, storage
 from intake.models import Case, Channel, Officer, Setting
 
 from . import factories
-from .conftest import PASSWORD, app_config, create_schema
+from .conftest import PASSWORD, app_config, create_schema, on_both_stores, store_of
 
 MARK = "ZQX" + secrets.token_hex(4).upper()
 PNG = factories.PNG_1PX
+
+pytestmark = on_both_stores
+
+
+@pytest.fixture
+def other_storage(storage: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings for the storage kind the test's instance does not use (a fresh, empty store)."""
+    if storage == "s3":
+        return {}
+    return {**request.getfixturevalue("s3_server").config("r" + secrets.token_hex(6))}
+
+
+@pytest.fixture
+def same_storage(storage: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings for a fresh, empty store of the same kind as the test's instance."""
+    if storage == "file":
+        return {}
+    return {**request.getfixturevalue("s3_server").config("r" + secrets.token_hex(6))}
 
 
 @pytest.fixture
@@ -29,11 +51,11 @@ def second_database(empty_database: str) -> str:
     return empty_database
 
 
-def _restored_app(url: str, tmp_path: Path) -> Flask:
+def _restored_app(url: str, tmp_path: Path, storage: dict[str, Any]) -> Flask:
     return create_app(
         app_config(
             url, tmp_path, INSTANCE_DIR=str(tmp_path / "restored" / "instance"),
-            KEYS_DIR=str(tmp_path / "restored" / "keys"),
+            KEYS_DIR=str(tmp_path / "restored" / "keys"), **storage,
         )
     )
 
@@ -51,7 +73,7 @@ def _populate(app: Flask) -> dict[str, Any]:
             )
             found = cases.find_by_token(session, submitted.token)
             clean = [factory.clean_file(f"{MARK}-FOLLOWUP-FILE-{i}".encode(), "more.txt")]
-            cases.add_followup(session, found, f"{MARK}-FOLLOWUP-{i}", clean, app.config["INSTANCE_DIR"])
+            cases.add_followup(session, found, f"{MARK}-FOLLOWUP-{i}", clean, store_of(app))
             admin = factory.admin()
             keys = cases.officer_keys(session, admin, keyring.unlock(admin, PASSWORD), submitted.case)
             cases.reply(session, submitted.case, admin, keys, f"{MARK}-REPLY-{i}")
@@ -70,7 +92,7 @@ def _populate(app: Flask) -> dict[str, Any]:
 
 
 def test_backup_restores_every_case_readable_and_holds_only_ciphertext(
-    make_app: Any, tmp_path: Path, second_database: str
+    make_app: Any, tmp_path: Path, second_database: str, other_storage: dict[str, Any]
 ) -> None:
     app = make_app()
     made = _populate(app)
@@ -100,10 +122,14 @@ def test_backup_restores_every_case_readable_and_holds_only_ciphertext(
     assert manifest["cases"] == 3
     assert "recovery.key" in manifest["not_included"]
 
-    restored = _restored_app(second_database, tmp_path)
+    restored = _restored_app(second_database, tmp_path, other_storage)
+    assert type(store_of(restored)) is not type(store_of(app))  # onto the other storage
     result = restored.test_cli_runner().invoke(args=["restore", str(out)])
     assert result.exit_code == 0, result.output
     assert "Restored 3 cases and 9 attachments" in result.output
+    assert sorted(i.name for i in store_of(restored).list_objects()) == sorted(
+        i.name for i in store_of(app).list_objects()
+    )
     pins = "channels.pub"
     assert (Path(restored.config["KEYS_DIR"]) / pins).read_bytes() == (
         Path(app.config["KEYS_DIR"]) / pins
@@ -117,7 +143,6 @@ def test_backup_restores_every_case_readable_and_holds_only_ciphertext(
         assert admin is not None
         private = keyring.unlock(admin, PASSWORD)
         assert len(session.scalars(select(Case)).all()) == len(made)
-        instance = restored.config["INSTANCE_DIR"]
         for token, expected in made.items():
             case = session.get(Case, expected["id"])
             assert case is not None
@@ -130,7 +155,7 @@ def test_backup_restores_every_case_readable_and_holds_only_ciphertext(
             files = {}
             for att in case.attachments:
                 meta = attachments.read_meta(att, keys.for_kind(att.key))
-                plain = attachments.open_plain(instance, att, keys.content)
+                plain = attachments.open_plain(store_of(restored), att, keys.content)
                 files[meta["name"]] = attachments.read_all(plain)
             assert files.pop("photo.png").startswith(b"\x89PNG")
             assert files == expected["files"]
@@ -153,14 +178,16 @@ def test_restore_refuses_a_non_empty_instance(make_app: Any, tmp_path: Path) -> 
         assert len(db.session().scalars(select(Case)).all()) == 3
 
 
-def test_restore_into_an_empty_schema(make_app: Any, tmp_path: Path, second_database: str) -> None:
+def test_restore_into_an_empty_schema(
+    make_app: Any, tmp_path: Path, second_database: str, same_storage: dict[str, Any]
+) -> None:
     """An operator may have run `db upgrade` on the new server before restoring: still empty."""
     app = make_app()
     made = _populate(app)
     out = tmp_path / "b.tar"
     assert app.test_cli_runner().invoke(args=["backup", "--output", str(out)]).exit_code == 0
     create_schema(second_database)
-    restored = _restored_app(second_database, tmp_path)
+    restored = _restored_app(second_database, tmp_path, same_storage)
     result = restored.test_cli_runner().invoke(args=["restore", str(out)])
     assert result.exit_code == 0, result.output
     with restored.app_context():
@@ -183,7 +210,8 @@ def _tampered(source: Path, target: Path, member: str, data: bytes) -> None:
     [("keys/token.secret", b"forged\n"), ("../escape", b"x"), ("manifest.json", b"{not json")],
 )
 def test_restore_refuses_altered_or_foreign_backups(
-    make_app: Any, tmp_path: Path, second_database: str, member: str, data: bytes
+    make_app: Any, tmp_path: Path, second_database: str, member: str, data: bytes,
+    same_storage: dict[str, Any],
 ) -> None:
     app = make_app()
     _populate(app)
@@ -196,20 +224,44 @@ def test_restore_refuses_altered_or_foreign_backups(
             info = tarfile.TarInfo(member)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    restored = _restored_app(second_database, tmp_path)
+    restored = _restored_app(second_database, tmp_path, same_storage)
     result = restored.test_cli_runner().invoke(args=["restore", str(bad)])
     assert result.exit_code == 1
     assert not (tmp_path / "escape").exists()
     assert not (Path(restored.config["KEYS_DIR"]) / "token.secret").exists()
-    assert not (tmp_path / "restored" / "instance" / "attachments").exists() or not any(
-        (tmp_path / "restored" / "instance" / "attachments").iterdir()
-    )
+    assert store_of(restored).is_empty()
 
 
-def test_backup_names_a_missing_schema(make_app: Any, tmp_path: Path, second_database: str) -> None:
-    empty = _restored_app(second_database, tmp_path)
+def test_backup_names_a_missing_schema(
+    make_app: Any, tmp_path: Path, second_database: str, same_storage: dict[str, Any]
+) -> None:
+    empty = _restored_app(second_database, tmp_path, same_storage)
     result = empty.test_cli_runner().invoke(args=["backup", "--output", str(tmp_path / "x.tar")])
     assert result.exit_code == 1
     assert "no schema" in result.output
     assert not (tmp_path / "x.tar").exists()
     assert backup.FORMAT == "intake-backup-v1"
+
+
+def test_restore_refuses_a_store_holding_other_objects_and_finishes_a_cut_short_one(
+    make_app: Any, tmp_path: Path, second_database: str, same_storage: dict[str, Any]
+) -> None:
+    app = make_app()
+    made = _populate(app)
+    out = tmp_path / "b.tar"
+    assert app.test_cli_runner().invoke(args=["backup", "--output", str(out)]).exit_code == 0
+    restored = _restored_app(second_database, tmp_path, same_storage)
+    store = store_of(restored)
+    stranger = storage.new_name()
+    store.put(stranger, [b"an object of some other instance"])
+    result = restored.test_cli_runner().invoke(args=["restore", str(out)])
+    assert result.exit_code == 1 and "1 objects that are not in this backup" in result.output
+    store.delete(stranger)
+    with tarfile.open(out) as tar:  # a restore that stopped after putting some of its objects
+        member = next(m for m in tar.getmembers() if m.name.startswith("attachments/"))
+        store.put(member.name.removeprefix("attachments/"), [tar.extractfile(member).read()])  # type: ignore[union-attr]
+    result = restored.test_cli_runner().invoke(args=["restore", str(out)])
+    assert result.exit_code == 0, result.output
+    with restored.app_context():
+        for token in made:
+            assert cases.find_by_token(db.session(), token).case.id == made[token]["id"]

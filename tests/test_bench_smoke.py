@@ -126,4 +126,15 @@ def test_submit_through_gunicorn(bench_dir: Path) -> None:
 def test_attachment_through_gunicorn(bench_dir: Path) -> None:
     figures = run("attachment.py", bench_dir)
     assert isinstance(figures["upload_mbps"], float) and isinstance(figures["download_mbps"], float)
-    assert len(ratios(figures)) == 2
+    assert isinstance(figures["s3_upload_mbps"], float) and isinstance(figures["s3_download_vs_file"], float)
+    assert figures["s3_stored_bytes"] == figures["stored_bytes"]  # the same ciphertext size on both
+    assert len(ratios(figures)) == 4  # the memory bound on file: and on s3:, upload and download
+
+
+def test_pixel_budget(bench_dir: Path) -> None:
+    figures = run("pixel_budget.py", bench_dir)
+    cases = figures["cases"]
+    assert isinstance(cases, dict)
+    assert cases["budget on"]["status"] == 400 and cases["budget off"]["status"] == 200
+    assert cases["three fit"]["status"] == 200 and cases["plain"]["status"] == 200
+    assert len(ratios(figures)) == 3

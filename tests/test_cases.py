@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from intake import attachments, cases, crypto, key_contexts, keyring
 from intake.models import Case, Channel, Status
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, store_of
 from .factories import PNG_1PX, Factory
 
 
@@ -66,7 +66,7 @@ def test_officer_handles_case_and_citizen_sees_reply_not_note(factory: Factory, 
     assert "คำตอบ" in texts and "done" in texts and "internal only" not in texts
     assert found.case.status == "resolved" and found.case.closed_at is not None
     with pytest.raises(cases.CaseClosed):
-        cases.add_followup(session, found, "more", [], factory.app.config["INSTANCE_DIR"])
+        cases.add_followup(session, found, "more", [], store_of(factory.app))
 
 
 def test_attachment_roundtrip_and_name_encrypted(factory: Factory, session: Session) -> None:
@@ -76,8 +76,7 @@ def test_attachment_roundtrip_and_name_encrypted(factory: Factory, session: Sess
     assert b"my-secret-name" not in att.meta
     meta = attachments.read_meta(att, found.keys.content)
     assert meta["name"] == "my-secret-name.txt"
-    instance = factory.app.config["INSTANCE_DIR"]
-    data = attachments.read_all(attachments.open_plain(instance, att, found.keys.content))
+    data = attachments.read_all(attachments.open_plain(store_of(factory.app), att, found.keys.content))
     assert data == b"hello evidence"
 
 

@@ -1,15 +1,18 @@
-"""Files sent with citizen forms: type by content, limits, metadata removed, errors beside the field."""
+"""Files sent with citizen forms: type by content, limits, metadata removed, errors beside the field.
+
+Every test runs on both storages (`file:` and SeaweedFS `s3:`)."""
 
 from __future__ import annotations
 
 import io
 
+import pypdf
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
-from intake import attachments, cases, db, settings
+from intake import db, settings
 
 from .citizen_helpers import (
     EXE_BYTES,
@@ -19,26 +22,16 @@ from .citizen_helpers import (
     image_bytes,
     jpeg_with_gps,
     png_claiming,
+    stored_files,
     submit,
     submit_ok,
     token_of,
     track,
     valid_data,
 )
+from .conftest import on_both_stores
 
-
-def stored_files(app: Flask, token: str) -> list[tuple[dict[str, object], bytes]]:
-    """(metadata, decrypted bytes) of every file of the case, through the citizen's own key."""
-    with app.app_context():
-        found = cases.find_by_token(db.session(), token)
-        out = []
-        for att in found.case.attachments:
-            meta = attachments.read_meta(att, found.keys.content)
-            plain = attachments.read_all(
-                attachments.open_plain(app.config["INSTANCE_DIR"], att, found.keys.content)
-            )
-            out.append((meta, plain))
-        return out
+pytestmark = on_both_stores
 
 
 def attachment_error(response: object) -> str:
@@ -50,12 +43,16 @@ def attachment_error(response: object) -> str:
 def test_jpeg_with_gps_is_stored_without_exif(app: Flask, client: FlaskClient) -> None:
     token = submit_ok(client, "corruption", files=[(jpeg_with_gps("MarkerCam"), "IMG_0001.JPG")])
     ((meta, plain),) = stored_files(app, token)
-    assert meta["type"] == "image/jpeg" and meta["name"] == "IMG_0001.jpg"
+    assert meta["type"] == "image/jpeg" and meta["name"] == "ไฟล์แนบ-1.jpg"  # a neutral name by default
     image = Image.open(io.BytesIO(plain))
     assert image.size == (40, 30)
     assert not image.getexif() and image.getexif().get_ifd(0x8825) == {}
     assert b"Exif" not in plain and b"MarkerCam" not in plain
     assert "exif" not in image.info
+
+
+def keeping_names(channel: str) -> dict[str, object]:
+    return {**valid_data(channel), "keep_filename": "y"}
 
 
 def test_accepted_types_by_content(app: Flask, client: FlaskClient) -> None:
@@ -66,7 +63,7 @@ def test_accepted_types_by_content(app: Flask, client: FlaskClient) -> None:
         ("บันทึกเหตุการณ์\nline two".encode(), "notes.txt"),
         (image_bytes("PNG"), "looks-like.pdf"),  # a PNG by content, whatever its name says
     ]
-    token = submit_ok(client, "feedback", files=files)
+    token = submit_ok(client, "feedback", data=keeping_names("feedback"), files=files)
     stored = stored_files(app, token)
     assert [(m["name"], m["type"]) for m, _ in stored] == [
         ("map.png", "image/png"),
@@ -75,13 +72,16 @@ def test_accepted_types_by_content(app: Flask, client: FlaskClient) -> None:
         ("notes.txt", "text/plain; charset=utf-8"),
         ("looks-like.png", "image/png"),
     ]
-    assert stored[2][1] == MINIMAL_PDF and stored[3][1] == "บันทึกเหตุการณ์\nline two".encode()
+    # The PDF is written anew without its metadata (tests/test_cleaning_documents.py): one page still.
+    assert len(pypdf.PdfReader(io.BytesIO(stored[2][1])).pages) == 1
+    assert stored[3][1] == "บันทึกเหตุการณ์\nline two".encode()
     page = track(client, token).get_data(as_text=True)
     assert "contract.pdf" in page and "map.png" in page
 
 
 def test_thai_file_names_survive(app: Flask, client: FlaskClient) -> None:
-    token = submit_ok(client, "corruption", files=[(b"text", "หลักฐาน การเงิน.txt")])
+    token = submit_ok(client, "corruption", data=keeping_names("corruption"),
+                      files=[(b"text", "หลักฐาน การเงิน.txt")])
     ((meta, _),) = stored_files(app, token)
     assert meta["name"] == "หลักฐาน การเงิน.txt"
 
@@ -111,7 +111,7 @@ def test_refused_files_get_an_error_beside_the_field(
 def test_html_renamed_pdf_is_never_a_pdf(app: Flask, client: FlaskClient) -> None:
     """HTML is UTF-8 text: it is kept only as plain text, under a .txt name, never as the PDF it claims."""
     html = b"<html><body><script>alert(1)</script></body></html>"
-    token = submit_ok(client, "corruption", files=[(html, "invoice.pdf")])
+    token = submit_ok(client, "corruption", data=keeping_names("corruption"), files=[(html, "invoice.pdf")])
     ((meta, plain),) = stored_files(app, token)
     assert meta["type"] == "text/plain; charset=utf-8" and meta["name"] == "invoice.txt"
     assert plain == html
@@ -173,3 +173,37 @@ def test_followup_file_refused_keeps_the_message(app: Flask, client: FlaskClient
     assert "x.png" in attachment_error(response)
     assert "KEEP-FOLLOWUP" in response.get_data(as_text=True)
     assert stored_files(app, token) == []
+
+
+def test_files_get_neutral_names_unless_the_citizen_keeps_them(app: Flask, client: FlaskClient) -> None:
+    files = [(jpeg_with_gps(), "IMG_somchai.jpg"), (MINIMAL_PDF, "ร้องเรียน-วิชัย.pdf"), (b"note", "me.txt")]
+    token = submit_ok(client, "corruption", files=files)
+    names = [m["name"] for m, _ in stored_files(app, token)]
+    assert names == ["ไฟล์แนบ-1.jpg", "ไฟล์แนบ-2.pdf", "ไฟล์แนบ-3.txt"]
+    page = track(client, token).get_data(as_text=True)
+    assert "ไฟล์แนบ-2.pdf" in page and "วิชัย" not in page and "somchai" not in page
+    response = followup(client, token, "more", files=[(b"x", "kept-name.txt")])
+    assert response.status_code == 200 and "ไฟล์แนบ-1.txt" in response.get_data(as_text=True)
+    kept = followup(client, token, "more", files=[(b"x", "kept-name.txt")], extra={"keep_filename": "y"})
+    assert kept.status_code == 200 and "kept-name.txt" in kept.get_data(as_text=True)
+
+
+def test_the_forms_say_what_is_removed_and_offer_to_keep_names_unticked(client: FlaskClient) -> None:
+    token = submit_ok(client, "feedback")
+    pages = [client.get("/report/corruption"), client.get("/report/feedback"), track(client, token)]
+    for response in pages:
+        page = response.get_data(as_text=True)
+        assert 'name="keep_filename"' in page and "checked" not in page.split('name="keep_filename"')[1][:40]
+        assert 'id="what-is-removed"' in page and "ผู้แก้ไขล่าสุด" in page and "GPS" in page
+    assert 'name="keep_filename"' not in client.get("/ask").get_data(as_text=True)  # no files there
+    client.set_cookie("lang", "en")
+    page = client.get("/report/feedback").get_data(as_text=True)
+    assert "What is removed from your files" in page and "tracked changes" in page
+    assert "Keep the names of my files" in page
+
+
+def test_keep_the_names_survives_an_error_on_the_form(client: FlaskClient) -> None:
+    data = {**valid_data("corruption"), "details": "", "keep_filename": "y"}
+    page = submit(client, "corruption", data=data).get_data(as_text=True)
+    before, after = page.split('name="keep_filename"')
+    assert "checked" in before[-80:] + after[:40]

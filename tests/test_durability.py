@@ -2,7 +2,8 @@
 
 Every token a client received must open its case, every case must be whole (its submission entry, both
 files on disk and decryptable), no orphan file may remain after the sweep, and the counts must agree.
-Runs on the suite's engine (SQLite, and PostgreSQL when INTAKE_TEST_DATABASE_URL is set).
+Runs on the suite's engine (SQLite, and PostgreSQL when INTAKE_TEST_DATABASE_URL is set), with the files on
+`file:` and on `s3:` (SeaweedFS): a case is durable only once its objects are.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from intake import attachments, cases, db, keyring
 from intake.db import make_engine
 from intake.models import Attachment, Case, EntryKind, Officer
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, on_both_stores, store_of
 from .factories import PNG_1PX
 from .servers import Client, env_for, start_gunicorn
 
@@ -63,7 +64,7 @@ def _client(base_url: str, number: int, burst: Burst) -> None:
         try:
             reply = client.post(
                 path,
-                {"details": label, "contact": f"contact {label}", "website": ""},
+                {"details": label, "contact": f"contact {label}", "website": "", "keep_filename": "y"},
                 files=[("attachments", f"{label}.txt", data, "text/plain"),
                        ("attachments", "photo.png", PNG_1PX, "image/png")],
             )
@@ -83,10 +84,10 @@ def _client(base_url: str, number: int, burst: Burst) -> None:
 
 def _check_instance(app: Flask, burst: Burst) -> dict[str, int]:
     """Every case whole and readable; returns the counts."""
-    instance = app.config["INSTANCE_DIR"]
+    store = store_of(app)
     with app.app_context():
         session = db.session()
-        removed = attachments.sweep_orphans(session, instance, timedelta(0))
+        removed = attachments.sweep_orphans(session, store, timedelta(0))
         admin = session.scalar(select(Officer).where(Officer.username == "admin"))
         assert admin is not None
         private = keyring.unlock(admin, PASSWORD)
@@ -102,7 +103,7 @@ def _check_instance(app: Flask, burst: Burst) -> dict[str, int]:
             assert len(case.attachments) == 2
             by_name = {
                 attachments.read_meta(a, keys.content)["name"]: attachments.read_all(
-                    attachments.open_plain(instance, a, keys.content)
+                    attachments.open_plain(store, a, keys.content)
                 )
                 for a in case.attachments
             }
@@ -112,11 +113,12 @@ def _check_instance(app: Flask, burst: Burst) -> dict[str, int]:
             found = cases.find_by_token(session, token)
             assert cases.citizen_timeline(session, found)[0].data["details"] == label
         rows = session.scalar(select(func.count()).select_from(Attachment))
-        files = sorted(p.name for p in attachments.directory(instance).iterdir())
+        files = sorted(info.name for info in store.list_objects())
         assert files == sorted(session.scalars(select(Attachment.stored_name)))
         return {"cases": len(all_cases), "attachments": int(rows or 0), "orphans": len(removed)}
 
 
+@on_both_stores
 def test_sigkill_mid_burst_loses_no_accepted_submission(make_app: Any, tmp_path: Path) -> None:
     app = make_app()
     env = env_for(app.config, RATELIMIT_ENABLED=False)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from intake import attachments, db, tokens
 from intake.models import Attachment, Case
 
-from .conftest import MakeApp, csrf_token
+from .conftest import MakeApp, csrf_token, store_of
 from .factories import PNG_1PX
 from .servers import Server, env_for, http_status, raw_request, start_gunicorn
 
@@ -146,8 +146,7 @@ def _files_and_cases(app: Flask) -> tuple[int, int, int]:
         session = db.session()
         count = session.scalar(select(func.count()).select_from(Case)) or 0
         rows = session.scalar(select(func.count()).select_from(Attachment)) or 0
-    folder = attachments.directory(app.config["INSTANCE_DIR"])
-    return count, rows, len(list(folder.iterdir()))
+    return count, rows, len(list(store_of(app).list_objects()))
 
 
 @pytest.mark.parametrize(("name", "data", "media_type"), BAD_FILES, ids=[f[0] for f in BAD_FILES])
@@ -191,8 +190,8 @@ def test_hostile_file_names_are_tamed(hostile: Flask, name: str) -> None:
     assert response.status_code in (200, 400)
     folder = Path(hostile.config["INSTANCE_DIR"])
     assert not (folder.parent / "etc").exists()
-    for path in attachments.directory(folder).iterdir():
-        assert len(path.name) == 32 and all(c in "0123456789abcdef" for c in path.name)
+    for info in store_of(hostile).list_objects():
+        assert len(info.name) == 32 and all(c in "0123456789abcdef" for c in info.name)
     if response.status_code == 200 and name:
         shown = attachments.safe_name(name, "png")
         assert "/" not in shown and "\\" not in shown and "\r" not in shown and "\x00" not in shown

@@ -33,6 +33,8 @@ POSTS = [
     "/officer/admin/officers/{admin}/reset-2fa",
     "/officer/admin/officers/{admin}/deactivate",
     "/officer/admin/settings",
+    "/officer/admin/settings/crest",
+    "/officer/admin/settings/crest/remove",
 ]
 
 

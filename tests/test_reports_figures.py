@@ -152,3 +152,37 @@ def test_reopened_case_counts_by_history(factory: Factory, session: Session) -> 
     )
     # Closed at the start of Q2, so not carried over into it (the reopening is not a new receipt).
     assert figures.compute(session, periods.period(2569, "q2")).by_channel["feedback"] == Counts()
+
+
+def test_on_time_shares_count_only_cases_already_due(factory: Factory, session: Session) -> None:
+    """A running quarter, as of 20 Nov 2026 noon: of 4 corruption complaints, 2 are past their deadlines
+    (1 acknowledged and answered on time, 1 never) and 2 are not yet due. On time: 1 of 2 due = 50 %,
+    not 1 of 4 = 25 %; the 2 not yet due are counted beside it."""
+    from intake import cases, keyring
+    from intake.models import Channel, Status
+
+    from .conftest import PASSWORD
+
+    admin = factory.admin()
+    private = keyring.unlock(admin, PASSWORD)
+    made = {}
+    for name, received in (("on_time", bkk(2026, 10, 1)), ("late", bkk(2026, 10, 2)),
+                           ("fresh", bkk(2026, 11, 18)), ("fresher", bkk(2026, 11, 19))):  # fmt: skip
+        made[name] = factory.case(Channel.CORRUPTION, received_at=received).case
+    keys = cases.officer_keys(session, admin, private, made["on_time"])
+    cases.change_status(session, made["on_time"], admin, keys, Status.ACKNOWLEDGED, at=bkk(2026, 10, 3))
+    cases.reply(session, made["on_time"], admin, keys, "คำตอบ", at=bkk(2026, 10, 10))
+    session.commit()
+    q1 = periods.period(2570, "q1")
+    t = figures.compute(session, q1, bkk(2026, 11, 20)).timeliness["corruption"]
+    assert (t.received, t.ack_due, t.ack_on_time, t.ack_not_due) == (4, 2, 1, 2)
+    assert (t.answer_due, t.answered_on_time, t.answer_not_due) == (2, 1, 2)
+    assert t.ack_share == pytest.approx(0.5) and t.answered_share == pytest.approx(0.5)
+    assert t.ack_on_time / t.received == pytest.approx(0.25)  # what the report used to print
+    # Once every deadline has passed, all four are due and the unanswered ones count as late.
+    later = figures.compute(session, q1, bkk(2027, 1, 10)).timeliness["corruption"]
+    assert (later.ack_due, later.ack_on_time, later.ack_not_due, later.ack_share) == (4, 1, 0, 0.25)
+    # Nothing due yet (as of the second day): no share at all rather than 0 %.
+    early = figures.compute(session, q1, bkk(2026, 10, 2, 13)).timeliness["corruption"]
+    assert (early.ack_due, early.ack_not_due, early.ack_share) == (0, 4, None)
+    assert figures.compute(session, q1, bkk(2026, 11, 20)).timeliness["all"].ack_share == pytest.approx(0.5)

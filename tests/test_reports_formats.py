@@ -1,4 +1,8 @@
-"""CSV, XLSX and PDF read back: the hand-worked figures of Q1 of FY 2569, Thai headings, no formulas."""
+"""CSV, XLSX and PDF read back: the hand-worked figures of Q1 of FY 2569, Thai headings, no formulas.
+
+The PDF's typesetting (line breaks, text layer, sign-off) is tested in test_reports_pdf.py, the long CSV
+in test_reports_long.py.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,10 @@ Q1 = periods.period(2569, "q1")
 AS_OF = bkk(2026, 1, 20, 9)
 # Quarter 1 of FY 2569 (see test_reports_figures.py): carried over, received, total, pending, in progress,
 # referred, resolved, dismissed, closed within the period.
+TITLE_ROW = (
+    "เทศบาลตำบลตัวอย่าง · ประจำปีงบประมาณ พ.ศ. 2569 ไตรมาสที่ 1 (ตุลาคม 2568 – ธันวาคม 2568)"
+    " · ข้อมูล ณ วันที่ 20 มกราคม 2569"
+)
 Q1_BY_CHANNEL = {
     "ร้องเรียนการทุจริต": [2, 1, 3, 1, 0, 1, 0, 1, 1],
     "ความคิดเห็น/คำติชม": [0, 2, 2, 2, 0, 0, 0, 0, 0],
@@ -63,17 +71,24 @@ def test_csv_has_the_figures_quoted_with_bom(factory: Factory, session: Session)
     text = data.decode("utf-8-sig")
     # Every cell quoted: each non-empty line starts and ends with a quote.
     assert all(line.startswith('"') and line.endswith('"') for line in text.split("\r\n") if line)
-    assert rows[0] == ["เทศบาลตำบลตัวอย่าง"]
-    assert ["ประจำปีงบประมาณ พ.ศ. 2569"] in rows
-    assert ["ไตรมาสที่ 1 (ตุลาคม 2568 – ธันวาคม 2568)"] in rows
-    assert ["ข้อมูล ณ วันที่ 20 มกราคม 2569"] in rows
+    # The first row names the municipality, the period and the as-of date; then the report's title.
+    assert rows[0] == [TITLE_ROW]
+    assert rows[1] == ["รายงานสถิติเรื่องร้องเรียน ความคิดเห็น และการถาม-ตอบ"]
     channels = table_after(rows, "จำนวนเรื่องจำแนกตามช่องทาง")
-    assert channels[0][:3] == ["ช่องทาง", "ยกมาจากช่วงก่อน", "รับใหม่ในช่วงนี้"]
+    assert channels[0][:4] == ["ช่องทาง", "ยกมาจากช่วงก่อน", "รับใหม่ในช่วงนี้", "รวมเรื่องที่ต้องดำเนินการ"]
+    assert channels[0][4] == "สถานะ ณ สิ้นช่วง: รอดำเนินการ"  # a grouped column carries its group's name
     assert {row[0]: [int(v) for v in row[1:]] for row in channels[1:]} == Q1_BY_CHANNEL
-    timeliness = table_after(rows, "ความทันเวลาในการดำเนินการ")
-    # All channels: 4 received, 3 acknowledged on time (75.0%), 1 answered (25.0%), medians 1.5 and 106.0.
-    assert timeliness[-1] == ["ทุกช่องทาง", "4", "3", "75.0", "1", "25.0", "1.5", "106.0"]
-    assert timeliness[2] == ["ความคิดเห็น/คำติชม", "2", "1", "50.0", "0", "0.0", "1.5", ""]
+    ack = table_after(rows, "การแจ้งรับทราบภายในกำหนดเวลา")
+    assert ack[0] == ["ช่องทาง", "รับใหม่ในช่วงนี้", "ครบกำหนดแล้ว", "ภายในกำหนด", "ร้อยละภายในกำหนด",
+                      "ยังไม่ครบกำหนด", "มัธยฐานจำนวนวันจนแจ้งรับทราบ"]  # fmt: skip
+    # All channels: 4 received, all 4 due by 20 Jan, 3 acknowledged on time (75.0%), median 1.5 days.
+    assert ack[-1] == ["ทุกช่องทาง", "4", "4", "3", "75.0", "0", "1.5"]
+    assert ack[2] == ["ความคิดเห็น/คำติชม", "2", "2", "1", "50.0", "0", "1.5"]
+    answer = table_after(rows, "การตอบกลับครั้งแรกภายในกำหนดเวลา")
+    # 1 of 4 answered (first reply) on time; median days to close 106.0 (G), none closed for feedback.
+    assert answer[-1] == ["ทุกช่องทาง", "4", "4", "1", "25.0", "0", "106.0"]
+    assert answer[2] == ["ความคิดเห็น/คำติชม", "2", "2", "0", "0.0", "0", ""]
+    assert "การตอบกลับ หมายถึงการตอบผู้แจ้งเรื่องครั้งแรก" in " ".join(r[0] for r in rows[:12] if r)
     months = table_after(rows, "จำนวนเรื่องรายเดือน")
     assert months[1] == ["ตุลาคม 2568", "0", "1", "0", "1", "1", "0", "0", "1"]
     assert months[-1] == ["รวม", "1", "2", "1", "4", "1", "0", "0", "1"]
@@ -86,7 +101,7 @@ def test_csv_neutralises_formulas(factory: Factory, session: Session) -> None:
     for name in ('=HYPERLINK("http://evil.example","x")', "+1+1", "-2", "@SUM(A1)", "\tx", "\r=1"):
         settings.put(session, "municipality_name", name)
         rows = csv_rows(exports.render(session, Q1, "csv", as_of=AS_OF).data)
-        assert rows[0] == ["'" + name]
+        assert rows[0][0].startswith("'" + name + " · ")
         assert not [cell for row in rows for cell in row if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
 
 
@@ -109,24 +124,29 @@ def test_xlsx_numbers_are_numbers(factory: Factory, session: Session) -> None:
     assert book.sheetnames == [
         "เกี่ยวกับรายงาน",
         "ตามช่องทาง",
-        "ความทันเวลาในการดำเนินการ",
+        "การแจ้งรับทราบ",
+        "การตอบกลับครั้งแรก",
         "ตามวิธีที่รับเรื่อง",
         "ทุจริตตามประเภท",
         "รายเดือน",
     ]
     about = book.worksheets[0]
-    assert about["A1"].value == "=1+1" and about["A1"].data_type == "s"  # text, not a live formula
-    assert about["A3"].value == "ประจำปีงบประมาณ พ.ศ. 2569"
+    assert about["A1"].value.startswith("=1+1 · ประจำปีงบประมาณ พ.ศ. 2569")
+    assert about["A1"].data_type == "s"  # text, not a live formula
+    assert about["A2"].value == "รายงานสถิติเรื่องร้องเรียน ความคิดเห็น และการถาม-ตอบ"
     sheet = book["ตามช่องทาง"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:2] == ("ช่องทาง", "ยกมาจากช่วงก่อน")
-    got = {row[0]: list(row[1:]) for row in rows[1:]}
+    # Title row, the table's title, two heading rows (the state at the end is a group), then the figures.
+    assert rows[1][0] == "จำนวนเรื่องจำแนกตามช่องทาง"
+    assert rows[2][:2] == ("ช่องทาง", "ยกมาจากช่วงก่อน") and rows[2][4] == "สถานะ ณ สิ้นช่วง"
+    assert rows[3][4] == "รอดำเนินการ"
+    got = {row[0]: list(row[1:]) for row in rows[4:]}
     assert got == Q1_BY_CHANNEL
-    assert all(isinstance(v, int) for row in rows[1:] for v in row[1:])
-    timeliness = book["ความทันเวลาในการดำเนินการ"]
-    total = [c for c in timeliness[5]]
-    assert [c.value for c in total] == ["ทุกช่องทาง", 4, 3, 0.75, 1, 0.25, 1.5, 106.0]
-    assert total[3].number_format == "0.0%" and total[6].number_format == "0.0"
+    assert all(isinstance(v, int) for row in rows[4:] for v in row[1:])
+    total = list(book["การแจ้งรับทราบ"][7])
+    assert [c.value for c in total] == ["ทุกช่องทาง", 4, 4, 3, 0.75, 0, 1.5]
+    assert total[4].number_format == "0.0%" and total[6].number_format == "0.0"
+    assert [c.value for c in book["การตอบกลับครั้งแรก"][7]] == ["ทุกช่องทาง", 4, 4, 1, 0.25, 0, 106.0]
     assert not [c for ws in book.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
 
 
@@ -176,3 +196,21 @@ def test_same_day_same_bytes(factory: Factory, session: Session) -> None:
     for fmt in ("csv", "pdf"):
         first = exports.render(session, Q1, fmt, as_of=AS_OF).data
         assert exports.render(session, Q1, fmt, as_of=bkk(2026, 1, 20, 23, 59)).data == first
+
+
+def test_xlsx_sheets_open_with_the_title_row_and_print_on_a4(factory: Factory, session: Session) -> None:
+    build_known_cases(factory, session)
+    book = openpyxl.load_workbook(io.BytesIO(exports.render(session, Q1, "xlsx", as_of=AS_OF).data))
+    for ws in book.worksheets:
+        assert ws["A1"].value == TITLE_ROW, ws.title
+        assert int(ws.page_setup.paperSize) == 9  # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)  # one page wide
+        assert ws.oddFooter.center.text == "หน้า &P จาก &N"
+    tables = book.worksheets[1:]
+    assert all(ws.page_setup.orientation == "landscape" for ws in tables)
+    # The title, the table's title and the heading rows repeat on every printed page.
+    assert book["ตามช่องทาง"].print_title_rows == "$1:$4"  # two heading rows: the state is a group
+    assert book["การแจ้งรับทราบ"].print_title_rows == "$1:$3"
+    assert book["ตามช่องทาง"].freeze_panes == "B5"
+    assert "E3:I3" in {str(r) for r in book["ตามช่องทาง"].merged_cells.ranges}  # the group's heading

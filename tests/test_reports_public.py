@@ -16,7 +16,7 @@ from intake import cases, keyring, retention
 from intake.models import Attachment, Case, Channel, Entry, Status
 from intake.reports import figures, periods, public
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, store_of
 from .officer_helpers import world
 from .reports_helpers import bkk, build_known_cases
 
@@ -153,7 +153,7 @@ def test_figures_unchanged_after_purge(app: Flask) -> None:
         wanted = [(2568, "q4"), *((2569, code) for code in periods.PERIOD_CODES), (2570, "year")]
         before = [figures.compute(session, periods.period(y, c), stamp) for y, c in wanted]
         public_before = public.stats(session, 2569)
-        result = retention.purge(session, app.config["INSTANCE_DIR"], now=bkk(2040, 1, 1))
+        result = retention.purge(session, store_of(app), now=bkk(2040, 1, 1))
         assert result.cases == 4 and result.attachments == 1  # C, F, G and the new case were closed
         purged = session.scalars(select(Case).where(Case.purged_at.is_not(None))).all()
         assert len(purged) == 4

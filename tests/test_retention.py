@@ -1,4 +1,6 @@
-"""Retention purge: content of long-closed cases deleted securely; statistics' metadata kept; audited."""
+"""Retention purge: content of long-closed cases deleted securely; statistics' metadata kept; audited.
+
+Every test runs on `file:` (files zeroed, then unlinked) and on `s3:` (objects deleted)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import attachments, audit, cases, dates, keyring, retention, settings
+from intake import audit, cases, dates, keyring, retention, settings
 from intake.models import AuditEntry, Case, Entry, EntryKind, Status
+from intake.storage import FileStore
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, on_both_stores, store_of
 from .factories import PNG_1PX, Factory
 
 YEAR = timedelta(days=365)
@@ -57,6 +60,7 @@ def _skeleton(case: Case) -> list[tuple[Any, ...]]:
     return [(e.kind, e.at, e.status, e.officer_id) for e in case.entries]
 
 
+@on_both_stores
 def test_purge_deletes_content_of_long_closed_cases_and_keeps_statistics(
     app: Flask, session: Session, factory: Factory
 ) -> None:
@@ -64,22 +68,27 @@ def test_purge_deletes_content_of_long_closed_cases_and_keeps_statistics(
     dismissed = _case(factory, session, 5.5, Status.DISMISSED, "dismissed")
     recent = _case(factory, session, 4, Status.RESOLVED, "recent")
     still_open = _case(factory, session, None, Status.RESOLVED, "open")
-    instance = Path(app.config["INSTANCE_DIR"])
-    folder = attachments.directory(instance)
-    # A hard link to an attachment file shows what the purge left in its blocks: zeros.
-    witness = instance / "witness"
-    os.link(folder / old.case.attachments[0].stored_name, witness)
-    old_size = witness.stat().st_size
+    store = store_of(app)
+    witness = Path(app.config["INSTANCE_DIR"]) / "witness"
+    if isinstance(store, FileStore):
+        # A hard link to an attachment file shows what the purge left in its blocks: zeros.
+        os.link(store.folder / old.case.attachments[0].stored_name, witness)
+        old_size = witness.stat().st_size
     before = {s.case.id: (_metadata(s.case), _skeleton(s.case)) for s in (old, dismissed, recent, still_open)}
     purged_ciphertexts = [e.body for s in (old, dismissed) for e in s.case.entries if e.body]
     doomed_files = [a.stored_name for s in (old, dismissed) for a in s.case.attachments]
 
-    result = retention.purge(session, instance)
+    kept_files = [a.stored_name for s in (recent, still_open) for a in s.case.attachments]
+    assert all(store.exists(name) for name in doomed_files + kept_files)
+
+    result = retention.purge(session, store)
 
     assert (result.cases, result.attachments) == (2, 4)
-    zeroed = witness.read_bytes()
-    assert len(zeroed) >= old_size and zeroed.count(0) == len(zeroed)
-    assert not any((folder / name).exists() for name in doomed_files)
+    if isinstance(store, FileStore):
+        zeroed = witness.read_bytes()
+        assert len(zeroed) >= old_size and zeroed.count(0) == len(zeroed)
+    assert not any(store.exists(name) for name in doomed_files)
+    assert all(store.exists(name) for name in kept_files)
     session.expire_all()
     for submitted in (old, dismissed):
         case = session.get(Case, submitted.case.id)
@@ -115,54 +124,59 @@ def test_purge_deletes_content_of_long_closed_cases_and_keeps_statistics(
         assert not set(remaining) & set(purged_ciphertexts)
 
 
+@on_both_stores
 def test_retention_period_is_a_setting_and_purge_is_idempotent(
     app: Flask, session: Session, factory: Factory
 ) -> None:
     old = _case(factory, session, 6, Status.RESOLVED, "old")
     settings.put(session, "retention_years", "10")
     session.commit()
-    first = retention.purge(session, app.config["INSTANCE_DIR"])
+    first = retention.purge(session, store_of(app))
     assert first.cases == 0
     assert session.get(Case, old.case.id).purged_at is None  # type: ignore[union-attr]
     settings.put(session, "retention_years", "5")
     session.commit()
-    assert retention.purge(session, app.config["INSTANCE_DIR"]).cases == 1
-    assert retention.purge(session, app.config["INSTANCE_DIR"]).cases == 0
+    assert retention.purge(session, store_of(app)).cases == 1
+    assert retention.purge(session, store_of(app)).cases == 0
     details = session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "retention.purge")).all()
     assert details == ["cases=0", "cases=1", "cases=0"]
 
 
 def test_purge_can_be_told_the_date(app: Flask, session: Session, factory: Factory) -> None:
     recent = _case(factory, session, 4, Status.RESOLVED, "recent")
-    assert retention.purge(session, app.config["INSTANCE_DIR"], now=dates.now() + YEAR * 2).cases == 1
+    assert retention.purge(session, store_of(app), now=dates.now() + YEAR * 2).cases == 1
     assert session.get(Case, recent.case.id).purged_at is not None  # type: ignore[union-attr]
 
 
 def test_purge_sweeps_old_orphan_files_only(app: Flask, session: Session) -> None:
-    folder = attachments.directory(app.config["INSTANCE_DIR"])
+    store = store_of(app)
+    assert isinstance(store, FileStore)
+    store.folder.mkdir(parents=True, exist_ok=True)
+    folder = store.folder
     stale, fresh, part = folder / ("a" * 32), folder / ("b" * 32), folder / ("c" * 32 + ".part")
     for path in (stale, fresh, part):
         path.write_bytes(b"leftover of a crash")
     hours_ago = time.time() - 3 * 3600
     os.utime(stale, (hours_ago, hours_ago))
     os.utime(part, (hours_ago, hours_ago))
-    result = retention.purge(session, app.config["INSTANCE_DIR"])
+    result = retention.purge(session, store)
     assert sorted(result.orphans) == sorted([stale.name, part.name])
     assert fresh.exists() and not stale.exists() and not part.exists()
 
 
+@on_both_stores
 def test_purge_and_sweep_commands(app: Flask, session: Session, factory: Factory) -> None:
     _case(factory, session, 6, Status.RESOLVED, "old")
     runner = app.test_cli_runner()
     result = runner.invoke(args=["purge"])
     assert result.exit_code == 0, result.output
     assert "Purged 1 cases closed more than 5 years ago (2 attachments" in result.output
-    orphan = attachments.directory(app.config["INSTANCE_DIR"]) / ("d" * 32)
-    orphan.write_bytes(b"x")
+    store = store_of(app)
+    store.put("d" * 32, [b"x"])
     result = runner.invoke(args=["sweep-orphans", "--grace-minutes", "0"])
     assert result.exit_code == 0, result.output
     assert "Removed 1 orphan attachment files." in result.output
-    assert not orphan.exists()
+    assert not store.exists("d" * 32)
 
 
 def test_years_before_handles_leap_days() -> None:

@@ -11,6 +11,7 @@ import base64
 import glob
 import logging
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -21,10 +22,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from intake import keyring, tokens
+from intake import db, keyring, tokens
+from intake.models import Attachment
 from intake.officer import signin
+from intake.storage import S3Store
 
 from .citizen_helpers import (
     URLS,
@@ -34,14 +38,14 @@ from .citizen_helpers import (
     track,
     valid_data,
 )
-from .conftest import ADMIN, PASSWORD
+from .conftest import ADMIN, PASSWORD, on_both_stores, store_of
 from .officer_helpers import RECENT, OfficerActions, officer_named, world
 
 CLIENT_ADDRESS = "203.0.113.77"
 USER_AGENT = "MarkerAgent/1.0"
 
 
-# --- what a thief would take: the database dump, the instance folder, the keys folder --------------
+# --- what a thief would take: the database dump, the instance folder, the keys folder, the store ----
 
 
 def _pg_dump() -> str:
@@ -76,13 +80,34 @@ def database_dump(app: Flask) -> bytes:
 
 
 def stored_files(app: Flask) -> dict[str, bytes]:
-    """Every file under the instance and keys folders."""
+    """Every file under the instance and keys folders, and (s3:) the object store's own data folder."""
     out = {}
-    for folder in (app.config["INSTANCE_DIR"], app.config["KEYS_DIR"]):
+    folders = [app.config["INSTANCE_DIR"], app.config["KEYS_DIR"]]
+    if app.config["STORAGE_URL"].startswith("s3:"):
+        store_data = app.config.get("TEST_S3_DATA_DIR")
+        assert store_data, "set INTAKE_TEST_S3_DATA_DIR to the store's data folder: it is searched too"
+        folders.append(store_data)
+    for folder in folders:
         for path in Path(folder).rglob("*"):
             if path.is_file():
                 out[str(path)] = path.read_bytes()
     return out
+
+
+def assert_object_names_reveal_nothing(app: Flask, issued: list[str], words: list[str]) -> None:
+    """Object keys are the prefix and 128 random bits: no case id, channel, file name or token in them."""
+    store = store_of(app)
+    with app.app_context():
+        rows = db.session().execute(select(Attachment.stored_name, Attachment.case_id)).all()
+    names = [info.name for info in store.list_objects()]
+    assert rows and sorted(names) == sorted(name for name, _case in rows)
+    for name, case_id in rows:
+        assert re.fullmatch(r"[0-9a-f]{32}", name), name
+        key = store.key(name) if isinstance(store, S3Store) else name
+        assert key == (store.prefix if isinstance(store, S3Store) else "") + name
+        assert f"/{case_id}/" not in key and not key.startswith(f"{case_id}/")
+        for word in [*words, *issued, *URLS]:
+            assert word.lower() not in key.lower()
 
 
 def encodings(text: str) -> list[bytes]:
@@ -107,6 +132,7 @@ def token_forms(token: str) -> list[str]:
     return [token, plain, token.lower(), plain.lower(), " ".join(token.split("-"))]
 
 
+@on_both_stores
 def test_stolen_storage_reveals_no_submitted_text_file_or_token(app: Flask, client: FlaskClient) -> None:
     marker = "MRK" + secrets.token_hex(6)
     thai = "ทุจริตลับ" + marker[-4:]
@@ -115,6 +141,7 @@ def test_stolen_storage_reveals_no_submitted_text_file_or_token(app: Flask, clie
         data = valid_data(channel, f"{marker} {thai}")
         files = None
         if channel != "question":
+            data["keep_filename"] = "y"  # the names are kept (encrypted): they must not show either
             files = [
                 (f"file bytes {marker}".encode(), f"name-{marker}.txt"),
                 (jpeg_with_gps(f"Cam{marker}"), f"photo-{marker}.jpg"),
@@ -127,9 +154,11 @@ def test_stolen_storage_reveals_no_submitted_text_file_or_token(app: Flask, clie
     # The citizen sees it all again with the token...
     page = track(client, issued[0]).get_data(as_text=True)
     assert marker in page and f"name-{marker}.txt" in page
-    # ...and a thief with the database, the instance folder and the keys folder sees none of it.
+    # ...and a thief with the database, the instance folder, the keys folder and the store's own data
+    # folder sees none of it; the object names say nothing either.
     needles = [marker, thai, f"Cam{marker}"] + [form for token in issued for form in token_forms(token)]
     assert_nowhere(app, needles)
+    assert_object_names_reveal_nothing(app, issued, [marker, "name-", "photo-", ".txt", ".jpg"])
 
 
 @pytest.mark.parametrize("proxies", [0, 1])

@@ -64,7 +64,8 @@ def test_placeholders_survive_translation() -> None:
 
 
 def test_catalogues_agree_on_shared_strings() -> None:
-    """Catalogues are merged at runtime, the first wins: two areas must not translate a msgid differently."""
+    """Catalogues are merged at runtime, a later area overriding an earlier one: two areas must not
+    translate a msgid differently."""
     seen: dict[str, tuple[str, str]] = {}
     clashes = []
     for po in sorted((ROOT / "intake" / "translations").glob("*/th/LC_MESSAGES/messages.po")):

@@ -65,9 +65,14 @@ class CitizenForm(Form):
 
 
 class WithFiles:
-    """Forms that take evidence files (checked in `submission`, not here: they are not kept on error)."""
+    """Forms that take evidence files (checked in `submission`, not here: they are not kept on error).
+
+    Files get neutral names ("ไฟล์แนบ-1.pdf") unless `keep_filename` is ticked: a name such as
+    "budget-somchai-final.docx" can say who made the file.
+    """
 
     attachments = MultipleFileField(_l("Files (optional)"))
+    keep_filename = BooleanField(_l("Keep the names of my files"), default=False)
 
 
 class CorruptionForm(WithFiles, CitizenForm):

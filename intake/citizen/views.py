@@ -5,16 +5,18 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import cases, db, tokens, urls
+from .. import cases, db, tokens, uploads, urls
+from ..errors import unavailable_headers
 from ..extensions import limiter
 from ..models import Channel
 from . import submission
 from .forms import CitizenForm, CorruptionForm, FeedbackForm, FollowupForm, QuestionForm, TrackForm
 
 bp = Blueprint("citizen", __name__)
+bp.add_app_template_global(uploads.neutral_stem, "neutral_stem")
 
 LANG_COOKIE_AGE = 365 * 24 * 3600
-Page = tuple[str, int]
+Page = tuple[str, int] | tuple[str, int, dict[str, str]]
 
 
 def _submit_limit() -> str:
@@ -56,7 +58,11 @@ def set_language(code: str) -> Response:
 def _report(channel: Channel, form: CitizenForm) -> Page:
     """The form of one channel; on success the receipt, answered directly (the token never goes in a URL)."""
     if request.method == "POST":
-        submitted = submission.receive(form, channel)
+        try:
+            submitted = submission.receive(form, channel)
+        except submission.NotStored:  # the store is away: the form again, with its text and a message
+            page = render_template(f"citizen/{channel.value}.html", form=form)
+            return page, 503, unavailable_headers()
         if submitted is not None:
             return render_template("citizen/receipt.html", case=submitted.case, token=submitted.token), 200
     return render_template(f"citizen/{channel.value}.html", form=form), 400 if form.errors else 200
@@ -89,7 +95,7 @@ def _not_found() -> Page:
 
 
 def _case_page(found: cases.CitizenCase, typed: str, form: FollowupForm | None = None,
-               added: bool = False, status: int = 200) -> Page:
+               added: bool = False, status: int = 200) -> tuple[str, int]:
     code = tokens.display(tokens.normalise(typed))
     form = form or FollowupForm(formdata=None, token=code)
     timeline = cases.citizen_timeline(db.session(), found)
@@ -132,6 +138,9 @@ def followup() -> Page:
         added = submission.follow_up(form, found)
     except submission.FollowupRefused:
         return _case_page(found, form.token.data, status=409)
+    except submission.NotStored:
+        page, _status = _case_page(found, form.token.data, form=form)
+        return page, 503, unavailable_headers()
     if added:
         return _case_page(found, form.token.data, added=True)
     return _case_page(found, form.token.data, form=form, status=400)

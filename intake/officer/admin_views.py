@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, db, settings
+from .. import audit, crest, db, settings
 from ..forms import Form
 from ..i18n import CHANNEL_LABELS
 from ..models import CHANNELS, AuditEntry, Officer, Role
 from ..sessions import current_officer, current_private_key, login_required
 from . import accounts
-from .forms import MB, AuditFilterForm, ChannelForm, EmptyForm, NewOfficerForm, SettingsForm
+from .forms import MB, AuditFilterForm, ChannelForm, CrestForm, EmptyForm, NewOfficerForm, SettingsForm
 from .views import bp
 
 AUDIT_PAGE = 100
@@ -195,6 +197,70 @@ def _settings_initial() -> dict[str, object]:
     return data
 
 
+def _settings_page(
+    form: SettingsForm | None = None, crest_form: CrestForm | None = None, status: int = 200
+) -> tuple[str, int]:
+    return render_template(
+        "officer/admin/settings.html",
+        form=form or SettingsForm(formdata=None, data=_settings_initial()),
+        crest_form=crest_form or CrestForm(formdata=None),
+        remove_form=EmptyForm(formdata=None),
+        crest=crest.current(db.session()),
+    ), status
+
+
+CREST_ERRORS = {
+    "empty": _l("Choose an image file."),
+    "size": _l("The file is too large: at most %(mb)d MB.", mb=crest.MAX_BYTES // MB),
+    "type": _l("This is not a picture we can use: upload a PNG, JPEG, GIF or WebP image."),
+    "pixels": _l("The picture is too large: at most 40 megapixels."),
+    "image": _l("The file could not be read as an image. Save it again as PNG or JPEG and upload that."),
+}
+
+
+@bp.post("/admin/settings/crest")
+@login_required(Role.ADMIN)
+def admin_crest_upload() -> Response | tuple[str, int]:
+    """Replace the crest shown on the municipality's documents (checked and re-encoded by crest.store)."""
+    form = CrestForm()
+    form.validate_on_submit()  # CSRFProtect already refused a POST without a valid token
+    upload = form.crest.data
+    data = upload.stream.read(crest.MAX_BYTES + 1) if upload and hasattr(upload, "stream") else b""
+    session = db.session()
+    try:
+        crest.store(session, current_officer(), data)
+    except crest.CrestInvalid as exc:
+        session.rollback()
+        form.crest.errors = [str(CREST_ERRORS[exc.reason])]
+        return _settings_page(crest_form=form, status=400)
+    session.commit()
+    flash(_("Crest saved: it heads every PDF from now on."), "success")
+    return redirect(url_for("officer.admin_settings"), code=303)
+
+
+@bp.post("/admin/settings/crest/remove")
+@login_required(Role.ADMIN)
+def admin_crest_remove() -> Response:
+    EmptyForm().validate_on_submit()  # CSRFProtect already refused a POST without a valid token
+    session = db.session()
+    removed = crest.remove(session, current_officer())
+    session.commit()
+    flash(_("Crest removed: documents show the name alone.") if removed else _("Nothing changed."), "success")
+    return redirect(url_for("officer.admin_settings"), code=303)
+
+
+@bp.get("/admin/settings/crest.png")
+@login_required(Role.ADMIN)
+def admin_crest_image() -> Response:
+    """The stored crest, to preview it on the settings page."""
+    row = crest.current(db.session())
+    if row is None:
+        abort(404)
+    response = send_file(io.BytesIO(row.data), mimetype=row.media_type, etag=row.digest, max_age=0)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
 @bp.route("/admin/settings", methods=["GET", "POST"])
 @login_required(Role.ADMIN)
 def admin_settings() -> Response | tuple[str, int]:
@@ -212,8 +278,7 @@ def admin_settings() -> Response | tuple[str, int]:
         session.commit()
         flash(_("Settings saved.") if changed else _("Nothing changed."), "success")
         return redirect(url_for("officer.admin_settings"), code=303)
-    status = 400 if request.method == "POST" else 200
-    return render_template("officer/admin/settings.html", form=form), status
+    return _settings_page(form=form, status=400 if request.method == "POST" else 200)
 
 
 # --- audit trail -----------------------------------------------------------------------------------

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import attachments, audit, cases, dates, db, filenames
+from .. import attachments, audit, cases, dates, db, filenames, storage
 from ..answers import publishing
 from ..i18n import CHANNEL_LABELS
 from ..models import Agency, Case, Channel, EntryKind, KeyKind, Officer, PublishedAnswer, Role, Status
@@ -336,7 +336,7 @@ def attachment(case_id: int, attachment_id: int) -> Response:
         row = cases.attachment_for(opened.case, attachment_id)
         key = opened.keys.for_kind(row.key)
         meta = attachments.read_meta(row, key)
-        chunks = attachments.open_plain(current_app.config["INSTANCE_DIR"], row, key)
+        chunks = attachments.open_plain(storage.current(), row, key)  # StoreUnavailable: the 503 page
     except (cases.CaseNotFound, cases.ChannelForbidden, attachments.AttachmentMissing):
         abort(404)
     audit.record(

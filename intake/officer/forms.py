@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    FileField,
     IntegerField,
     MultipleFileField,
     PasswordField,
@@ -258,6 +259,10 @@ class SettingsForm(Form):
         ceiling = (int(current_app.config["MAX_CONTENT_LENGTH"]) - MB) // MB
         if field.data > ceiling:
             raise ValidationError(_l("At most %(n)d MB with the current server configuration.", n=ceiling))
+
+
+class CrestForm(Form):
+    crest = FileField(_l("Crest of the municipality"))
 
 
 class AuditFilterForm(Form):

@@ -44,10 +44,11 @@ def _totp_aad(officer: Officer) -> bytes:
 def _open_totp(officer: Officer, private_key: bytes) -> bytes:
     """The officer's TOTP secret (bound to the username; older enrolments to the row id)."""
     assert officer.totp_secret is not None  # noqa: S101 - callers check enrolment first
+    key = _totp_key(private_key)
     try:
-        return _open_totp(officer, private_key)
+        return crypto.decrypt(key, officer.totp_secret, _totp_aad(officer))
     except crypto.CryptoError:
-        return crypto.decrypt(_totp_key(private_key), officer.totp_secret, key_contexts.totp_secret(officer.id))
+        return crypto.decrypt(key, officer.totp_secret, key_contexts.totp_secret(officer.id))
 
 
 def _pending_aad(row: OfficerSession) -> bytes:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, cases, dates, db, sessions, uploads
+from .. import audit, cases, dates, db, sessions, storage, uploads
 from ..i18n import CHANNEL_LABELS
 from ..models import CHANNELS, CLOSED_STATUSES, Case, Channel, Officer, Role, Source
 from ..sessions import current_officer, login_required
@@ -72,7 +73,7 @@ def intake() -> tuple[str, int]:
     form = IntakeForm()
     form.channel.choices = channel_choices(officer)
     if form.validate_on_submit():
-        files = uploads.checked_files(form.attachments)
+        files = uploads.checked_files(form.attachments, uploads.Sender.OFFICER)
         if files is None:
             return render_template("officer/intake.html", form=form), 400
         channel = Channel(form.channel.data)
@@ -87,19 +88,26 @@ def intake() -> tuple[str, int]:
                 f"channel={channel.value}; source={source.value}",
             )
 
-        submitted = cases.submit(
-            session,
-            channel=channel,
-            body={"details": form.details.data or ""},
-            contact=(form.contact.data or "").strip() or None,
-            files=files,
-            instance_dir=current_app.config["INSTANCE_DIR"],
-            source=source,
-            received_at=dates.received_from_date(form.received_day()),
-            category=form.category.data or None,
-            officer=officer,
-            before_commit=put_on_record,
-        )
+        try:
+            submitted = cases.submit(
+                session,
+                channel=channel,
+                body={"details": form.details.data or ""},
+                contact=(form.contact.data or "").strip() or None,
+                files=files,
+                store=storage.current(),
+                source=source,
+                received_at=dates.received_from_date(form.received_day()),
+                category=form.category.data or None,
+                officer=officer,
+                before_commit=put_on_record,
+            )
+        except storage.StoreUnavailable:
+            form.attachments.errors = [
+                _("The case was not recorded: the files could not be stored just now. Attach them again "
+                  "and try again in a few minutes.")
+            ]
+            return render_template("officer/intake.html", form=form), 503
         return render_template(
             "officer/receipt.html",
             token=submitted.token,

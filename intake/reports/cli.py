@@ -17,7 +17,13 @@ from .periods import PERIOD_CODES, PeriodInvalid, period
 @click.command("report")
 @click.option("--fiscal-year", "fiscal_year", required=True, help="Fiscal year in Buddhist Era, e.g. 2569.")
 @click.option("--period", "code", required=True, type=click.Choice(PERIOD_CODES), help="q1-q4, h1 or year.")
-@click.option("--format", "fmt", required=True, type=click.Choice(exports.FORMATS), help="csv, xlsx or pdf.")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(exports.FORMATS),
+    help="pdf, xlsx, csv, or csv-long (one tidy table for open data).",
+)
 @click.option(
     "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write."
 )
@@ -25,7 +31,7 @@ from .periods import PERIOD_CODES, PeriodInvalid, period
 @with_appcontext
 @for_tenant
 def report_command(fiscal_year: str, code: str, fmt: str, output: Path, thai_digits: bool) -> None:
-    """Write the report of a fiscal year's period as CSV, XLSX or PDF."""
+    """Write the report of a fiscal year's period as PDF, XLSX, CSV or the long CSV."""
     try:
         p = period(fiscal_year, code)
     except PeriodInvalid as exc:
@@ -44,7 +50,8 @@ def report_command(fiscal_year: str, code: str, fmt: str, output: Path, thai_dig
         session.rollback()
         raise CommandFailed(f"cannot write {output}: {exc.strerror}") from exc
     session.commit()
-    click.echo(f"Wrote the {fmt.upper()} report for fiscal year {p.fiscal_year} {p.code} to {output}.")
+    name = "long CSV" if fmt == "csv-long" else fmt.upper()
+    click.echo(f"Wrote the {name} report for fiscal year {p.fiscal_year} {p.code} to {output}.")
 
 
 def register(app: Flask) -> None:

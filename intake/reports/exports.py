@@ -2,6 +2,10 @@
 
 Files are always in Thai (ITA evidence and memos to the executives are Thai documents), whatever the
 language of the page they were downloaded from. Each export writes an audit entry.
+
+Formats: `pdf` (A4, for the executives' signatures), `xlsx` (one sheet per table, set up to print),
+`csv` (every table one after the other, as the report reads) and `csv-long` (one tidy table for open
+data: period, channel, source, figure, value; see as_csv.render_long).
 """
 
 from __future__ import annotations
@@ -14,16 +18,18 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
-from .. import audit, dates, settings
+from .. import audit, crest, dates, settings
 from . import as_csv, as_pdf, as_xlsx, figures, tables
 from .periods import Period
 
-FORMATS = ("csv", "xlsx", "pdf")
+FORMATS = ("csv", "csv-long", "xlsx", "pdf")
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
+    "csv-long": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
+SUFFIXES = {"csv": ".csv", "csv-long": "-long.csv", "xlsx": ".xlsx", "pdf": ".pdf"}
 FontMissing = as_pdf.FontMissing
 
 
@@ -46,26 +52,28 @@ def day_of(moment: datetime) -> datetime:
 def render(
     session: Session, p: Period, fmt: str, *, thai_digits: bool = False, as_of: datetime | None = None
 ) -> Export:
-    """The report of period `p` as a file (csv, xlsx or pdf); raises FormatInvalid or FontMissing."""
+    """The report of period `p` as a file (see FORMATS); raises FormatInvalid or FontMissing."""
     if fmt not in FORMATS:
         raise FormatInvalid(f"format must be one of {', '.join(FORMATS)}")
     stamp = day_of(as_of or dates.now())
     report = figures.compute(session, p, stamp)
     with force_locale("th"):
         doc = tables.document(report, settings.get(session, "municipality_name"))
-    writers: dict[str, Callable[[], bytes]] = {
-        "csv": lambda: as_csv.render(doc, thai_digits=thai_digits),
-        "xlsx": lambda: as_xlsx.render(doc, created=stamp),
-        "pdf": lambda: as_pdf.render(
-            doc,
-            thai_digits_on=thai_digits,
-            font_dir=current_app.config.get("REPORT_FONT_DIR"),
-            created=stamp,
-        ),
-    }
-    data = writers[fmt]()
+        writers: dict[str, Callable[[], bytes]] = {
+            "csv": lambda: as_csv.render(doc, thai_digits=thai_digits),
+            "csv-long": lambda: as_csv.render_long(report),
+            "xlsx": lambda: as_xlsx.render(doc, created=stamp),
+            "pdf": lambda: as_pdf.render(
+                doc,
+                crest_png=crest.png(session),
+                thai_digits_on=thai_digits,
+                font_dir=current_app.config.get("REPORT_FONT_DIR"),
+                created=stamp,
+            ),
+        }
+        data = writers[fmt]()
     suffix = "-thai-digits" if thai_digits and fmt == "pdf" else ""
-    return Export(f"report-{p.slug}{suffix}.{fmt}", MIMETYPES[fmt], data)
+    return Export(f"report-{p.slug}{suffix}{SUFFIXES[fmt]}", MIMETYPES[fmt], data)
 
 
 def export(

@@ -136,6 +136,9 @@ def upgrade() -> None:
     with op.batch_alter_table("settings") as batch:
         batch.drop_constraint("pk_settings", type_="primary")
         batch.create_primary_key("pk_settings", ["tenant_id", "name"])
+    with op.batch_alter_table("site_images") as batch:
+        batch.drop_constraint("pk_site_images", type_="primary")
+        batch.create_primary_key("pk_site_images", ["tenant_id", "name"])
 
     if bind.dialect.name == "postgresql":
         for table in TENANT_TABLES:

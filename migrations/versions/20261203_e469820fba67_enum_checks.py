@@ -1,7 +1,7 @@
 """enum columns checked by the database; entries.public dropped
 
 Revision ID: e469820fba67
-Revises: e4b722c90125
+Revises: b0ac3b42fdf3
 Create Date: 2026-12-03 09:00:00
 
 Every column that holds an enum value (channel, source, category, status, agency, entry kind, key kind,
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e469820fba67"
-down_revision = "e4b722c90125"
+down_revision = "b0ac3b42fdf3"
 branch_labels = None
 depends_on = None
 
