@@ -45,6 +45,8 @@ class Config:
 
     # Behind a reverse proxy that sets X-Forwarded-For: number of proxies to trust (0 = none).
     PROXY_FIX_X_FOR = 0
+    # ... and X-Forwarded-Host (the name a tenant is found by; 0 = trust the Host header as received).
+    PROXY_FIX_X_HOST = 0
 
     BABEL_DEFAULT_LOCALE = "th"
     BABEL_DEFAULT_TIMEZONE = "Asia/Bangkok"

@@ -79,5 +79,6 @@ def register(app: Flask) -> None:
     app.request_class = UploadRequest
     app.after_request(set_headers)
     logging.getLogger("werkzeug").addFilter(NoClientAddress())
-    if app.config["PROXY_FIX_X_FOR"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]
+    x_for, x_host = int(app.config["PROXY_FIX_X_FOR"]), int(app.config.get("PROXY_FIX_X_HOST", 0))
+    if x_for or x_host:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_host=x_host)  # type: ignore[method-assign]

@@ -141,9 +141,13 @@ def normalise_host(host: str) -> str:
 
 
 def for_host(host: str) -> TenantInfo | None:
-    """The tenant answering `host`: the one that claims it, else the deployment's first tenant."""
+    """The tenant answering `host`: the one that claims it; else the deployment's first tenant if it
+    claims no host name at all (a single-municipality deployment answers on any name, as it always did);
+    else None (a host name nobody claims on a deployment of many: 404)."""
     reg = _registry()
-    tenant_id = reg.by_host.get(normalise_host(host), reg.first_id)
+    tenant_id = reg.by_host.get(normalise_host(host))
+    if tenant_id is None and reg.first_id is not None and not reg.by_id[reg.first_id].hosts:
+        tenant_id = reg.first_id
     return reg.by_id.get(tenant_id) if tenant_id is not None else None
 
 
@@ -186,7 +190,9 @@ def context_scope() -> Scope:
             return scope
         tenant = first()
         return Scope(tenant.id) if tenant is not None else NOBODY
-    raise TenancyError("no app context: a session's tenant must be set explicitly")
+    # Outside any app context only scripts and tests open sessions (the app, its commands and workers
+    # always have one): they act for the host unless they bind a scope (`bind`). RLS still applies.
+    return HOST
 
 
 def activate(tenant_id: int | None) -> None:
@@ -338,7 +344,9 @@ def _resolve_request() -> None:
     tenant = for_host(request.host)
     if tenant is None:
         g.setdefault(_G_SCOPE, NOBODY)
-        return
+        if _registry().by_id:
+            abort(404)  # a host name that no tenant of this deployment claims
+        return  # before `setup`: no tenant yet
     activate(tenant.id)
     if not tenant.active:
         g.tenant_suspended = True
