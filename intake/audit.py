@@ -34,23 +34,19 @@ def _audit_key() -> bytes:
     return keyring.server_key(key_contexts.AUDIT_CHAIN)
 
 
-DIGEST_VERSION = 2
-
-
 def _digest(key: bytes, prev: str, entry: AuditEntry) -> str:
-    """The entry's keyed hash. Version 2 encodes its fields as a JSON array, so no text can move from one
-    field to another without changing it; version 1 (entries made before tenants) joined them with
-    \\x1f and hashed the row id, which equals its `seq`."""
-    at = entry.at.isoformat(timespec="microseconds")
-    if entry.digest_version == 1:
-        fields = [prev, str(entry.seq), at, entry.actor, entry.action, entry.target or "", entry.detail or ""]
-        return crypto.keyed_hash(key, "\x1f".join(fields).encode("utf-8")).hex()
-    encoded = json.dumps(
-        [DIGEST_VERSION, prev, entry.seq, at, entry.actor, entry.action, entry.target, entry.detail or ""],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return crypto.keyed_hash(key, key_contexts.AUDIT_ENTRY_V2 + encoded.encode("utf-8")).hex()
+    """The entry's keyed hash (the tenant's audit-chain key). It covers the entry's place in its tenant's
+    chain (`seq`; for entries made before tenants, equal to the row id it covered then)."""
+    fields = [
+        prev,
+        str(entry.seq),
+        entry.at.isoformat(timespec="microseconds"),
+        entry.actor,
+        entry.action,
+        entry.target or "",
+        entry.detail or "",
+    ]
+    return crypto.keyed_hash(key, "\x1f".join(fields).encode("utf-8")).hex()
 
 
 def record(
@@ -72,7 +68,6 @@ def record(
     ).first()
     entry = AuditEntry(
         seq=(last.seq + 1) if last else 1,
-        digest_version=DIGEST_VERSION,
         at=dates.now(),
         actor=actor[:64],
         action=action[:32],
@@ -91,22 +86,13 @@ def verify(session: Session) -> ChainBreak | None:
     """The first entry whose hash or link does not hold, or None when the chain is whole."""
     key = _audit_key()
     prev = GENESIS
-    seen_v2 = False
     rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000))
     for entry in rows:
         if entry.prev_hash != prev:
             return ChainBreak(entry.seq, "link")
-        if entry.digest_version == 1 and seen_v2:
-            return ChainBreak(entry.seq, "version")  # no new entry is ever made the old way
-        seen_v2 = seen_v2 or entry.digest_version != 1
         if not hmac.compare_digest(entry.hash, _digest(key, prev, entry)):
             return ChainBreak(entry.seq, "hash")
         prev = entry.hash
-    if prev == GENESIS:
-        # A tenant's chain begins in the transaction that makes the tenant (setup, tenant add): an empty
-        # chain is one that was deleted, whole (with its checkpoints: the anchor kept off the server
-        # shows it too).
-        return ChainBreak(0, "empty")
     return None
 
 
@@ -139,6 +125,7 @@ def tail(session: Session) -> Tail | None:
 
 def _checkpoint_tag(row: AuditCheckpoint) -> bytes:
     fields = [
+        str(row.id),
         row.at.isoformat(timespec="microseconds"),
         str(row.entry_count),
         str(row.tail_id or ""),

@@ -122,13 +122,21 @@ def provision(session: Session, tenant: Tenant, admin_name: str, recovery_key_ou
     (`setup` for the deployment's first tenant, `tenant add` for the others). Commits."""
     changes: list[str] = []
     directory = keyring.keys_dir()
+    legacy = tenant.secret_wrapped is None  # the first tenant: its keys live in keys/, as they always did
     recovery_pub = keyring.recovery_public(directory, tenancy.by_id(tenant.id))
-    out = recovery_key_out or directory / keyring.RECOVERY_PRIVATE_FILE
+    out = recovery_key_out or directory / (
+        keyring.RECOVERY_PRIVATE_FILE if legacy else f"recovery-{tenant.slug}.key"
+    )
     if recovery_pub is None:
+        if not legacy and out.exists():
+            raise CommandFailed(f"{out} exists already: name another file with --recovery-key-out")
         passphrase = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase", confirm=True)
-        recovery_pub = keyring.create_recovery(passphrase, out, current_app.config["KDF_PROFILE"])
-        with tenancy.acting_for(None):
-            tenants.set_recovery_public(session, tenant, recovery_pub)
+        recovery_pub = keyring.create_recovery(
+            passphrase, out, current_app.config["KDF_PROFILE"], public_dir=directory if legacy else None
+        )
+        if not legacy:
+            with tenancy.acting_for(None):
+                tenants.set_recovery_public(session, tenant, recovery_pub)
         changes.append(f"Wrote the encrypted recovery key to {out}.")
         changes.append(
             "WARNING: move the recovery key offline (e.g. a USB stick in a safe) and "

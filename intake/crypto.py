@@ -137,20 +137,6 @@ def kdf_params(profile: str) -> dict[str, int]:
     return dict(KDF_PROFILES[profile])
 
 
-# The most a stored row may ask of Argon2id: twice the interactive profile's memory and time, the same
-# lanes. A row asking more was edited (keyring.unlock refuses it before computing anything).
-KDF_BOUNDS = {"iterations": (1, 6), "lanes": (1, 4), "memory_cost": (8, 128 * 1024)}
-
-
-def kdf_params_acceptable(params: object) -> bool:
-    if not isinstance(params, dict) or set(params) != set(KDF_BOUNDS):
-        return False
-    return all(
-        isinstance(params[k], int) and not isinstance(params[k], bool) and low <= params[k] <= high
-        for k, (low, high) in KDF_BOUNDS.items()
-    )
-
-
 def derive_password_keys(password: str, salt: bytes, params: dict[str, int]) -> tuple[bytes, bytes]:
     """Argon2id(password) split in two: (key-encryption key, verifier)."""
     out = Argon2id(

@@ -29,11 +29,9 @@ AUDIT_CHAIN = b"audit chain"  # (7) subkey that chains the audit log: a database
 OFFICER_RECORD = b"officer record"  # (2, 5) subkey tagging username, role, public key and 2FA state
 STATS_SHUFFLE = b"public statistics: secondary suppression"  # (4) subkey choosing the month hidden second
 
-AUDIT_ENTRY_V2 = b"intake audit entry v2:"  # (7) prefix of the JSON an entry's hash covers
 AUDIT_CHECKPOINT = b"intake audit checkpoint:"  # (7) prefix of a verification row's tag (audit chain key)
 
 CHANNEL_RECORD = b"channel record"  # (2) subkey tagging each channel's public key in the database
-OFFICER_RECORD_V2 = b"intake officer record v2:"  # (2, 5) prefix of the JSON an officer tag covers
 
 # what keyring.server_key derives:
 SERVER_SUBKEYS = (AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE, CHANNEL_RECORD)
@@ -112,14 +110,8 @@ def officer_session(row_id: str) -> bytes:
 
 
 def totp_secret(officer_id: int) -> bytes:
-    """(5) An officer's TOTP secret under the TOTP subkey of their private key (enrolments before tenants:
-    bound to the row id, which a tenant moved to another deployment does not keep)."""
+    """(5) An officer's TOTP secret under the TOTP subkey of their private key."""
     return f"intake totp:{officer_id}".encode()
-
-
-def totp_secret_of(username: str) -> bytes:
-    """(5) An officer's TOTP secret under the TOTP subkey of their private key: bound to the username."""
-    return f"intake totp secret:{username}".encode()
 
 
 def totp_pending(row_id: str) -> bytes:

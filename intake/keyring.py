@@ -161,6 +161,8 @@ def _check_tenant(tenant: tenancy.TenantInfo) -> None:
     checked: set[tuple[int, bytes]] = current_app.extensions.setdefault("intake.tenants_checked", set())
     if (tenant.id, tenant.record_tag) in checked:
         return
+    if not tenant.record_tag and tenant.secret_wrapped is None and tenant.recovery_public is None:
+        return  # the tenant an older deployment became (migration): its row holds nothing to swap
     expected = tenant_tag(tenant.id, tenant.slug, tenant.secret_wrapped, tenant.recovery_public)
     if not crypto.verifier_matches(tenant.record_tag or b"", expected):
         raise TenantTampered(tenant.slug)
@@ -200,9 +202,10 @@ def recovery_public(directory: Path, tenant: tenancy.TenantInfo | None = None) -
     return base64.b64decode(path.read_bytes().strip()) if path.exists() else None
 
 
-def create_recovery(passphrase: str, out: Path, profile: str) -> bytes:
-    """Make a recovery keypair: the private key under the passphrase at `out`; returns the public key
-    (the caller keeps it in the tenant's row)."""
+def create_recovery(passphrase: str, out: Path, profile: str, public_dir: Path | None = None) -> bytes:
+    """Make a recovery keypair: the private key under the passphrase at `out`; returns the public key.
+    With `public_dir` (the deployment's first tenant) the public key is written to recovery.pub there, as
+    it always was; other tenants keep theirs in their tenants row (the caller's job)."""
     pair = crypto.generate_keypair()
     salt = crypto.random_salt()
     params = crypto.kdf_params(profile)
@@ -214,6 +217,10 @@ def create_recovery(passphrase: str, out: Path, profile: str) -> bytes:
         "ciphertext": _b64(crypto.encrypt(kek, pair.private, key_contexts.RECOVERY_KEY)),
     }
     _write_private(out, json.dumps(blob, indent=2).encode() + b"\n")
+    if public_dir is not None:
+        pub = public_dir / RECOVERY_PUBLIC_FILE
+        pub.parent.mkdir(parents=True, exist_ok=True)
+        pub.write_bytes(base64.b64encode(pair.public) + b"\n")
     return pair.public
 
 
@@ -259,22 +266,23 @@ def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, byte
 
 
 def channel_public(session: Session, channel: str) -> bytes:
-    """The channel's public key from the database, checked against its tag (or its older pin in keys/)."""
+    """The channel's public key from the database, checked against its pin in keys/ (the deployment's
+    first tenant, as always) or its tag under the tenant's own server secret (every other tenant)."""
     row = _channel_row(session, channel)
     if row is None:
         raise KeysMissing(channel)
-    if not row.tag:
-        _adopt_legacy_pin(row)
-    elif not crypto.verifier_matches(row.tag, _channel_tag(channel, row.public_key)):
+    if tenancy.current().secret_wrapped is None:
+        _check_pin(channel, row.public_key)
+    elif not crypto.verifier_matches(row.tag or b"", _channel_tag(channel, row.public_key)):
         raise ChannelKeyChanged(channel)
     return row.public_key
 
 
 # Whoever can edit the database could swap a channel's public key for one of their own and read every
-# later case. So each channel key row carries an HMAC under the tenant's server secret (outside the
-# database's reach), made with the key, and a key that does not match its tag is refused. Channel keys are
-# never rotated. Rows made before tags existed were pinned in keys/channels.pub on first use: such a row
-# is checked against that pin (when there is one) and then tagged, in the caller's transaction.
+# later case. So each channel public key is held against something outside the database: for the
+# deployment's first tenant a pin in keys/ written when first used (normally by `setup`); for every other
+# tenant an HMAC in the row under that tenant's server secret (which the database holds only wrapped
+# under the master secret in keys/). A key that differs is refused. Channel keys are never rotated.
 
 
 def _channel_tag(channel: str, public: bytes) -> bytes:
@@ -283,18 +291,36 @@ def _channel_tag(channel: str, public: bytes) -> bytes:
     )
 
 
-def _adopt_legacy_pin(row: ChannelKey) -> None:
-    path = keys_dir() / CHANNEL_PINS_FILE
-    try:
-        pins = {str(c): _unb64(str(v)) for c, v in json.loads(path.read_text()).items()}
-    except FileNotFoundError:
-        pins = {}
-    except (OSError, ValueError, AttributeError) as exc:
-        raise KeyringError(f"{path} cannot be read") from exc
-    pinned = pins.get(row.channel.value)
-    if pinned is not None and not hmac.compare_digest(pinned, row.public_key):
-        raise ChannelKeyChanged(row.channel.value)
-    row.tag = _channel_tag(row.channel.value, row.public_key)
+def _pins() -> dict[str, bytes]:
+    cached: dict[str, bytes] | None = current_app.extensions.get("intake.channel_pins")
+    if cached is None:
+        path = keys_dir() / CHANNEL_PINS_FILE
+        try:
+            cached = {str(c): _unb64(str(v)) for c, v in json.loads(path.read_text()).items()}
+        except FileNotFoundError:
+            cached = {}
+        except (OSError, ValueError, AttributeError) as exc:
+            raise KeyringError(f"{path} cannot be read") from exc
+        current_app.extensions["intake.channel_pins"] = cached
+    return cached
+
+
+def _check_pin(channel: str, public: bytes) -> None:
+    pinned = _pins().get(channel)
+    if pinned is None:
+        current_app.extensions.pop("intake.channel_pins", None)  # another process may have pinned it
+        pins = _pins()
+        pinned = pins.get(channel)
+        if pinned is None:
+            pins[channel] = public
+            path = keys_dir() / CHANNEL_PINS_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = path.with_name(f"{path.name}.{os.getpid()}.part")
+            part.write_text(json.dumps({c: _b64(k) for c, k in sorted(pins.items())}, indent=2) + "\n")
+            os.replace(part, path)
+            return
+    if not hmac.compare_digest(pinned, public):
+        raise ChannelKeyChanged(channel)
 
 
 def channel_private_by_recovery(session: Session, channel: str, recovery_private: bytes) -> bytes:
@@ -387,53 +413,31 @@ def create_officer(
     return officer
 
 
-def _officer_tag(officer: Officer, version: int = 2) -> bytes:
-    """The HMAC of an officer's security-relevant columns under the tenant's officer-record key.
-
-    Version 2 covers whatever would let a database editor sign in as the officer, hand them keys, raise
-    them, skip a factor, revive them or make their sign-in cost minutes: username, role, active, public key,
-    the password's salt, verifier and KDF parameters, TOTP enrolled or not. Version 1 (older rows) covered
-    the id, username, role, public key and TOTP state; it is accepted once and replaced (`check_officer`).
-    """
-    if version == 1:
-        fields = [
-            str(officer.id), officer.username, officer.role, officer.public_key.hex(),
-            "totp" if officer.totp_secret is not None else "-",
-        ]
-        return crypto.keyed_hash(server_key(key_contexts.OFFICER_RECORD), "\x1f".join(fields).encode("utf-8"))
-    record = {
-        "username": officer.username,
-        "role": str(officer.role),
-        "active": bool(officer.active),
-        "public_key": officer.public_key.hex(),
-        "password_salt": officer.password_salt.hex(),
-        "password_verifier": officer.password_verifier.hex(),
-        "password_kdf": {k: int(v) for k, v in sorted((officer.password_kdf or {}).items())},
-        "totp": officer.totp_secret is not None,
-    }
-    encoded = key_contexts.OFFICER_RECORD_V2 + json.dumps(record, sort_keys=True).encode("utf-8")
-    return crypto.keyed_hash(server_key(key_contexts.OFFICER_RECORD), encoded)
+def _officer_tag(officer: Officer) -> bytes:
+    fields = [
+        str(officer.id),
+        officer.username,
+        officer.role,
+        officer.public_key.hex(),
+        "totp" if officer.totp_secret is not None else "-",
+    ]
+    key = server_key(key_contexts.OFFICER_RECORD)
+    return crypto.keyed_hash(key, "\x1f".join(fields).encode("utf-8"))
 
 
 def stamp_officer(officer: Officer) -> None:
-    """Record the officer's security-relevant columns under the server secret (after any change to them)."""
+    """Record the officer's security-relevant fields under the server secret (after any change to them)."""
     officer.record_tag = _officer_tag(officer)
 
 
 def check_officer(officer: Officer) -> None:
-    """Raise OfficerTampered unless the row still matches its tag (a version-1 tag is upgraded in place).
+    """Raise OfficerTampered unless the row still matches its tag.
 
     Whoever can write the database but not read keys/ cannot swap an officer's public key (so that the
-    next grant seals a channel key to them), set a password they know, raise a role, revive a deactivated
-    account, raise the KDF cost or clear a TOTP secret to skip the second factor.
+    next grant seals a channel key to them), raise a role, or clear a TOTP secret to skip the second factor.
     """
-    tag = officer.record_tag or b""
-    if crypto.verifier_matches(tag, _officer_tag(officer)):
-        return
-    if officer.id is not None and crypto.verifier_matches(tag, _officer_tag(officer, version=1)):
-        stamp_officer(officer)
-        return
-    raise OfficerTampered(officer.username)
+    if not crypto.verifier_matches(officer.record_tag or b"", _officer_tag(officer)):
+        raise OfficerTampered(officer.username)
 
 
 def set_password(officer: Officer, private_key: bytes, password: str) -> None:
@@ -445,17 +449,10 @@ def set_password(officer: Officer, private_key: bytes, password: str) -> None:
     officer.password_kdf = params
     officer.password_verifier = verifier
     officer.wrapped_private_key = crypto.encrypt(kek, private_key, key_contexts.officer_key(officer.username))
-    stamp_officer(officer)
 
 
 def unlock(officer: Officer, password: str) -> bytes:
-    """The officer's private key; raises WrongPassword (same for an unknown or inactive account).
-
-    The KDF parameters come from the row, so they are bounded first (a row edited to ask for minutes of
-    work per attempt is refused, not computed); the tag covers them too.
-    """
-    if not crypto.kdf_params_acceptable(officer.password_kdf):
-        raise OfficerTampered(officer.username)
+    """The officer's private key; raises WrongPassword (same for an unknown or inactive account)."""
     kek, verifier = crypto.derive_password_keys(password, officer.password_salt, officer.password_kdf)
     if not crypto.verifier_matches(officer.password_verifier, verifier):
         raise WrongPassword

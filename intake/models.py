@@ -398,7 +398,6 @@ class AuditEntry(TenantScoped, Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-    digest_version: Mapped[int] = mapped_column(Integer, default=2)  # 1: entries made before tenants
 
 
 class AuditCheckpoint(TenantScoped, Base):

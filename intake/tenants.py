@@ -48,8 +48,12 @@ def _check_host(host: str) -> str:
     return name
 
 
-def create(session: Session, slug: str, name: str, hosts: list[str], province: str = "") -> Tenant:
-    """A new tenant with a random server secret of its own (wrapped under the master secret)."""
+def create(
+    session: Session, slug: str, name: str, hosts: list[str], province: str = "", *, own_secret: bool = True
+) -> Tenant:
+    """A new tenant with a random server secret of its own (wrapped under the master secret); without
+    `own_secret` (the deployment's first tenant) its server secret is the master secret itself and its
+    recovery public key stays in keys/recovery.pub, exactly as a single-municipality deployment has them."""
     _check_slug(slug)
     names = [_check_host(h) for h in hosts]
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
@@ -61,7 +65,8 @@ def create(session: Session, slug: str, name: str, hosts: list[str], province: s
     tenant = Tenant(slug=slug, name=name.strip() or slug, province=province.strip())
     session.add(tenant)
     session.flush()
-    tenant.secret_wrapped = keyring.wrap_tenant_secret(tenant.id, crypto.random_key())
+    if own_secret:
+        tenant.secret_wrapped = keyring.wrap_tenant_secret(tenant.id, crypto.random_key())
     tenant.hosts = [TenantHost(host=h) for h in names]
     keyring.stamp_tenant(tenant)
     session.flush()
@@ -74,7 +79,7 @@ def ensure_default(session: Session) -> tuple[Tenant, bool]:
     first = session.scalar(select(Tenant).order_by(Tenant.id).limit(1))
     if first is not None:
         return first, False
-    return create(session, DEFAULT_SLUG, "", []), True
+    return create(session, DEFAULT_SLUG, "", [], own_secret=False), True
 
 
 def set_recovery_public(session: Session, tenant: Tenant, public: bytes) -> None:

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake import crypto, keyring, tenancy
+from intake import crypto, keyring
 from intake.models import Case, ChannelKey, Role
 from intake.officer import signin
 
@@ -68,36 +68,16 @@ def test_untouched_officer_passes_the_check(app: Flask, factory: Factory, sessio
 def test_recovery_key_opens_with_its_passphrase_only(app: Flask, session: Session) -> None:
     path = Path(app.config["KEYS_DIR"]) / keyring.RECOVERY_PRIVATE_FILE
     private = keyring.open_recovery(path, RECOVERY)
-    with app.app_context():
-        tenant = tenancy.current()
-    assert crypto.public_key_of(private) == keyring.recovery_public(Path(app.config["KEYS_DIR"]), tenant)
+    assert crypto.public_key_of(private) == keyring.recovery_public(Path(app.config["KEYS_DIR"]))
     with pytest.raises(keyring.WrongPassphrase):
         keyring.open_recovery(path, "not the passphrase")
 
 
-def test_channel_public_keys_are_tagged_under_the_server_secret_at_setup(app: Flask) -> None:
+def test_channel_public_keys_are_pinned_outside_the_database_at_setup(app: Flask) -> None:
+    pins = json.loads((Path(app.config["KEYS_DIR"]) / keyring.CHANNEL_PINS_FILE).read_text())
     with world(app) as (s, _f):
-        rows = list(s.scalars(select(ChannelKey)))
-        assert len(rows) == 3
-        for row in rows:
-            assert row.tag
-            assert keyring.channel_public(s, row.channel) == row.public_key
-
-
-def test_a_key_pinned_in_keys_before_tags_is_checked_against_its_pin_then_tagged(app: Flask) -> None:
-    with world(app) as (s, _f):
-        row = s.scalar(select(ChannelKey).where(ChannelKey.channel == "feedback"))
-        assert row is not None
-        pins = Path(app.config["KEYS_DIR"]) / keyring.CHANNEL_PINS_FILE
-        pins.write_text(json.dumps({"feedback": base64.b64encode(row.public_key).decode()}))
-        row.tag = b""
-        s.commit()
-        assert keyring.channel_public(s, "feedback") == row.public_key
-        assert row.tag
-        row.tag, row.public_key = b"", crypto.generate_keypair().public
-        s.commit()
-        with pytest.raises(keyring.ChannelKeyChanged):
-            keyring.channel_public(s, "feedback")
+        stored = {row.channel: row.public_key for row in s.scalars(select(ChannelKey))}
+    assert {c: base64.b64decode(v) for c, v in pins.items()} == stored
 
 
 def test_a_swapped_channel_key_is_refused_and_nothing_is_sealed_to_it(app: Flask) -> None:

@@ -38,17 +38,7 @@ def _totp_key(private_key: bytes) -> bytes:
 
 
 def _totp_aad(officer: Officer) -> bytes:
-    return key_contexts.totp_secret_of(officer.username)
-
-
-def _open_totp(officer: Officer, private_key: bytes) -> bytes:
-    """The officer's TOTP secret (bound to the username; older enrolments to the row id)."""
-    assert officer.totp_secret is not None  # noqa: S101 - callers check enrolment first
-    key = _totp_key(private_key)
-    try:
-        return crypto.decrypt(key, officer.totp_secret, _totp_aad(officer))
-    except crypto.CryptoError:
-        return crypto.decrypt(key, officer.totp_secret, key_contexts.totp_secret(officer.id))
+    return key_contexts.totp_secret(officer.id)
 
 
 def _pending_aad(row: OfficerSession) -> bytes:
@@ -123,7 +113,7 @@ def code_step(
         raise SignInFailed("locked")
     if officer.totp_secret is None:
         raise SignInFailed("not enrolled")
-    secret = _open_totp(officer, private_key)
+    secret = crypto.decrypt(_totp_key(private_key), officer.totp_secret, _totp_aad(officer))
     try:
         step = crypto.totp_match(secret, normalise_code(code), officer.totp_last_counter, at)
     except crypto.CryptoError as exc:
@@ -204,7 +194,7 @@ def totp_secret_of(officer: Officer, private_key: bytes) -> bytes:
     """The decrypted TOTP secret (tests and re-display only)."""
     if officer.totp_secret is None:
         raise EnrolmentFailed
-    return _open_totp(officer, private_key)
+    return crypto.decrypt(_totp_key(private_key), officer.totp_secret, _totp_aad(officer))
 
 
 def change_password(

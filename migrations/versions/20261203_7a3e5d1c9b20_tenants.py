@@ -8,7 +8,7 @@ A `tenants` table (and `tenant_hosts`); a NOT NULL `tenant_id` on every table a 
 leading its indexes; names unique per tenant (officers, channel keys, settings). A database that holds
 data gets tenant 1, `default`, which answers every host name and keeps using the server secret and the
 recovery key in keys/ (its `secret_wrapped` and `recovery_public` stay NULL). Cases get their number in
-the tenant (= their id), audit entries their place in the tenant's chain (= their id, digest version 1).
+the tenant (= their id), audit entries their place in the tenant's chain (= their id).
 On PostgreSQL every tenant-owned table is then walled by row-level security (intake/tenancy.py).
 """
 
@@ -94,8 +94,7 @@ def upgrade() -> None:
     op.execute("UPDATE cases SET number = id")
     with op.batch_alter_table("audit_entries") as batch:
         batch.add_column(sa.Column("seq", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("digest_version", sa.Integer(), nullable=True))
-    op.execute("UPDATE audit_entries SET seq = id, digest_version = 1")
+    op.execute("UPDATE audit_entries SET seq = id")
     with op.batch_alter_table("channel_keys") as batch:
         batch.add_column(sa.Column("tag", sa.LargeBinary(32), nullable=True))
     op.execute("UPDATE channel_keys SET tag = ''" if bind.dialect.name == "sqlite"
@@ -125,7 +124,6 @@ def upgrade() -> None:
         batch.create_unique_constraint("uq_officers_tenant_username", ["tenant_id", "username"])
     with op.batch_alter_table("audit_entries") as batch:
         batch.alter_column("seq", existing_type=sa.Integer(), nullable=False)
-        batch.alter_column("digest_version", existing_type=sa.Integer(), nullable=False)
         batch.drop_index("ix_audit_entries_action")
         batch.create_index("ix_audit_entries_tenant_action", ["tenant_id", "action"])
         batch.create_unique_constraint("uq_audit_entries_tenant_seq", ["tenant_id", "seq"])
