@@ -38,7 +38,19 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from intake import attachments, cases, crypto, dates, db, key_contexts, keyring, settings, storage, tokens
+from intake import (
+    attachments,
+    cases,
+    crypto,
+    dates,
+    db,
+    key_contexts,
+    keyring,
+    settings,
+    storage,
+    tenancy,
+    tokens,
+)
 from intake.models import (
     Agency,
     Attachment,
@@ -445,6 +457,11 @@ class Bulk:
         if not self.cases:
             return
         conn = self.session.connection()
+        tenant_id = tenancy.current_id()  # Core inserts bypass the session's stamping: the tenant is named
+        for row in self.cases:
+            row.update(tenant_id=tenant_id, number=row["id"])
+        for row in (*self.entries, *self.attachments):
+            row["tenant_id"] = tenant_id
         conn.execute(insert(Case), self.cases)
         conn.execute(insert(Entry), self.entries)
         if self.attachments:
