@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, abort, current_app, g, has_app_context, request
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Connection, Engine, event, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from .db import Base
@@ -325,6 +325,18 @@ def rls_statements(table: str) -> list[str]:
     ]
 
 
+def act_as_host(conn: Connection) -> None:
+    """Let a raw connection's current transaction see every tenant's rows (PostgreSQL; SQLite has no
+    row-level security): backups, restores, migrations and the host's own figures. The setting ends with
+    the transaction (SET LOCAL)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT set_config('intake.scope', 'host', true)"))
+
+
+# libpq's PGOPTIONS for pg_dump / pg_restore: their session acts for the host (see act_as_host).
+HOST_PGOPTIONS = "-c intake.scope=host"
+
+
 def apply_rls(conn: Any) -> None:
     if conn.dialect.name != "postgresql":
         return
@@ -357,3 +369,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("TENANT_CACHE_SECONDS", 30)
     install()
     app.before_request(_resolve_request)
+
+
+install()  # every session of every process that imports the models' users is walled, app or not
