@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import ASSETS, PACKAGE, load_config
 
-from . import cli, errors, i18n, maintenance, security, storage, tenancy, urls
+from . import cli, errors, i18n, maintenance, security, storage, tenancy, tenant_cli, urls
 from .answers.views import bp as answers
 from .citizen.views import bp as citizen
 from .db import Database
@@ -70,3 +70,4 @@ def register_commands(app: Flask) -> None:
     cli.register(app)
     report_cli.register(app)
     maintenance.register(app)
+    tenant_cli.register(app)

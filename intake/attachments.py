@@ -28,7 +28,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import crypto, filenames, key_contexts, storage
+from . import crypto, filenames, key_contexts, storage, tenancy
 from .cleaning import Refused, images, kinds, media, office, pdf, sandbox
 from .models import Attachment, Case, KeyKind
 from .storage import Store
@@ -281,7 +281,8 @@ def sweep_orphans(session: Session, store: Store, grace: timedelta) -> list[str]
     """Remove objects that no committed row names and that are older than `grace` (crash leftovers),
     and uploads that never finished."""
     cutoff = datetime.now(UTC) - grace
-    known = set(session.scalars(select(Attachment.stored_name)))
+    with tenancy.as_host(session):  # the store is shared: every tenant's objects are known ones
+        known = set(session.scalars(select(Attachment.stored_name)))
     removed = []
     for info in list(store.list_objects()):
         if info.name in known or info.modified > cutoff:

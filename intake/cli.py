@@ -124,9 +124,7 @@ def provision(session: Session, tenant: Tenant, admin_name: str, recovery_key_ou
     directory = keyring.keys_dir()
     legacy = tenant.secret_wrapped is None  # the first tenant: its keys live in keys/, as they always did
     recovery_pub = keyring.recovery_public(directory, tenancy.by_id(tenant.id))
-    out = recovery_key_out or directory / (
-        keyring.RECOVERY_PRIVATE_FILE if legacy else f"recovery-{tenant.slug}.key"
-    )
+    out = recovery_key_out or keyring.default_recovery_path(tenant)
     if recovery_pub is None:
         if not legacy and out.exists():
             raise CommandFailed(f"{out} exists already: name another file with --recovery-key-out")
@@ -175,7 +173,8 @@ def _open_recovery(path: Path) -> bytes:
 
 recovery_key_option = click.option(
     "--recovery-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="The recovery key that authorises granting channels (default KEYS_DIR/recovery.key).",
+    help="The recovery key that authorises granting channels (default KEYS_DIR/recovery.key; another "
+    "tenant's: KEYS_DIR/recovery-SLUG.key).",
 )
 
 
@@ -202,7 +201,7 @@ def officer_add(
         raise CommandFailed(f"officer {username} exists already")
     recovery = None
     if wanted:
-        recovery = _open_recovery(recovery_key or keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE)
+        recovery = _open_recovery(recovery_key or keyring.default_recovery_path(tenancy.current()))
     password = secret_input("INTAKE_OFFICER_PASSWORD", f"Password for {username}", confirm=True)
     role = Role.ADMIN if is_admin else Role.EXECUTIVE if is_executive else Role.OFFICER
     officer = keyring.create_officer(session, username, password, role)
@@ -234,7 +233,7 @@ def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path |
         raise CommandFailed(f"no active officer {username}")
     if officer.role == Role.EXECUTIVE:
         raise CommandFailed("an executive cannot hold channels")
-    recovery = _open_recovery(recovery_key or keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE)
+    recovery = _open_recovery(recovery_key or keyring.default_recovery_path(tenancy.current()))
     for channel in wanted:
         keyring.grant_by_recovery(session, officer, channel, recovery)
         audit.record(session, "cli", "grant.add", username, f"channel={channel}")

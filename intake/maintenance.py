@@ -12,7 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import attachments, backup, db, migrate, retention, settings, storage, storage_move
+from . import attachments, backup, db, migrate, retention, settings, storage, storage_move, tenancy
 from .cli import CommandFailed, for_tenant
 from .sessions import sweep_expired
 
@@ -126,6 +126,7 @@ def migrate_storage_command(to_url: str, from_url: str | None, delete_source: bo
             "app servers, then run this again"
         )
     session = db.session()
+    tenancy.bind(session, tenancy.HOST)  # the store is the deployment's: every tenant's files move
     click.echo(f"Copying attachment files from {source.identity} to {target.identity} ...")
 
     def progress(done: int, total: int) -> None:

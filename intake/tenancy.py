@@ -205,12 +205,27 @@ def activate(tenant_id: int | None) -> None:
 
 
 def bind(session: Session, scope: Scope) -> None:
-    """Make `session` act for `scope` (its open transaction included, on PostgreSQL)."""
+    """Make `session` act for `scope` (its open transaction included, on PostgreSQL). Rows added in the
+    previous scope are flushed first: they belong to the scope they were made in."""
+    if session.info.get(SCOPE) != scope and (session.new or session.dirty or session.deleted):
+        session.flush()
     session.info[SCOPE] = scope
     if session.in_transaction():
         conn = session.connection()
         if conn.dialect.name == "postgresql":
             _set_guc(conn, scope)
+
+
+@contextmanager
+def as_host(session: Session) -> Iterator[Session]:
+    """`session` acts for the host inside the block (every tenant's rows), then as before: for what
+    concerns the deployment, not a tenant (the shared store's orphan sweep, moving the store)."""
+    previous = scope_of(session)
+    bind(session, HOST)
+    try:
+        yield session
+    finally:
+        bind(session, previous)
 
 
 @contextmanager

@@ -148,8 +148,9 @@ class TenantFigures:
     stored_bytes: int
 
 
-def figures(session: Session) -> list[TenantFigures]:
-    """Every tenant's no-content figures, in host scope (one grouped query per figure)."""
+def figures(session: Session, sizes: dict[str, int] | None = None) -> list[TenantFigures]:
+    """Every tenant's no-content figures, in host scope (one grouped query per figure). `sizes`: the
+    store's object sizes by name (storage.Store.list_objects), for the bytes each tenant stores."""
     cases = dict(session.execute(select(Case.tenant_id, func.count()).group_by(Case.tenant_id)).all())
     officers = dict(
         session.execute(
@@ -160,19 +161,15 @@ def figures(session: Session) -> list[TenantFigures]:
     )
     newest = select(AuditEntry.tenant_id, func.max(AuditEntry.at)).group_by(AuditEntry.tenant_id)
     last = dict(session.execute(newest).all())
-    stored: dict[int, int] = dict(
-        session.execute(
-            select(Attachment.tenant_id, func.coalesce(func.sum(func.length(Attachment.meta)), 0))
-            .group_by(Attachment.tenant_id)
-        ).all()
-    )
+    stored: dict[int, int] = {}
+    for tenant_id, name in session.execute(select(Attachment.tenant_id, Attachment.stored_name)):
+        stored[tenant_id] = stored.get(tenant_id, 0) + (sizes or {}).get(name, 0)
     out = []
     for t in session.scalars(select(Tenant).order_by(Tenant.id)):
         out.append(
             TenantFigures(
                 t.id, t.slug, t.name, t.province, t.status, tuple(h.host for h in t.hosts),
-                int(cases.get(t.id, 0)), int(officers.get(t.id, 0)), last.get(t.id), int(stored.get(t.id, 0)),
+                int(cases.get(t.id, 0)), int(officers.get(t.id, 0)), last.get(t.id), stored.get(t.id, 0),
             )
         )
     return out
-
