@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -30,6 +30,8 @@ def handle_http(exc: HTTPException) -> tuple[str, int]:
     if isinstance(exc, RequestEntityTooLarge):
         _drain()
     template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429, 503) else "errors/generic.html"
+    if code == 503 and g.get("tenant_suspended"):
+        template = "errors/suspended.html"  # the host suspended this tenant (intake/tenancy.py)
     return render_template(template, code=code), code
 
 

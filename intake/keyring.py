@@ -119,15 +119,17 @@ def server_secret(tenant: tenancy.TenantInfo | None = None) -> bytes:
     _check_tenant(tenant)
     if tenant.secret_wrapped is None:
         return master_secret()
-    secrets: dict[int, bytes] = current_app.extensions.setdefault("intake.tenant_secrets", {})
-    if tenant.id not in secrets:
+    # Cached by id and wrapped secret: a removed tenant's id given again (SQLite) never finds its secret.
+    secrets: dict[tuple[int, bytes], bytes] = current_app.extensions.setdefault("intake.tenant_secrets", {})
+    entry = (tenant.id, tenant.secret_wrapped)
+    if entry not in secrets:
         try:
-            secrets[tenant.id] = crypto.decrypt(
+            secrets[entry] = crypto.decrypt(
                 _wrapping_key(), tenant.secret_wrapped, key_contexts.tenant_secret(tenant.id)
             )
         except crypto.CryptoError as exc:
             raise KeyringError(f"tenant {tenant.slug}: its secret does not open with this master") from exc
-    return secrets[tenant.id]
+    return secrets[entry]
 
 
 def tenant_tag(
@@ -183,10 +185,11 @@ def server_key(purpose: bytes, tenant: tenancy.TenantInfo | None = None) -> byte
     if purpose not in key_contexts.SERVER_SUBKEYS:
         raise KeyringError(f"not a purpose of the server secret: {purpose!r}")
     tenant = tenant or tenancy.current()
-    keys: dict[tuple[int, bytes], bytes] = current_app.extensions.setdefault("intake.server_keys", {})
-    if (tenant.id, purpose) not in keys:
-        keys[(tenant.id, purpose)] = crypto.derive_subkey(server_secret(tenant), purpose)
-    return keys[(tenant.id, purpose)]
+    keys: dict[tuple[int, bytes, bytes], bytes] = current_app.extensions.setdefault("intake.server_keys", {})
+    entry = (tenant.id, tenant.secret_wrapped or b"", purpose)
+    if entry not in keys:
+        keys[entry] = crypto.derive_subkey(server_secret(tenant), purpose)
+    return keys[entry]
 
 
 # --- recovery key ------------------------------------------------------------------------------

@@ -93,6 +93,37 @@ def tenant_list() -> None:
         )
 
 
+@tenant_cli.command("host-add")
+@click.argument("slug")
+@click.argument("host")
+def tenant_host_add(slug: str, host: str) -> None:
+    """Let a tenant's site answer on one more host name. Once the first tenant claims a name, host names
+    that no tenant claims answer 404 instead of its site."""
+    session = db.session()
+    tenancy.bind(session, tenancy.HOST)
+    try:
+        tenants.add_host(session, _get(slug), host)
+    except tenants.TenantRefused as exc:
+        raise CommandFailed(str(exc)) from exc
+    session.commit()
+    click.echo(f"{slug} answers on {tenancy.normalise_host(host)}.")
+
+
+@tenant_cli.command("host-remove")
+@click.argument("slug")
+@click.argument("host")
+def tenant_host_remove(slug: str, host: str) -> None:
+    """Stop a tenant's site answering on a host name."""
+    session = db.session()
+    tenancy.bind(session, tenancy.HOST)
+    try:
+        tenants.remove_host(session, _get(slug), host)
+    except tenants.TenantRefused as exc:
+        raise CommandFailed(str(exc)) from exc
+    session.commit()
+    click.echo(f"{slug} no longer answers on {tenancy.normalise_host(host)}.")
+
+
 def _set_status(slug: str, status: TenantStatus) -> None:
     session = db.session()
     tenancy.bind(session, tenancy.HOST)

@@ -111,6 +111,16 @@ def add_host(session: Session, tenant: Tenant, host: str) -> None:
     tenancy.forget()
 
 
+def remove_host(session: Session, tenant: Tenant, host: str) -> None:
+    name = tenancy.normalise_host(host)
+    row = session.get(TenantHost, name)
+    if row is None or row.tenant_id != tenant.id:
+        raise TenantRefused(f"host {name} is not one of {tenant.slug}'s")
+    tenant.hosts.remove(row)
+    session.flush()
+    tenancy.forget()
+
+
 def set_status(session: Session, tenant: Tenant, status: TenantStatus) -> None:
     tenant.status = status
     session.flush()
