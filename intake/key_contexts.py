@@ -40,6 +40,8 @@ SERVER_SUBKEYS = (AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE, CHANNEL_RECORD)
 
 TENANT_RECORD = b"intake tenant record:"  # (8) subkey and prefix of a tenant row's tag (keyring.tenant_tag)
 TENANT_SECRET_WRAP = b"tenant secret wrap"  # (8) subkey of the master that encrypts each tenant's secret
+NATIONAL_SHUFFLE = b"national figures: secondary suppression"  # (8) subkey choosing the cells hidden second
+HOST_SUBKEYS = (TENANT_RECORD, TENANT_SECRET_WRAP, NATIONAL_SHUFFLE)  # what keyring.host_key derives
 
 # --- keyed with Flask's SECRET_KEY --------------------------------------------------------------------
 

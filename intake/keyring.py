@@ -143,7 +143,7 @@ def tenant_tag(
         "secret_wrapped": (secret_wrapped or b"").hex(),
         "recovery_public": (recovery_public or b"").hex(),
     }
-    key = crypto.derive_subkey(master_secret(), key_contexts.TENANT_RECORD)
+    key = host_key(key_contexts.TENANT_RECORD)
     return crypto.keyed_hash(key, key_contexts.TENANT_RECORD + json.dumps(record, sort_keys=True).encode())
 
 
@@ -171,8 +171,16 @@ def _check_tenant(tenant: tenancy.TenantInfo) -> None:
     checked.add((tenant.id, tenant.record_tag))
 
 
+def host_key(purpose: bytes) -> bytes:
+    """A subkey of the deployment's master secret for one of key_contexts.HOST_SUBKEYS: the host's own
+    keys, which open no tenant's content."""
+    if purpose not in key_contexts.HOST_SUBKEYS:
+        raise KeyringError(f"not a purpose of the master secret: {purpose!r}")
+    return crypto.derive_subkey(master_secret(), purpose)
+
+
 def _wrapping_key() -> bytes:
-    return crypto.derive_subkey(master_secret(), key_contexts.TENANT_SECRET_WRAP)
+    return host_key(key_contexts.TENANT_SECRET_WRAP)
 
 
 def wrap_tenant_secret(tenant_id: int, secret: bytes) -> bytes:

@@ -20,6 +20,8 @@ from sqlalchemy import select
 from . import attachments, db, settings, storage, tenancy, tenants
 from .cli import CommandFailed, provision
 from .models import Officer, Setting, Tenant, TenantStatus
+from .reports import national
+from .reports.periods import PERIOD_CODES, PeriodInvalid, period
 
 tenant_cli = AppGroup("tenant", help="Host many municipalities (tenants) on one deployment.")
 
@@ -122,6 +124,26 @@ def tenant_host_remove(slug: str, host: str) -> None:
         raise CommandFailed(str(exc)) from exc
     session.commit()
     click.echo(f"{slug} no longer answers on {tenancy.normalise_host(host)}.")
+
+
+@tenant_cli.command("figures")
+@click.option("--fiscal-year", "fiscal_year", required=True, help="Fiscal year in Buddhist Era, e.g. 2569.")
+@click.option("--period", "code", required=True, type=click.Choice(PERIOD_CODES), help="q1-q4, h1 or year.")
+@click.option("--format", "fmt", required=True, type=click.Choice(("csv", "xlsx")))
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def tenant_figures(fiscal_year: str, code: str, fmt: str, output: Path) -> None:
+    """National figures: counts by province, tenant and channel across every tenant (no content; the
+    small-count rule at every level)."""
+    try:
+        p = period(fiscal_year, code)
+    except PeriodInvalid as exc:
+        raise CommandFailed(str(exc)) from exc
+    made = national.render(national.compute(db.session(), p), fmt)
+    try:
+        output.write_bytes(made)
+    except OSError as exc:
+        raise CommandFailed(f"cannot write {output}: {exc.strerror}") from exc
+    click.echo(f"Wrote the national figures for fiscal year {p.fiscal_year} {p.code} to {output}.")
 
 
 def _set_status(slug: str, status: TenantStatus) -> None:

@@ -388,6 +388,12 @@ def _counts_from(rows: list[CountRow]) -> tuple[dict[str, Counts], dict[str, Cou
     return by_channel, by_source, by_category
 
 
+def channel_counts(session: Session, p: Period, as_of: datetime | None = None) -> dict[str, Counts]:
+    """The report's counts by channel alone (one grouped query): what the national figures sum."""
+    by_channel, _sources, _categories = _counts_from(_count_rows(session, p, as_of or dates.now()))
+    return by_channel
+
+
 def compute(session: Session, p: Period, as_of: datetime | None = None) -> Report:
     """All figures of period `p` as of `as_of` (default now: deadlines not yet passed are not due), in
     three grouped queries."""
