@@ -90,6 +90,7 @@ NOBODY = Scope(-1)  # no tenant exists yet: tenant-owned tables look empty, writ
 @dataclass
 class _Registry:
     loaded_at: float = 0.0
+    expires_at: float = 0.0
     by_id: dict[int, TenantInfo] = field(default_factory=dict)
     by_host: dict[str, int] = field(default_factory=dict)
     by_slug: dict[str, int] = field(default_factory=dict)
@@ -100,11 +101,12 @@ class _Registry:
 
 
 def _registry(*, fresh: bool = False) -> _Registry:
-    reg: _Registry | None = current_app.extensions.get(_REGISTRY)
-    ttl = float(current_app.config["TENANT_CACHE_SECONDS"])
-    if reg is None or fresh or time.monotonic() - reg.loaded_at > ttl:
-        reg = _load(current_app.extensions["intake.engine"])
-        current_app.extensions[_REGISTRY] = reg
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    reg: _Registry | None = app.extensions.get(_REGISTRY)
+    if reg is None or fresh or time.monotonic() > reg.expires_at:
+        reg = _load(app.extensions["intake.engine"])
+        reg.expires_at = reg.loaded_at + float(app.config["TENANT_CACHE_SECONDS"])
+        app.extensions[_REGISTRY] = reg
     return reg
 
 
