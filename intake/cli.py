@@ -49,6 +49,38 @@ def for_tenant(command: F) -> F:
     return cast(F, wrapped)
 
 
+def for_tenants(command: F) -> F:
+    """`--tenant SLUG` or `--all-tenants` (one run per tenant, in turn; one cron line for a whole host).
+    With --all-tenants a tenant's failure is reported and the others still run; the exit status is 1 if
+    any failed."""
+
+    @click.option("--tenant", "tenant_slug", default=None, metavar="SLUG",
+                  help="The tenant (municipality) to act for; default: the deployment's first tenant.")
+    @click.option("--all-tenants", "all_tenants", is_flag=True, help="Run once for every tenant.")
+    @functools.wraps(command)
+    def wrapped(*args: Any, tenant_slug: str | None = None, all_tenants: bool = False, **kwargs: Any) -> Any:
+        if not all_tenants:
+            activate_tenant(tenant_slug)
+            return command(*args, **kwargs)
+        if tenant_slug:
+            raise CommandFailed("--tenant and --all-tenants exclude each other")
+        failed = []
+        for tenant in tenancy.all_tenants():
+            click.echo(f"== {tenant.slug}")
+            tenancy.activate(tenant.id)
+            try:
+                command(*args, **kwargs)
+            except click.ClickException as exc:
+                db.session().rollback()
+                click.echo(f"{tenant.slug}: {exc.format_message()}", err=True)
+                failed.append(tenant.slug)
+        if failed:
+            raise CommandFailed(f"failed for {len(failed)} tenants: {', '.join(failed)}")
+        return None
+
+    return cast(F, wrapped)
+
+
 def activate_tenant(slug: str | None) -> tenancy.TenantInfo:
     """Act for the tenant `slug` (or the first one) in this command; a one-line failure otherwise."""
     try:
@@ -255,7 +287,7 @@ def db_upgrade() -> None:
 @audit_cli.command("verify")
 @click.option("--expect", "expect", default=None, metavar="ID:HASH",
               help="A tail printed by an earlier run and kept elsewhere: it must still be there.")
-@for_tenant
+@for_tenants
 def audit_verify(expect: str | None) -> None:
     """Check the audit chain and its tail; exit 1 naming the first broken entry."""
     expected = None
@@ -266,7 +298,8 @@ def audit_verify(expect: str | None) -> None:
         expected = audit.Tail(int(entry_id), digest, 0)
     session = db.session()
     legacy = None  # the instance folder's checkpoint file of earlier versions, until the first run here
-    if audit.latest_checkpoint(session) is None:
+    if audit.latest_checkpoint(session) is None and tenancy.current().secret_wrapped is None:
+        # (only the first tenant's chain is the one that file checkpointed)
         legacy = audit.legacy_checkpoint(current_app.config["INSTANCE_DIR"])
     broken = audit.verify_and_record(session, expected, legacy)
     session.commit()

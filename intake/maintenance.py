@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import attachments, backup, db, migrate, retention, settings, storage, storage_move, tenancy
-from .cli import CommandFailed, for_tenant
+from .cli import CommandFailed, for_tenants
 from .sessions import sweep_expired
 
 
@@ -70,7 +70,7 @@ def restore_command(path: Path) -> None:
 
 @click.command("purge")
 @with_appcontext
-@for_tenant
+@for_tenants
 def purge_command() -> None:
     """Apply the retention policy: delete the content of cases closed longer than the period."""
     session = db.session()

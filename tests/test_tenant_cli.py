@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from intake import db, tenancy
-from intake.models import Attachment, Case, Officer, Tenant
+from intake.models import Attachment, AuditEntry, Case, Officer, Tenant
 
 from .citizen_helpers import STATUS_RE, submit_ok, track
 from .conftest import ADMIN, PASSWORD, RECOVERY, store_of
@@ -130,3 +130,18 @@ def test_remove_asks_for_the_slug_then_deletes_every_row_and_file(app: Flask) ->
         assert s.scalar(select(func.count()).select_from(Case)) == 1
     assert "last tenant" in fails(app, "tenant", "remove", "default", "--yes")
 
+
+
+def test_all_tenants_runs_each_and_names_the_one_that_failed(app: Flask) -> None:
+    add_tenant_b(app)
+    purged = run(app, "purge", "--all-tenants")
+    assert "== default" in purged and "== b" in purged and purged.count("Purged 0 cases") == 2
+    assert run(app, "audit", "verify", "--all-tenants").count("Audit chain intact") == 2
+    with tenant_world(app, "b") as (s, _f):
+        entry = s.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+        assert entry is not None
+        entry.detail = "edited"
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--all-tenants"])
+    assert result.exit_code == 1
+    assert result.output.count("Audit chain intact") == 1 and "failed for 1 tenants: b" in result.output
+    assert "exclude each other" in fails(app, "purge", "--all-tenants", "--tenant", "b")
