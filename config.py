@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -35,6 +37,7 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
+    RATELIMIT_STRATEGY = "fixed-window"  # extensions.refund gives back a hit on a fixed window
     # Submitting: generous for a burst of honest reports, tight for a flood.
     RATELIMIT_SUBMIT = "10 per minute;60 per hour"
     # Tracking: wrong tokens only count; a few typos are fine, guessing is not.
@@ -42,11 +45,19 @@ class Config:
     RATELIMIT_LOGIN = "10 per 10 minutes"
     # Decoding pictures costs by the pixel: megapixels decoded for one client address (see intake/budgets.py).
     RATELIMIT_MEGAPIXELS = "600 per hour"
+    # Evidence files per client address, in megabytes stored (intake/capacity.py).
+    RATELIMIT_UPLOAD_MB = "100 per hour;300 per day"
 
-    # Behind a reverse proxy that sets X-Forwarded-For: number of proxies to trust (0 = none).
+    # Behind a reverse proxy that sets X-Forwarded-For: number of proxies to trust (0 = none), and the
+    # addresses or networks those proxies connect from (comma-separated); anyone else's header is ignored.
     PROXY_FIX_X_FOR = 0
-    # ... and X-Forwarded-Host (the name a tenant is found by; 0 = trust the Host header as received).
+    TRUSTED_PROXIES = "127.0.0.1,::1"
+    # ... and X-Forwarded-Host from them (the name a tenant is found by; 0 = the Host header as received).
     PROXY_FIX_X_HOST = 0
+
+    # The origin citizens use (scheme://host[:port]), for every absolute link (intake/urls.py): never
+    # taken from the request's Host header. Required in production.
+    PUBLIC_URL = ""
 
     BABEL_DEFAULT_LOCALE = "th"
     BABEL_DEFAULT_TIMEZONE = "Asia/Bangkok"
@@ -73,6 +84,8 @@ class Config:
     ATTACHMENT_TOOL_TIMEOUT = 30
     MAX_CONTENT_LENGTH = 26 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 512 * 1024
+    # New files are refused while the instance folder's disk has less free space than this (0: no floor).
+    STORAGE_MIN_FREE_MB = 1024
     TEXT_MAX_CHARS = 20_000
 
     # Key derivation for passwords and the recovery passphrase (Argon2id).
@@ -101,6 +114,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = False
+    PUBLIC_URL = "http://127.0.0.1:5000"  # what `make demo` serves
 
 
 class ProductionConfig(Config):
@@ -126,6 +140,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         app.config["MAX_CONTENT_LENGTH"], app.config["ATTACHMENT_MAX_TOTAL"] + 1024 * 1024
     )
     _check_storage(app)
+    app.config["TRUSTED_PROXIES"] = trusted_proxies(app.config["TRUSTED_PROXIES"])
+    app.config["PUBLIC_URL"] = _public_url(str(app.config.get("PUBLIC_URL") or ""))
     if env == "production":
         _check_production(app)
     elif not app.config.get("SECRET_KEY"):
@@ -151,6 +167,51 @@ def _check_storage(app: Flask) -> None:
         for_url(app.config["STORAGE_URL"], app.config)
     except StorageConfigError as exc:
         raise ConfigError(str(exc)) from exc
+def ratelimit_storage_problem(storage_uri: str, enabled: bool, concurrent: bool, shape: str) -> str | None:
+    """Why the rate limits would not hold with this storage and server shape (None when they would).
+
+    `memory://` keeps the counts inside one process: with several worker processes each counts alone (every
+    limit multiplied by the number of workers). A server with more than one worker or thread (`concurrent`)
+    is refused, so that one rule covers every way a production server is started (issue 9, finding 4);
+    Redis is shared by all. `shape` says what the server runs, for the message.
+    """
+    if not enabled or not concurrent or not storage_uri.strip().lower().startswith("memory://"):
+        return None
+    return (
+        f"INTAKE_RATELIMIT_STORAGE_URI is {storage_uri} but the server runs {shape}: each process would "
+        "count alone. Set INTAKE_RATELIMIT_STORAGE_URI=redis://… (docs/deployment.md), or run one worker "
+        "with one thread"
+    )
+
+
+def trusted_proxies(value: object) -> list[str]:
+    """INTAKE_TRUSTED_PROXIES as a list of networks (addresses become /32 or /128); ConfigError if bad."""
+    items: list[object] = []
+    if isinstance(value, str):
+        items = list(value.split(","))
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    networks = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError as exc:
+            raise ConfigError(f"INTAKE_TRUSTED_PROXIES: {item!r} is not an address or network") from exc
+    return networks
+
+
+def _public_url(value: str) -> str:
+    """INTAKE_PUBLIC_URL checked: an http(s) origin with no path, query or fragment."""
+    value = value.strip().rstrip("/")
+    if not value:
+        return value  # production refuses it (_check_production)
+    parts = urlsplit(value)
+    origin_only = not (parts.path or parts.query or parts.fragment)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not origin_only:
+        raise ConfigError(f"INTAKE_PUBLIC_URL must be an origin like https://example.go.th, not {value!r}")
+    return value
 
 
 def _check_production(app: Flask) -> None:
@@ -158,6 +219,11 @@ def _check_production(app: Flask) -> None:
         raise ConfigError("INTAKE_SECRET_KEY is required when INTAKE_ENV=production")
     if app.config["KDF_PROFILE"] != "interactive":
         raise ConfigError("INTAKE_KDF_PROFILE must stay 'interactive' in production")
+    if not app.config["PUBLIC_URL"]:
+        raise ConfigError(
+            "INTAKE_PUBLIC_URL is required when INTAKE_ENV=production (the address citizens use, "
+            "e.g. https://intake.example.go.th): links in receipts are never built from the Host header"
+        )
     app.config["DEBUG"] = False
     app.config["TESTING"] = False
 

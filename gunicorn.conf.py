@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from config import Config  # gunicorn puts the working directory (the checkout) on sys.path first
+from config import Config, ratelimit_storage_problem  # gunicorn puts the working directory on sys.path first
 
 
 def _workers() -> int:
@@ -58,9 +58,10 @@ limit_request_line = 4094
 limit_request_fields = 60
 limit_request_field_size = 8190
 
-# Trust X-Forwarded-Proto only from a proxy on this machine.
-forwarded_allow_ips = "127.0.0.1,::1"
-proxy_allow_ips = "127.0.0.1,::1"
+# Trust X-Forwarded-Proto only from the proxies the app trusts for X-Forwarded-For (default: this machine).
+_proxies = os.environ.get("INTAKE_TRUSTED_PROXIES", "").strip() or "127.0.0.1,::1"
+forwarded_allow_ips = _proxies
+proxy_allow_ips = _proxies
 
 
 class _NoClientAddress(logging.Filter):
@@ -79,17 +80,50 @@ if not any(isinstance(f, _NoClientAddress) for f in _error_log.filters):
     _error_log.addFilter(_NoClientAddress())
 
 
+def _without_server_header() -> None:
+    """gunicorn writes `Server: gunicorn` itself, after the app (which sends none): leave it out."""
+    from gunicorn.http import wsgi as gunicorn_wsgi
+
+    response = gunicorn_wsgi.Response
+    if getattr(response, "_intake_no_server", False):
+        return
+    defaults = response.default_headers
+
+    def default_headers(self: Any) -> list[str]:
+        return [h for h in defaults(self) if not h.lower().startswith("server:")]
+
+    response.default_headers = default_headers
+    response._intake_no_server = True
+
+
+_without_server_header()
+
+
 class StartRefused(SystemExit):
     """Production configuration is incomplete: gunicorn must not start."""
 
 
-def production_problems(env: dict[str, str]) -> list[str]:
-    """What is missing for INTAKE_ENV=production (an empty list when nothing is)."""
+def _enabled(value: str | None) -> bool:
+    return (value or "true").strip().lower() not in ("false", "0", "no", "off")
+
+
+def production_problems(env: dict[str, str], workers: int = 1, threads: int = 1) -> list[str]:
+    """What is missing or unsafe for INTAKE_ENV=production (an empty list when nothing is)."""
     if env.get("INTAKE_ENV", "development") != "production":
         return []
     problems = []
+    storage = ratelimit_storage_problem(
+        env.get("INTAKE_RATELIMIT_STORAGE_URI", "memory://"),
+        _enabled(env.get("INTAKE_RATELIMIT_ENABLED")),
+        workers > 1 or threads > 1,
+        f"{workers} worker(s) x {threads} thread(s)",
+    )
+    if storage:
+        problems.append(storage)
     if not env.get("INTAKE_SECRET_KEY", "").strip():
         problems.append("INTAKE_SECRET_KEY is not set")
+    if not env.get("INTAKE_PUBLIC_URL", "").strip():
+        problems.append("INTAKE_PUBLIC_URL is not set (the address citizens use, for links in receipts)")
     keys = Path(env.get("INTAKE_KEYS_DIR") or Config.KEYS_DIR)
     for name in ("token.secret", "recovery.pub"):
         if not (keys / name).is_file():
@@ -100,7 +134,8 @@ def production_problems(env: dict[str, str]) -> list[str]:
 
 
 def on_starting(server: Any) -> None:
-    problems = production_problems(dict(os.environ))
+    # The server's own settings: GUNICORN_CMD_ARGS and the command line may have changed what this file set.
+    problems = production_problems(dict(os.environ), int(server.cfg.workers), int(server.cfg.threads))
     if problems:
         for problem in problems:
             print(f"intake: refusing to start: {problem}", file=sys.stderr)

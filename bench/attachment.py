@@ -202,8 +202,8 @@ def measure(
     env.update(storage_env)
     env["INTAKE_WORKERS"] = "1"
     for command in (
-        ["setup", "--admin", benchlib.ADMIN],
-        ["officer", "add", "pr", "--channel", "feedback"],
+        ["setup", "--admin", benchlib.ADMIN, "--recovery-key-out", str(inst.recovery_key)],
+        ["officer", "add", "pr", "--channel", "feedback", "--recovery-key", str(inst.recovery_key)],
     ):
         benchlib.flask_command(env, *command)
     source = inst.directory / "upload.txt"

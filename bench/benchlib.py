@@ -176,6 +176,11 @@ class Instance:
     def keys_dir(self) -> Path:
         return self.directory / "keys"
 
+    @property
+    def recovery_key(self) -> Path:
+        """Outside keys/ and instance/, where setup writes it (it refuses the server's own folders)."""
+        return self.directory / "recovery.key"
+
     def config(self, **extra: Any) -> dict[str, Any]:
         secret_file = self.directory / "secret_key"
         if not secret_file.exists():
@@ -219,12 +224,13 @@ class Instance:
         return str(make_url(self.database_url).database)
 
     def setup(self) -> Flask:
-        """`flask setup` in-process: keys, channel keys, the administrator."""
+        """`flask setup --with-corruption` in-process: keys, channel keys, an administrator of every channel
+        (the benchmarks' data generator acts on cases of every channel as that administrator)."""
         app = self.app()
         os.environ["INTAKE_ADMIN_PASSWORD"] = PASSWORD
         os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY
         with app.app_context():
-            run_setup(ADMIN, None)
+            run_setup(ADMIN, self.recovery_key, with_corruption=True)
         return app
 
     def destroy(self) -> None:

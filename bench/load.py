@@ -99,10 +99,10 @@ def make_instance(directory: Path, server_url: str | None) -> tuple[dict[str, An
     os.environ["INTAKE_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY
     with app.app_context():
-        run_setup("admin", None)
+        recovery_key = Path(str(config["INSTANCE_DIR"])).parent / keyring.RECOVERY_PRIVATE_FILE
+        run_setup("admin", recovery_key)
         session = db.session()
-        keys_dir = Path(str(config["KEYS_DIR"]))
-        recovery = keyring.open_recovery(keys_dir / keyring.RECOVERY_PRIVATE_FILE, RECOVERY)
+        recovery = keyring.open_recovery(recovery_key, RECOVERY)
         officer = keyring.create_officer(session, OFFICER, OFFICER_PASSWORD, Role.OFFICER)
         for channel in ("feedback", "question"):
             keyring.grant_by_recovery(session, officer, channel, recovery)

@@ -135,7 +135,9 @@ def main() -> None:
     baseline_app.create_table(baseline_url)
     env = inst.env(ADMIN_PASSWORD=benchlib.PASSWORD, RECOVERY_PASSPHRASE=benchlib.RECOVERY)
     env["INTAKE_WORKERS"] = str(args.workers)
-    benchlib.flask_command(env, "setup", "--admin", benchlib.ADMIN)
+    benchlib.flask_command(
+        env, "setup", "--admin", benchlib.ADMIN, "--recovery-key-out", str(inst.recovery_key)
+    )
     extra = benchlib.GUNICORN_CONF_ARGS
     base_env = dict(env, BENCH_BASELINE_DATABASE_URL=baseline_url)
     logs = args.data_dir / "logs"

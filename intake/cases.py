@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import attachments, crypto, dates, key_contexts, keyring, settings, tokens
+from . import attachments, audit, crypto, dates, key_contexts, keyring, settings, tokens
 from .models import (
     Agency,
     Attachment,
@@ -60,6 +60,13 @@ class InvalidTransition(CaseError):
     """The requested change does not apply to the case as it is."""
 
 
+class CaseUndecryptable(ChannelForbidden):
+    """The officer holds the channel, yet the case's own sealed keys do not open: they were altered."""
+
+
+UNDECRYPTABLE = "undecryptable"  # the kind of a timeline item whose ciphertext does not open
+
+
 @dataclass(frozen=True)
 class CaseKeys:
     content: bytes
@@ -96,6 +103,26 @@ class AttachmentInfo:
     name: str
     type: str
     size: int
+    damaged: bool = False  # its encrypted name and type do not open: shown as "cannot be decrypted"
+
+
+def damaged_items(timeline: list[TimelineItem], contact_damaged: bool = False) -> list[str]:
+    """What on a page could not be decrypted (`entry=ID`, `attachment=ID`), for the audit trail."""
+    found = [str(item.data["damaged"]) for item in timeline if item.kind == UNDECRYPTABLE]
+    found += [f"attachment={a.id}" for item in timeline for a in item.attachments if a.damaged]
+    return found + (["contact"] if contact_damaged else [])
+
+
+def _open_entry(entry: Entry, keys: CaseKeys) -> tuple[bool, Any]:
+    """(True, body) or, when one byte of it was altered (tampering, a bad disk), (False, None)."""
+    try:
+        return True, decrypt_entry(entry, keys)
+    except (crypto.CryptoError, ValueError):  # ValueError: JSON that does not parse
+        return False, None
+
+
+def _damaged(entry: Entry) -> TimelineItem:
+    return TimelineItem(UNDECRYPTABLE, entry.at, status=entry.status, data={"damaged": f"entry={entry.id}"})
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -105,10 +132,13 @@ def officer_keys(session: Session, officer: Officer, officer_private: bytes, cas
     """Open a case's keys through the officer's channel grant; raises ChannelForbidden."""
     try:
         channel_private = keyring.channel_private(session, officer, officer_private, case.channel)
+    except keyring.ChannelNotGranted as exc:
+        raise ChannelForbidden(case.channel) from exc
+    try:
         aad = key_contexts.case_keys(case_number(case))
         both = crypto.unseal(channel_private, case.sealed_for_channel, aad)
-    except (keyring.ChannelNotGranted, crypto.CryptoError) as exc:
-        raise ChannelForbidden(case.channel) from exc
+    except crypto.CryptoError as exc:
+        raise CaseUndecryptable(str(case.id)) from exc
     return CaseKeys(both[:32], both[32:])
 
 
@@ -290,18 +320,23 @@ def citizen_timeline(session: Session, found: CitizenCase) -> list[TimelineItem]
     by_entry = _attachments_by_entry(case, found.keys)
     items: list[TimelineItem] = []
     for entry in case.entries:
+        if entry.kind not in (EntryKind.SUBMISSION, EntryKind.STATUS, EntryKind.REPLY, EntryKind.FOLLOWUP):
+            continue
+        if entry.kind == EntryKind.STATUS and entry.key != KeyKind.CONTENT:
+            items.append(TimelineItem("status", entry.at, status=entry.status))
+            continue
+        opened, raw = _open_entry(entry, found.keys)
+        if not opened:
+            items.append(_damaged(entry))
+            continue
+        body = raw or {}
         if entry.kind == EntryKind.SUBMISSION:
-            body = decrypt_entry(entry, found.keys) or {}
             items.append(
                 TimelineItem("received", entry.at, data=body, attachments=by_entry.get(entry.id, []))
             )
         elif entry.kind == EntryKind.STATUS:
-            text = None
-            if entry.key == KeyKind.CONTENT:  # a status note shown to the citizen
-                text = (decrypt_entry(entry, found.keys) or {}).get("note")
-            items.append(TimelineItem("status", entry.at, status=entry.status, text=text))
-        elif entry.kind in (EntryKind.REPLY, EntryKind.FOLLOWUP):
-            body = decrypt_entry(entry, found.keys) or {}
+            items.append(TimelineItem("status", entry.at, status=entry.status, text=body.get("note")))
+        else:
             items.append(
                 TimelineItem(
                     entry.kind,
@@ -320,10 +355,12 @@ def _attachments_by_entry(case: Case, keys: CaseKeys) -> dict[int, list[Attachme
             continue
         if att.entry_id is None:
             continue
-        meta = attachments.read_meta(att, keys.for_kind(att.key))
-        out.setdefault(att.entry_id, []).append(
-            AttachmentInfo(att.id, str(meta["name"]), str(meta["type"]), int(meta["size"]))  # type: ignore[call-overload]
-        )
+        try:
+            meta = attachments.read_meta(att, keys.for_kind(att.key))
+            info = AttachmentInfo(att.id, str(meta["name"]), str(meta["type"]), int(meta["size"]))  # type: ignore[call-overload]
+        except (crypto.CryptoError, ValueError, KeyError, TypeError):
+            info = AttachmentInfo(att.id, "", "", 0, damaged=True)
+        out.setdefault(att.entry_id, []).append(info)
     return out
 
 
@@ -376,6 +413,12 @@ class OfficerCaseView:
     submission: dict[str, Any]
     contact: str | None
     timeline: list[TimelineItem]
+    submission_damaged: bool = False
+    contact_damaged: bool = False
+
+    @property
+    def damaged(self) -> list[str]:
+        return damaged_items(self.timeline, self.contact_damaged)
 
 
 def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseView:
@@ -383,10 +426,20 @@ def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseVie
     by_entry = _attachments_by_entry(case, keys)
     submission: dict[str, Any] = {}
     contact = None
+    submission_damaged = contact_damaged = False
     timeline: list[TimelineItem] = []
     for entry in case.entries:
-        body = decrypt_entry(entry, keys)
+        opened, body = _open_entry(entry, keys)
         who = entry.officer.username if entry.officer else None
+        if not opened:
+            if entry.kind == EntryKind.CONTACT:  # not on the timeline (internal_flags skip it too)
+                contact_damaged = True
+                continue
+            submission_damaged = submission_damaged or entry.kind == EntryKind.SUBMISSION
+            item = _damaged(entry)
+            item.officer = who
+            timeline.append(item)
+            continue
         if entry.kind == EntryKind.SUBMISSION:
             submission = body or {}
             timeline.append(
@@ -413,7 +466,14 @@ def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseVie
                     attachments=by_entry.get(entry.id, []),
                 )
             )
-    return OfficerCaseView(case, submission, contact, timeline)
+    return OfficerCaseView(case, submission, contact, timeline, submission_damaged, contact_damaged)
+
+
+def record_damage(session: Session, actor: str, case: Case, damaged: list[str]) -> None:
+    """Put on the record what could not be decrypted on a page (altered ciphertext is never silent)."""
+    for what in damaged:
+        audit.record(session, actor, "case.undecryptable", case.id, what)
+
 
 
 def attachment_for(case: Case, attachment_id: int) -> Attachment:

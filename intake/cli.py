@@ -18,8 +18,8 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, db, keyring, migrate, tenancy, tenants
-from .models import CHANNELS, Officer, Role, Tenant
+from . import audit, db, keyring, migrate, passphrases, tenancy, tenants
+from .models import CHANNELS, Channel, Officer, Role, Tenant
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
 db_cli = AppGroup("db", help="Database schema.")
@@ -102,6 +102,47 @@ def secret_input(env_name: str, prompt: str, *, confirm: bool = False) -> str:
     return value
 
 
+def recovery_passphrase(*, confirm: bool = False) -> str:
+    """A new recovery passphrase, strong enough to resist offline guessing (intake/passphrases.py)."""
+    value = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase", confirm=confirm)
+    weak = passphrases.weakness(value)
+    if weak:
+        raise CommandFailed(f"the recovery passphrase {weak} (INTAKE_RECOVERY_PASSPHRASE)")
+    return value
+
+
+def recovery_out(
+    path: Path | None, *, allow_keys_dir: bool, name: str = keyring.RECOVERY_PRIVATE_FILE
+) -> Path:
+    """Where setup writes the recovery key: never over an existing file, and not into keys/ (nor the
+    instance folder) unless forced, because whoever takes the server or its backups takes those."""
+    out = (path or Path.cwd() / name).resolve()
+    if out.exists():
+        raise CommandFailed(f"{out} exists already: setup never overwrites a recovery key; name another path")
+    server_dirs = [keyring.keys_dir().resolve(), Path(current_app.config["INSTANCE_DIR"]).resolve()]
+    if not allow_keys_dir and any(out.is_relative_to(d) for d in server_dirs):
+        raise CommandFailed(
+            f"{out} is inside the server's keys or instance folder: write the recovery key to removable "
+            "media (--recovery-key-out /media/usb/recovery.key), or pass --allow-keys-dir"
+        )
+    return out
+
+
+def recovery_key_path(path: Path | None, name: str = keyring.RECOVERY_PRIVATE_FILE) -> Path:
+    """The recovery key to read: the one given, else ./NAME, else (older set-ups) keys/NAME. NAME is the
+    tenant's file name (keyring.recovery_file_name): recovery.key, or recovery-SLUG.key of a tenant added
+    with `tenant add`."""
+    if path is not None:
+        return path
+    here = Path.cwd() / name
+    return here if here.exists() else keyring.keys_dir() / name
+
+
+def tenant_recovery_key(path: Path | None) -> Path:
+    """The recovery key of the tenant this command acts for (recovery_key_path with its file name)."""
+    return recovery_key_path(path, keyring.recovery_file_name(tenancy.current()))
+
+
 def parse_channels(values: tuple[str, ...]) -> list[str]:
     valid = set(CHANNELS)
     bad = [v for v in values if v not in valid]
@@ -117,18 +158,44 @@ def parse_channels(values: tuple[str, ...]) -> list[str]:
     "--recovery-key-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the encrypted recovery key (default KEYS_DIR/recovery.key).",
+    help="Where to write the encrypted recovery key (default ./recovery.key; never inside keys/).",
 )
-def setup_command(admin_name: str, recovery_key_out: Path | None) -> None:
+@click.option(
+    "--allow-keys-dir",
+    is_flag=True,
+    help="Allow writing the recovery key inside the keys or instance folder (not recommended).",
+)
+@click.option(
+    "--with-corruption",
+    is_flag=True,
+    help="Also grant the administrator the corruption channel (by default: feedback and question only).",
+)
+def setup_command(
+    admin_name: str, recovery_key_out: Path | None, allow_keys_dir: bool, with_corruption: bool
+) -> None:
     """Apply migrations, make keys where none exist, create the administrator. Idempotent."""
-    changes = run_setup(admin_name, recovery_key_out)
+    changes = run_setup(
+        admin_name, recovery_key_out, with_corruption=with_corruption, allow_keys_dir=allow_keys_dir
+    )
     if not changes:
         click.echo("Nothing to do: already set up.")
     for line in changes:
         click.echo(line)
 
 
-def run_setup(admin_name: str, recovery_key_out: Path | None) -> list[str]:
+# Least privilege (issue 9, finding 12): whoever manages accounts in a small municipality should not read
+# corruption complaints by default; the legal officer gets that channel with `officer add --channel
+# corruption --recovery-key PATH`.
+ADMIN_CHANNELS = (Channel.FEEDBACK.value, Channel.QUESTION.value)
+
+
+def run_setup(
+    admin_name: str,
+    recovery_key_out: Path | None,
+    *,
+    with_corruption: bool = False,
+    allow_keys_dir: bool = False,
+) -> list[str]:
     changes: list[str] = []
     engine = db.engine()
     if not migrate.is_current(engine):
@@ -143,24 +210,35 @@ def run_setup(admin_name: str, recovery_key_out: Path | None) -> list[str]:
         tenant, made_tenant = tenants.ensure_default(session)
         session.commit()
     tenancy.activate(tenant.id)
-    changes += provision(session, tenant, admin_name, recovery_key_out)
+    changes += provision(
+        session, tenant, admin_name, recovery_key_out, with_corruption=with_corruption,
+        allow_keys_dir=allow_keys_dir,
+    )
     if made_tenant and not changes[-1:]:
         changes.append("Made the deployment's tenant.")
     return changes
 
 
-def provision(session: Session, tenant: Tenant, admin_name: str, recovery_key_out: Path | None) -> list[str]:
+def provision(
+    session: Session,
+    tenant: Tenant,
+    admin_name: str,
+    recovery_key_out: Path | None,
+    *,
+    with_corruption: bool = False,
+    allow_keys_dir: bool = False,
+) -> list[str]:
     """A tenant's recovery key, channel keys and first administrator, where they do not exist yet
     (`setup` for the deployment's first tenant, `tenant add` for the others). Commits."""
     changes: list[str] = []
     directory = keyring.keys_dir()
     legacy = tenant.secret_wrapped is None  # the first tenant: its keys live in keys/, as they always did
+    name = keyring.recovery_file_name(tenant)
     recovery_pub = keyring.recovery_public(directory, tenancy.by_id(tenant.id))
-    out = recovery_key_out or keyring.default_recovery_path(tenant)
+    out = recovery_key_path(recovery_key_out, name)  # where an existing recovery key is read from
     if recovery_pub is None:
-        if not legacy and out.exists():
-            raise CommandFailed(f"{out} exists already: name another file with --recovery-key-out")
-        passphrase = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase", confirm=True)
+        out = recovery_out(recovery_key_out, allow_keys_dir=allow_keys_dir, name=name)
+        passphrase = recovery_passphrase(confirm=True)
         recovery_pub = keyring.create_recovery(
             passphrase, out, current_app.config["KDF_PROFILE"], public_dir=directory if legacy else None
         )
@@ -175,20 +253,28 @@ def provision(session: Session, tenant: Tenant, admin_name: str, recovery_key_ou
     made = keyring.ensure_channel_keys(session, recovery_pub)
     if made:
         changes.append(f"Made channel keys: {', '.join(made)}.")
+    for pinned in Channel:  # pin every channel key in keys/ now, not at first use (or first grant)
+        keyring.channel_public(session, pinned.value)
     admin = session.scalar(select(Officer).where(Officer.username == admin_name))
     if admin is None:
         password = secret_input("INTAKE_ADMIN_PASSWORD", f"Password for {admin_name}", confirm=True)
         admin = keyring.create_officer(session, admin_name, password, Role.ADMIN)
-        privates = dict(made)
-        missing = [c for c in CHANNELS if c not in privates]
+        wanted = [*ADMIN_CHANNELS, *([Channel.CORRUPTION.value] if with_corruption else [])]
+        privates = {c: made[c] for c in wanted if c in made}
+        missing = [c for c in wanted if c not in privates]
         if missing:
             recovery = _open_recovery(out)
             for channel in missing:
                 privates[channel] = keyring.channel_private_by_recovery(session, channel, recovery)
-        for channel, private in privates.items():
-            keyring.grant(session, admin, channel, private)
-        audit.record(session, "cli", "officer.create", admin_name, "role=admin; channels=all")
-        changes.append(f"Created administrator {admin_name} with access to all channels.")
+        for channel in wanted:
+            keyring.grant(session, admin, channel, privates[channel])
+        audit.record(session, "cli", "officer.create", admin_name, f"role=admin; channels={','.join(wanted)}")
+        changes.append(f"Created administrator {admin_name} with access to: {', '.join(wanted)}.")
+        if not with_corruption:
+            changes.append(
+                "The corruption channel was not granted to the administrator: give it to the legal officer "
+                "with `officer add NAME --channel corruption --recovery-key PATH` (or use --with-corruption)."
+            )
     session.commit()
     return changes
 
@@ -205,8 +291,8 @@ def _open_recovery(path: Path) -> bytes:
 
 recovery_key_option = click.option(
     "--recovery-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="The recovery key that authorises granting channels (default KEYS_DIR/recovery.key; another "
-    "tenant's: KEYS_DIR/recovery-SLUG.key).",
+    help="The recovery key that authorises granting channels (default ./recovery.key, else "
+    "KEYS_DIR/recovery.key; a tenant added with `tenant add`: recovery-SLUG.key).",
 )
 
 
@@ -233,7 +319,7 @@ def officer_add(
         raise CommandFailed(f"officer {username} exists already")
     recovery = None
     if wanted:
-        recovery = _open_recovery(recovery_key or keyring.default_recovery_path(tenancy.current()))
+        recovery = _open_recovery(tenant_recovery_key(recovery_key))
     password = secret_input("INTAKE_OFFICER_PASSWORD", f"Password for {username}", confirm=True)
     role = Role.ADMIN if is_admin else Role.EXECUTIVE if is_executive else Role.OFFICER
     officer = keyring.create_officer(session, username, password, role)
@@ -265,7 +351,7 @@ def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path |
         raise CommandFailed(f"no active officer {username}")
     if officer.role == Role.EXECUTIVE:
         raise CommandFailed("an executive cannot hold channels")
-    recovery = _open_recovery(recovery_key or keyring.default_recovery_path(tenancy.current()))
+    recovery = _open_recovery(tenant_recovery_key(recovery_key))
     for channel in wanted:
         keyring.grant_by_recovery(session, officer, channel, recovery)
         audit.record(session, "cli", "grant.add", username, f"channel={channel}")
@@ -313,6 +399,7 @@ def audit_verify(expect: str | None) -> None:
 
 
 DEMO_PASSWORD = "demo-password-only"  # noqa: S105 - printed for the quick start, development only
+DEMO_RECOVERY = "demo recovery passphrase, never for real cases"  # noqa: S105 - the same
 DEMO_OFFICERS = (
     ("legal", Role.OFFICER, ("corruption",)),
     ("pr", Role.OFFICER, ("feedback", "question")),
@@ -327,8 +414,9 @@ def demo_command() -> None:
     if current_app.config["ENV"] == "production":
         raise CommandFailed("demo is for development only")
     os.environ.setdefault("INTAKE_ADMIN_PASSWORD", DEMO_PASSWORD)
-    os.environ.setdefault("INTAKE_RECOVERY_PASSPHRASE", DEMO_PASSWORD)
-    for line in run_setup("admin", None):
+    os.environ.setdefault("INTAKE_RECOVERY_PASSPHRASE", DEMO_RECOVERY)
+    # A demo keeps its recovery key in keys/ (its passphrase is printed below anyway); a real setup may not.
+    for line in run_setup("admin", keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE, allow_keys_dir=True):
         click.echo(line)
     session = db.session()
     recovery = keyring.open_recovery(
@@ -345,7 +433,10 @@ def demo_command() -> None:
     click.echo("")
     click.echo("DEMO ONLY - for trying it out, never for real cases:")
     click.echo(f"  sign in at /officer/login as admin, legal, pr or executive; password {DEMO_PASSWORD}")
-    click.echo("  (admin and legal hold the corruption channel: they enrol a TOTP app at first sign-in)")
+    if os.environ["INTAKE_RECOVERY_PASSPHRASE"] == DEMO_RECOVERY:  # never echo a passphrase it was given
+        click.echo(f"  recovery key in keys/recovery.key, passphrase {DEMO_RECOVERY!r}")
+    click.echo("  (legal, the legal-affairs unit, holds the corruption channel and enrols a TOTP app at")
+    click.echo("  first sign-in; admin manages accounts with feedback and question only, as setup does)")
 
 
 def register(app: Flask) -> None:

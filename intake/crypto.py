@@ -18,6 +18,7 @@ import os
 import secrets
 import struct
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,8 +49,22 @@ KDF_PROFILES: dict[str, dict[str, int]] = {
 }
 
 
+# Argon2id runs on OpenSSL's thread pool when lanes > 1; with the pinned cryptography, two derivations at
+# once in one process wait for each other's threads for ever (issue 9, finding 1). Derivations are therefore
+# serialised per process: each is CPU- and memory-bound (64 MiB), so running two at once on a small server
+# would buy nothing anyway, and this also bounds the memory a burst of sign-ins can take. Waiting is bounded:
+# past KDF_WAIT_SECONDS the caller gets KdfBusy (the web answers 503 "busy, try again") instead of a queue.
+# Changing the lanes of new hashes alone would not do: every existing lanes=4 hash would still deadlock.
+KDF_WAIT_SECONDS = 20.0
+_KDF_LOCK = threading.Lock()
+
+
 class CryptoError(Exception):
     """A ciphertext could not be opened: wrong key, wrong context, or tampered with."""
+
+
+class KdfBusy(Exception):
+    """Too many password derivations are waiting in this process: try again in a moment."""
 
 
 @dataclass(frozen=True)
@@ -138,14 +153,20 @@ def kdf_params(profile: str) -> dict[str, int]:
 
 
 def derive_password_keys(password: str, salt: bytes, params: dict[str, int]) -> tuple[bytes, bytes]:
-    """Argon2id(password) split in two: (key-encryption key, verifier)."""
-    out = Argon2id(
+    """Argon2id(password) split in two: (key-encryption key, verifier). One at a time per process."""
+    kdf = Argon2id(
         salt=salt,
         length=64,
         iterations=params["iterations"],
         lanes=params["lanes"],
         memory_cost=params["memory_cost"],
-    ).derive(password.encode("utf-8"))
+    )
+    if not _KDF_LOCK.acquire(timeout=KDF_WAIT_SECONDS):
+        raise KdfBusy
+    try:
+        out = kdf.derive(password.encode("utf-8"))
+    finally:
+        _KDF_LOCK.release()
     kek, check = out[:32], out[32:]
     return kek, hashlib.sha256(key_contexts.PASSWORD_VERIFIER + check).digest()
 

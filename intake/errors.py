@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import IO
 
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
 
+from . import crypto
 from .storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -15,8 +18,23 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 
 
 def _drain() -> None:
-    """Read what is left of an oversized body (bounded) so the client gets our page, not a reset."""
-    stream = request.input_stream
+    """Read what is left of an oversized body (bounded) so the client gets our page, not a reset.
+
+    Never past the end of the body: under `flask run` the WSGI input is the raw socket, so one read beyond
+    Content-Length waits for bytes the client will never send while the client waits for our answer (the
+    hang of issue 9, finding 11). `request.stream` knows the length and what the form parser already read.
+    """
+    stream: IO[bytes] | LimitedStream
+    try:
+        stream = request.stream
+    except RequestEntityTooLarge:  # the declared length alone was too much: nothing has been read yet
+        length = request.content_length
+        if length is None:
+            if not request.environ.get("wsgi.input_terminated"):
+                return
+            stream = request.environ["wsgi.input"]  # the server ends a chunked body itself
+        else:
+            stream = LimitedStream(request.environ["wsgi.input"], length)
     left = DRAIN_LIMIT
     try:
         while left > 0 and (chunk := stream.read(min(65536, left))):
@@ -52,6 +70,11 @@ def handle_store_unavailable(exc: StoreUnavailable) -> tuple[str, int, dict[str,
     return render_template("errors/503.html", code=503), 503, unavailable_headers()
 
 
+def handle_kdf_busy(exc: crypto.KdfBusy) -> tuple[str, int, dict[str, str]]:
+    """Password derivations are serialised per process (crypto.py); a long queue gets 503, not a wait."""
+    return render_template("errors/busy.html", code=503), 503, unavailable_headers()
+
+
 def handle_unexpected(exc: Exception) -> tuple[str, int]:
     # The trace goes to the log with the path only: no form data, no address, no headers.
     log.exception("unhandled error on %s %s", request.method, request.path)
@@ -62,4 +85,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(StoreUnavailable, handle_store_unavailable)
+    app.register_error_handler(crypto.KdfBusy, handle_kdf_busy)
     app.register_error_handler(Exception, handle_unexpected)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
+from limits.strategies import FixedWindowRateLimiter
 
 from . import crypto, key_contexts
 from .catalogs import CatalogueBabel
@@ -23,6 +24,22 @@ def client_key() -> str:
 
 # Short windows only; the address itself is never kept (see client_key).
 limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=False)
+
+
+def refund(scope: str) -> None:
+    """Give back this request's hit on the limit `scope`: the attempt turned out not to be a failure.
+
+    Limits that count failures only (wrong tracking codes, failed sign-ins) are hit BEFORE the view runs, so
+    that the count and the check are one atomic step in the storage: 30 parallel guesses can no longer all
+    pass a check made before any of them was counted (issue 9, finding 5). An attempt that was not a
+    failure is refunded afterwards. The refund is a negative hit on the fixed window (Config pins the
+    strategy); a limit already breached in this request is not refunded.
+    """
+    if not limiter.enabled or not isinstance(limiter.limiter, FixedWindowRateLimiter):
+        return
+    for hit in limiter.current_limits:
+        if not hit.breached and hit.request_args and hit.request_args[-1] == scope:
+            limiter.limiter.hit(hit.limit, *hit.request_args, cost=-1)
 
 
 def select_locale() -> str:

@@ -213,13 +213,10 @@ def recovery_public(directory: Path, tenant: tenancy.TenantInfo | None = None) -
     return base64.b64decode(path.read_bytes().strip()) if path.exists() else None
 
 
-def default_recovery_path(tenant: tenancy.TenantInfo | Tenant) -> Path:
-    """Where `setup` / `tenant add` write a tenant's encrypted recovery key unless told otherwise, and where
-    commands look for it: keys/recovery.key for the deployment's first tenant, keys/recovery-SLUG.key for
-    the others (so that no tenant's file overwrites another's)."""
-    if tenant.secret_wrapped is None:
-        return keys_dir() / RECOVERY_PRIVATE_FILE
-    return keys_dir() / f"recovery-{tenant.slug}.key"
+def recovery_file_name(tenant: tenancy.TenantInfo | Tenant) -> str:
+    """The usual file name of a tenant's encrypted recovery key: recovery.key for the deployment's first
+    tenant, recovery-SLUG.key for the others (so that no tenant's file overwrites another's)."""
+    return RECOVERY_PRIVATE_FILE if tenant.secret_wrapped is None else f"recovery-{tenant.slug}.key"
 
 
 def create_recovery(passphrase: str, out: Path, profile: str, public_dir: Path | None = None) -> bytes:

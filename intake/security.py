@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import re
-from typing import IO, Any
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING, Any
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, current_app, render_template, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import crypto
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 MEMORY_SPOOL = 500 * 1024
+log = logging.getLogger(__name__)
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -75,10 +81,86 @@ class NoClientAddress(logging.Filter):
         return True
 
 
+def refuse_unshared_limits() -> Response | None:
+    """Production: a server with several processes or threads and `memory://` limits serves nothing.
+
+    gunicorn.conf.py refuses to start in that shape; this catches every other server (a threaded `flask
+    run`, uWSGI, mod_wsgi ...) from what it tells the app in the WSGI environment (issue 9, finding 4).
+    """
+    from config import ratelimit_storage_problem
+
+    config = current_app.config
+    multi = bool(request.environ.get("wsgi.multiprocess")) or bool(request.environ.get("wsgi.multithread"))
+    problem = ratelimit_storage_problem(
+        str(config.get("RATELIMIT_STORAGE_URI", "memory://")),
+        bool(config.get("RATELIMIT_ENABLED", True)),
+        multi,
+        "several worker processes or threads (wsgi.multiprocess or wsgi.multithread)",
+    )
+    if problem is None:
+        return None
+    if not current_app.extensions.get("intake.refusal_logged"):
+        current_app.extensions["intake.refusal_logged"] = True
+        log.error("refusing to serve: %s", problem)
+    return Response(render_template("errors/generic.html", code=503), status=503)
+
+
+class TrustedProxyFix:
+    """Werkzeug's ProxyFix, applied only to requests whose peer is a configured proxy (issue 9, finding 11).
+
+    With INTAKE_PROXY_FIX_X_FOR=1 alone, any client that reaches the app directly could name its own address
+    in X-Forwarded-For and so get a fresh rate-limit allowance with every request.
+    """
+
+    def __init__(self, app: WSGIApplication, x_for: int, trusted: list[str], x_host: int = 0) -> None:
+        self.app = app
+        self.fixed = ProxyFix(app, x_for=x_for, x_host=x_host)
+        self.trusted = [ipaddress.ip_network(n) for n in trusted]
+
+    def _from_proxy(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.trusted)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self._from_proxy(str(environ.get("REMOTE_ADDR") or "")):
+            return self.fixed(environ, start_response)
+        return self.app(environ, start_response)
+
+
+def _no_server_header_from_the_development_server() -> None:
+    """`flask run` (Werkzeug) adds `Server: Werkzeug/… Python/…` after the app: the same without it."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    if getattr(WSGIRequestHandler, "_intake_no_server", False):
+        return
+
+    def send_response(self: WSGIRequestHandler, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    WSGIRequestHandler.send_response = send_response  # type: ignore[method-assign,assignment]
+    WSGIRequestHandler._intake_no_server = True  # type: ignore[attr-defined]
+
+
 def register(app: Flask) -> None:
+    from . import urls
+
+    _no_server_header_from_the_development_server()
+
     app.request_class = UploadRequest
+    app.jinja_env.globals["public_url"] = urls.public_url  # absolute links: never from the Host header
+    if app.config["ENV"] == "production":
+        app.before_request(refuse_unshared_limits)
     app.after_request(set_headers)
     logging.getLogger("werkzeug").addFilter(NoClientAddress())
     x_for, x_host = int(app.config["PROXY_FIX_X_FOR"]), int(app.config.get("PROXY_FIX_X_HOST", 0))
     if x_for or x_host:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_host=x_host)  # type: ignore[method-assign]
+        app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for, app.config["TRUSTED_PROXIES"], x_host=x_host
+        )

@@ -41,8 +41,12 @@ def _get(slug: str) -> Tenant:
 @click.option("--province", default="", help="Its province (for the national figures).")
 @click.option(
     "--recovery-key-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Where to write its encrypted recovery key (default KEYS_DIR/recovery-SLUG.key).",
+    help="Where to write its encrypted recovery key (default ./recovery-SLUG.key; never over a file).",
 )
+@click.option("--allow-keys-dir", is_flag=True,
+              help="Allow writing the recovery key inside the keys or instance folder (not recommended).")
+@click.option("--with-corruption", is_flag=True,
+              help="Also grant the administrator the corruption channel (by default: feedback and question).")
 def tenant_add(
     slug: str,
     name: str,
@@ -50,6 +54,8 @@ def tenant_add(
     admin_name: str,
     province: str,
     recovery_key_out: Path | None,
+    allow_keys_dir: bool,
+    with_corruption: bool,
 ) -> None:
     """Create a tenant with its own keys and its first administrator."""
     session = db.session()
@@ -74,7 +80,11 @@ def tenant_add(
     tenancy.activate(tenant.id)
     if session.scalar(select(Setting).where(Setting.name == "municipality_name")) is None:
         settings.put(session, "municipality_name", tenant.name)  # its pages show its own name
-    for line in provision(session, tenant, admin_name, recovery_key_out):
+    made = provision(
+        session, tenant, admin_name, recovery_key_out, with_corruption=with_corruption,
+        allow_keys_dir=allow_keys_dir,
+    )
+    for line in made:
         click.echo(line)
 
 

@@ -1,13 +1,16 @@
 """Tracking tokens: made with `secrets`, grouped for people, forgiving when typed, stored as a keyed hash.
 
 Format: 20 symbols of Crockford's base32 (0-9, A-Z without I, L, O, U), 5 bits each = 100 bits,
-shown as four groups of five: ``7KQ2M-X9PAB-C4D8F-GH3JN``. Typing it back forgives case, spaces,
-dashes, dots and the look-alikes O->0, I/L->1.
+shown as four groups of five: ``7KQ2M-X9PAB-C4D8F-GH3JN``. Typing it back forgives case, spaces and
+line breaks, dashes of every kind (en dash, em dash, minus: what phones and word processors turn "-" into),
+dots, fullwidth characters (a Thai or CJK keyboard's full-width mode) and the look-alikes O->0, I/L->1:
+the text is NFKC-normalised first.
 """
 
 from __future__ import annotations
 
 import secrets
+import unicodedata
 
 from . import crypto, key_contexts
 
@@ -16,7 +19,11 @@ LENGTH = 20
 GROUP = 5
 BITS = LENGTH * 5
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_SEPARATORS = str.maketrans("", "", " -_.\t\u00a0\u200b")
+_SEPARATORS = str.maketrans("", "", "_.\u2212")  # and every space, dash (Pd) and format character
+
+
+def _separator(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in ("Pd", "Cf")
 
 
 class TokenMalformed(ValueError):
@@ -34,7 +41,9 @@ def display(normalised: str) -> str:
 
 def normalise(typed: str) -> str:
     """The canonical form of a typed token; raises TokenMalformed."""
-    text = typed.upper().translate(_SEPARATORS).translate(_LOOKALIKES)
+    text = unicodedata.normalize("NFKC", typed)
+    text = "".join(ch for ch in text if not _separator(ch)).upper().translate(_SEPARATORS)
+    text = text.translate(_LOOKALIKES)
     if len(text) != LENGTH or any(ch not in ALPHABET for ch in text):
         raise TokenMalformed
     return text

@@ -1,8 +1,10 @@
-"""Our own URLs: where a redirect may go (only this site), and the public address printed for citizens.
+"""Our own URLs: where a redirect may go (only this site), and the site's public address for absolute links.
 
-Every redirect target that comes from a request (`next`, the language switch) goes through `own_path`;
-every URL shown or mailed to a citizen (the tracking page on a receipt) through `public_url`, so that
-the public address of a site is decided in one place.
+Every redirect target that comes from a request (`next`, the language switch) goes through `own_path`.
+Absolute links (receipts, the officer's slip, mails) are never built from the request's `Host` header,
+which any client sets (a receipt that sends a whistleblower to someone else's site; issue 9, finding 11):
+they come from INTAKE_PUBLIC_URL, checked at start (config.py), through `public_base()`, the one place
+that becomes per tenant.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
 
 
 def own_path(target: str | None, under: str = "/") -> str | None:
@@ -27,9 +29,14 @@ def own_path(target: str | None, under: str = "/") -> str | None:
     return target
 
 
+def public_base() -> str:
+    """The configured origin citizens use, e.g. https://intake.example.go.th (no trailing slash)."""
+    return str(current_app.config["PUBLIC_URL"]).rstrip("/")
+
+
 def public_url(endpoint: str, **values: Any) -> str:
-    """The absolute URL of a public page, as a citizen types it (receipts, notices)."""
-    return url_for(endpoint, _external=True, **values)
+    """The absolute public address of one of our pages (receipts, notices)."""
+    return public_base() + url_for(endpoint, **values)
 
 
 def register(app: Flask) -> None:

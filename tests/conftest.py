@@ -150,7 +150,8 @@ def make_app(database_url: str, tmp_path: Path, storage_config: dict[str, Any]) 
     """Build an app with config overrides; set up (keys + admin) unless told not to."""
     made: list[Flask] = []
 
-    def build(setup: bool = True, **extra: Any) -> Flask:
+    def build(setup: bool = True, admin_with_corruption: bool = False, **extra: Any) -> Flask:
+        """`admin_with_corruption`: set up as `setup --with-corruption` (by default the admin lacks it)."""
         app = create_app(app_config(database_url, tmp_path, **{**storage_config, **extra}))
         made.append(app)
         if setup:
@@ -158,7 +159,9 @@ def make_app(database_url: str, tmp_path: Path, storage_config: dict[str, Any]) 
             os.environ["INTAKE_RECOVERY_PASSPHRASE"] = RECOVERY
             try:
                 with app.app_context():
-                    run_setup(ADMIN, None)
+                    # The tests keep the recovery key in keys/ (setup refuses that unless told to).
+                    keys = Path(app.config["KEYS_DIR"]) / "recovery.key"
+                    run_setup(ADMIN, keys, with_corruption=admin_with_corruption, allow_keys_dir=True)
             finally:
                 os.environ.pop("INTAKE_ADMIN_PASSWORD", None)
                 os.environ.pop("INTAKE_RECOVERY_PASSPHRASE", None)

@@ -43,7 +43,7 @@ class Known:
 
 
 def build_known_cases(factory: Factory, session: Session) -> Known:
-    admin = factory.admin()
+    admin = factory.legal()  # holds every channel, corruption included
     private = keyring.unlock(admin, PASSWORD)
     made: dict[str, Case] = {}
 

@@ -180,20 +180,43 @@ def start_gunicorn(
     root: Path = ROOT,
     python: str = sys.executable,
     config: str | None = None,
+    threads: int = 1,
 ) -> Server:
     """gunicorn with the gunicorn.conf.py of `root` (this checkout, or a copy; `config` for another, e.g.
     python:intake.gunicorn_conf of an installed wheel) on a free loopback port, run from `root`; returns
-    once it answers."""
+    once it answers.
+
+    `threads` > 1 is what GUNICORN_CMD_ARGS="--threads N" does to the shipped config (gthread workers).
+    """
     port = free_port()
     full = dict(env)
     full["INTAKE_BIND"] = f"127.0.0.1:{port}"
     full["INTAKE_WORKERS"] = str(workers)
+    if threads > 1:
+        full["GUNICORN_CMD_ARGS"] = f"--threads {threads}"
+    command = [python, "-m", "gunicorn", "-c", config or str(root / "gunicorn.conf.py"), "wsgi:app"]
+    return _start(command, full, port, log_path, timeout, "gunicorn", cwd=root)
+
+
+def start_flask_run(env: Mapping[str, str], log_path: Path, timeout: float = 60) -> Server:
+    """`flask run` (Werkzeug's development server, threaded: what the quick start serves) on loopback."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", "127.0.0.1", "--port", str(port),
+        "--with-threads", "--no-reload", "--no-debugger",
+    ]
+    return _start(command, dict(env), port, log_path, timeout, "flask run", cwd=ROOT)
+
+
+def _start(
+    command: list[str], env: dict[str, str], port: int, log_path: Path, timeout: float, name: str, cwd: Path
+) -> Server:
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
-            [python, "-m", "gunicorn", "-c", config or str(root / "gunicorn.conf.py"), "wsgi:app"],
-            cwd=root,
-            env=full,
+            command,
+            cwd=cwd,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -205,7 +228,7 @@ def start_gunicorn(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServerFailed(f"gunicorn exited with {proc.returncode}:\n{server.log()}")
+            raise ServerFailed(f"{name} exited with {proc.returncode}:\n{server.log()}")
         try:
             with urllib.request.urlopen(server.url + "/", timeout=5) as resp:  # noqa: S310 - loopback
                 if resp.status == 200:
@@ -214,7 +237,7 @@ def start_gunicorn(
             pass
         time.sleep(0.1)
     server.kill()
-    raise ServerFailed(f"gunicorn did not answer within {timeout} s:\n{server.log()}")
+    raise ServerFailed(f"{name} did not answer within {timeout} s:\n{server.log()}")
 
 
 # --- a small HTTP client with cookies, CSRF and multipart ----------------------------------------

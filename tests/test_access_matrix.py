@@ -1,7 +1,8 @@
 """Every officer route against every role and channel grant: channels are walls (404), roles are doors (403).
 
-Roles: admin (all channels), legal (officer, corruption only), pr (officer, feedback + question),
-executive (reports only), anonymous. Each role gets a fresh world with one case per channel.
+Roles: admin (feedback + question: setup grants no corruption), legal (officer, corruption only),
+pr (officer, feedback + question), executive (reports only), anonymous. Each role gets a fresh world with
+one case per channel.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .officer_helpers import RECENT, OfficerActions, officer_named, world
 WorldContext = AbstractContextManager[tuple[Session, Factory]]
 OTHER_PASSWORD = "officer password 1"
 ROLES = ("admin", "legal", "pr", "executive", "anonymous")
-CHANNEL_HOLDERS = {"corruption": {"admin", "legal"}, "feedback": {"admin", "pr"}, "question": {"admin", "pr"}}
+CHANNEL_HOLDERS = {"corruption": {"legal"}, "feedback": {"admin", "pr"}, "question": {"admin", "pr"}}
 CASE_ROLES = {"admin", "legal", "pr"}
 
 
@@ -41,7 +42,7 @@ def build(app: Flask, open_world: Callable[[Flask], WorldContext] = world) -> Wo
     """One case per channel and mutating route, officers of every role (in `open_world`'s tenant)."""
     ids: dict[str, Any] = {}
     with open_world(app) as (s, factory):
-        factory.officer("legal", OTHER_PASSWORD, channels=("corruption",))
+        legal = factory.officer("legal", OTHER_PASSWORD, channels=("corruption",))
         factory.officer("pr", OTHER_PASSWORD, channels=("feedback", "question"))
         factory.officer("executive", OTHER_PASSWORD, role=Role.EXECUTIVE)
         ids["spare"] = factory.officer("spare", OTHER_PASSWORD, channels=("question",)).id
@@ -54,7 +55,8 @@ def build(app: Flask, open_world: Callable[[Flask], WorldContext] = world) -> Wo
                 ids[f"{channel}{n}_att"] = sub.case.attachments[0].id
             case = s.get(Case, ids[f"{channel}0"])
             assert case is not None
-            ids[f"{channel}_answer"] = publishing.publish(s, case, factory.admin(), "q", "a").id
+            publisher = legal if channel == "corruption" else factory.admin()
+            ids[f"{channel}_answer"] = publishing.publish(s, case, publisher, "q", "a").id
         s.commit()
     return World(ids)
 

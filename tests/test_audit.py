@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -207,7 +208,8 @@ def test_the_checkpoint_file_of_earlier_versions_is_read_once(app: Flask) -> Non
     assert code != 0 and f"entry {ids[-1]} (missing)" in out
 
 
-def test_every_officer_action_is_on_the_record(app: Flask) -> None:
+def test_every_officer_action_is_on_the_record(make_app: Any) -> None:
+    app: Flask = make_app(admin_with_corruption=True)  # `setup --with-corruption`: one admin does it all
     with world(app) as (s, factory):
         spare = factory.officer("spare", channels=("question",)).id
         sub = factory.case("corruption", "c", files=[(PNG_1PX, "p.png")])

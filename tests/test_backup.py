@@ -74,7 +74,7 @@ def _populate(app: Flask) -> dict[str, Any]:
             found = cases.find_by_token(session, submitted.token)
             clean = [factory.clean_file(f"{MARK}-FOLLOWUP-FILE-{i}".encode(), "more.txt")]
             cases.add_followup(session, found, f"{MARK}-FOLLOWUP-{i}", clean, store_of(app))
-            admin = factory.admin()
+            admin = factory.legal()  # every channel, corruption included
             keys = cases.officer_keys(session, admin, keyring.unlock(admin, PASSWORD), submitted.case)
             cases.reply(session, submitted.case, admin, keys, f"{MARK}-REPLY-{i}")
             cases.add_note(session, submitted.case, admin, keys, f"{MARK}-NOTE-{i}")
@@ -140,8 +140,8 @@ def test_backup_restores_every_case_readable_and_holds_only_ciphertext(
         session = db.session()
         assert audit.verify(session) is None
         assert session.scalar(select(Setting).where(Setting.name == "uncommitted")) is None
-        admin = session.scalar(select(Officer).where(Officer.username == "admin"))
-        assert admin is not None
+        admin = session.scalar(select(Officer).where(Officer.username == factories.LEGAL))
+        assert admin is not None  # the legal-unit officer holds every channel, corruption included
         private = keyring.unlock(admin, PASSWORD)
         assert len(session.scalars(select(Case)).all()) == len(made)
         for token, expected in made.items():

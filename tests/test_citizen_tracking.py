@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from intake import attachments, cases, keyring
 from intake.models import Status
@@ -168,3 +169,50 @@ def test_receipt_token_opens_only_its_own_case(client: FlaskClient) -> None:
     assert first != second
     page = track(client, second).get_data(as_text=True)
     assert "SECOND-CASE" in page and "FIRST-CASE" not in page
+
+
+def _flip(blob: bytes) -> bytes:
+    """One byte of a ciphertext changed, as a bad disk or an editor of the database would."""
+    return blob[:-1] + bytes([blob[-1] ^ 1])
+
+
+def test_finding_11_a_tampered_byte_shows_cannot_be_decrypted_not_a_500(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Issue 9, finding 11: the tracking page names the damaged item in its place and audits it."""
+    from intake.models import AuditEntry, EntryKind
+
+    from .factories import PNG_1PX
+
+    token = submit_ok(client, "feedback", data={"details": "ORIGINAL-TEXT"})
+    officer_does(app, token, "reply", text="THE-REPLY")
+    with domain(app) as factory:
+        session = factory.session
+        case = cases.find_by_token(session, token).case
+        found = cases.find_by_token(session, token)
+        clean = [factory.clean_file(PNG_1PX, "p.png")]
+        cases.add_followup(session, found, "MY-FOLLOWUP", clean, store_of(app))
+        reply = next(e for e in case.entries if e.kind == EntryKind.REPLY)
+        reply.body = _flip(reply.body or b"")
+        case.attachments[0].meta = _flip(case.attachments[0].meta)
+        session.commit()
+        reply_id, attachment_id = reply.id, case.attachments[0].id
+    page = track(client, token)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "ORIGINAL-TEXT" in text and "MY-FOLLOWUP" in text and "THE-REPLY" not in text
+    assert "ไม่สามารถถอดรหัสรายการนี้ได้" in text and "ไฟล์ที่ไม่สามารถถอดรหัสได้" in text
+    with domain(app) as factory:
+        recorded = factory.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "case.undecryptable")
+        ).all()
+        assert {e.detail for e in recorded} == {f"entry={reply_id}", f"attachment={attachment_id}"}
+        assert all(e.actor == "tracking page" and e.target == str(case.id) for e in recorded)
+
+
+def test_finding_11_tracking_page_accepts_a_code_pasted_with_en_dashes_and_a_newline(
+    client: FlaskClient,
+) -> None:
+    token = submit_ok(client, "question")
+    fancy = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in token).replace("-", "\u2013")
+    assert track(client, fancy + "\n").status_code == 200

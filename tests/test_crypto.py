@@ -75,3 +75,40 @@ def test_ephemeral_file_random_access_and_ciphertext_on_disk() -> None:
     raw.seek(0)
     assert b"plaintext marker" not in raw.read()
     f.close()
+
+
+_CONCURRENT_KDF = """
+import sys, threading, time
+from intake import crypto
+params = crypto.kdf_params("interactive")
+done = []
+def derive(i):
+    crypto.derive_password_keys(f"password {i}", bytes([i]) * 16, params)
+    done.append(i)
+threads = [threading.Thread(target=derive, args=(i,), daemon=True) for i in range(4)]
+for t in threads:
+    t.start()
+deadline = time.monotonic() + 60
+for t in threads:
+    t.join(max(0.0, deadline - time.monotonic()))
+sys.exit(0 if len(done) == 4 else 3)
+"""
+
+
+def test_finding_01_concurrent_kdf_does_not_deadlock() -> None:
+    """Issue 9, finding 1: Argon2id with the production profile, four threads at once, in one process.
+
+    Run in a child process with a deadline, so that a regression fails here instead of hanging the suite.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _CONCURRENT_KDF], cwd=root, capture_output=True, timeout=120, check=False
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("concurrent Argon2id derivations did not finish within 120 s (deadlock)")
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]

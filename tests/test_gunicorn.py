@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from intake import dates
+
 from .servers import ROOT, Client, Redis, Server, env_for, redis_server, start_gunicorn
 
 pytestmark = pytest.mark.slow
@@ -153,3 +155,146 @@ def test_production_refuses_without_keys_even_with_secret(tmp_path: Path) -> Non
     assert result.returncode != 0
     assert "recovery.pub is missing" in result.stderr
     assert "INTAKE_SECRET_KEY" not in result.stderr
+
+
+def _production_keys(tmp_path: Path) -> Path:
+    keys = tmp_path / "keys"
+    keys.mkdir(exist_ok=True)
+    (keys / "token.secret").write_text("x")
+    (keys / "recovery.pub").write_text("x")
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("workers", "cmd_args"), [("2", ""), ("1", "--threads 4"), ("1", "--workers 3")]
+)
+def test_finding_04_production_refuses_memory_limits_with_several_workers_or_threads(
+    tmp_path: Path, workers: str, cmd_args: str
+) -> None:
+    """Issue 9, finding 4: memory:// counts per process, so gunicorn refuses to start, naming the setting."""
+    keys = _production_keys(tmp_path)
+    result = _gunicorn_refuses(
+        tmp_path,
+        INTAKE_KEYS_DIR=str(keys),
+        INTAKE_SECRET_KEY="s" * 40,
+        INTAKE_WORKERS=workers,
+        GUNICORN_CMD_ARGS=cmd_args,
+    )
+    assert result.returncode != 0
+    assert "refusing to start: INTAKE_RATELIMIT_STORAGE_URI is memory://" in result.stderr
+    assert "Booting worker" not in result.stderr
+
+
+def test_finding_04_one_worker_one_thread_or_redis_may_use_the_default(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    assert spec is not None and spec.loader is not None
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    keys = _production_keys(tmp_path)
+    env = {
+        "INTAKE_ENV": "production",
+        "INTAKE_SECRET_KEY": "s" * 40,
+        "INTAKE_KEYS_DIR": str(keys),
+        "INTAKE_PUBLIC_URL": "https://intake.example.go.th",
+    }
+    assert conf.production_problems(env, 1, 1) == []
+    redis = {**env, "INTAKE_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}
+    assert conf.production_problems(redis, 8, 4) == []
+    assert conf.production_problems({**env, "INTAKE_RATELIMIT_ENABLED": "false"}, 8, 1) == []
+    assert conf.production_problems({**env, "INTAKE_ENV": "development"}, 8, 4) == []
+    [problem] = conf.production_problems(env, 5, 1)
+    assert "INTAKE_RATELIMIT_STORAGE_URI" in problem and "5 worker(s)" in problem
+
+
+def _parallel(count: int, action: Any) -> list[Any]:
+    """`action(i)` in `count` threads released at once; the results in order."""
+    import threading
+
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=60)
+        try:
+            results[i] = action(i)
+        except Exception as exc:  # noqa: BLE001 - shown by the assertion
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results
+
+
+def _form_posts(server: Server, path: str, count: int) -> list[tuple[Client, str]]:
+    """`count` visitors, each holding the CSRF token of the form at `path` (fetched beforehand)."""
+    clients = [Client(server.url) for _ in range(count)]
+    return [(c, c.csrf(path)) for c in clients]
+
+
+def _post(client: Client, token: str, path: str, fields: dict[str, str]) -> int:
+    body = urllib.parse.urlencode({"csrf_token": token, **fields}).encode()
+    return client.request("POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"}).status
+
+
+def test_finding_05_parallel_wrong_codes_get_at_most_five_evaluations(
+    make_app: Any, redis: Redis, tmp_path: Path
+) -> None:
+    """Issue 9, finding 5: the limit is hit before a code is evaluated, atomically, across 2 x 4 workers."""
+    app: Flask = make_app()
+    env = env_for(
+        app.config,
+        RATELIMIT_STORAGE_URI=redis.url,
+        RATELIMIT_KEY_PREFIX="test-" + secrets.token_hex(6),
+        RATELIMIT_TRACK_FAILURES="5 per 10 minutes",
+    )
+    server = start_gunicorn(env, tmp_path / "gunicorn.log", workers=2, threads=4)
+    try:
+        visitors = _form_posts(server, "/track", 30)
+        statuses = _parallel(30, lambda i: _post(*visitors[i], "/track", {"token": WRONG_TOKEN}))
+    finally:
+        server.stop()
+    assert sorted(set(statuses)) <= [404, 429], statuses
+    assert statuses.count(404) <= 5, f"{statuses.count(404)} codes evaluated: {statuses}"
+    assert statuses.count(429) >= 25
+
+
+def test_finding_05_parallel_wrong_passwords_are_counted_atomically(
+    make_app: Any, redis: Redis, tmp_path: Path
+) -> None:
+    """Issue 9, finding 5: failed_logins is counted in one UPDATE before the check; the lock comes from it."""
+    from intake.models import Officer
+    from intake.officer.signin import MAX_FAILURES
+
+    from .officer_helpers import audit_actions, officer_named, world
+
+    app: Flask = make_app()
+    with world(app) as (_s, factory):
+        factory.officer("target", "the right password", ("feedback",))
+    env = env_for(
+        app.config,
+        RATELIMIT_STORAGE_URI=redis.url,
+        RATELIMIT_KEY_PREFIX="test-" + secrets.token_hex(6),
+        RATELIMIT_LOGIN="1000 per minute",
+    )
+    server = start_gunicorn(env, tmp_path / "gunicorn.log", workers=2, threads=4)
+    try:
+        visitors = _form_posts(server, "/officer/login", 16)
+        statuses = _parallel(
+            16,
+            lambda i: _post(*visitors[i], "/officer/login", {"username": "target", "password": f"guess {i}"}),
+        )
+    finally:
+        server.stop()
+    assert statuses == [200] * 16, statuses
+    failures = [e.detail or "" for e in audit_actions(app, "login.failure")]
+    checked = [d for d in failures if d.startswith("reason=password")]
+    assert len(failures) == 16
+    assert len(checked) <= MAX_FAILURES, failures
+    with world(app) as (s, _f):
+        target: Officer = officer_named(s, "target")
+        assert target.locked_until is not None and target.locked_until > dates.now()

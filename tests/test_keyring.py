@@ -27,10 +27,10 @@ def test_grant_refuses_a_swapped_public_key(factory: Factory, session: Session) 
     attacker = crypto.generate_keypair()
     pr.public_key = attacker.public
     session.commit()
-    admin = factory.admin()
-    private = keyring.channel_private(session, admin, keyring.unlock(admin, PASSWORD), "corruption")
+    holder = factory.legal()  # holds corruption (the administrator does not)
+    private = keyring.channel_private(session, holder, keyring.unlock(holder, PASSWORD), "corruption")
     with pytest.raises(keyring.OfficerTampered):
-        keyring.grant(session, pr, "corruption", private, by=admin)
+        keyring.grant(session, pr, "corruption", private, by=holder)
 
 
 @pytest.mark.parametrize("field", ["role", "public_key"])

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from intake import crypto, dates, db, keyring
-from intake.models import AuditEntry, Officer
+from intake.models import AuditEntry, Officer, OfficerSession
 from intake.officer import signin
 
-from .conftest import ADMIN, PASSWORD
+from .conftest import ADMIN, PASSWORD, csrf_token
+from .factories import LEGAL
 from .officer_helpers import (
     PR_PASSWORD,
     OfficerActions,
@@ -26,6 +27,16 @@ from .officer_helpers import (
     with_pr,
     world,
 )
+
+
+def _legal(app: Flask) -> None:
+    with world(app) as (_s, factory):
+        factory.legal()
+
+
+def _sessions(app: Flask) -> int:
+    with world(app) as (s, _f):
+        return int(s.scalar(select(func.count()).select_from(OfficerSession)) or 0)
 
 
 def test_login_page_has_the_contract_fields(client: FlaskClient) -> None:
@@ -39,9 +50,12 @@ def test_anonymous_is_sent_to_sign_in(client: FlaskClient) -> None:
     assert response.headers["Location"].startswith("/officer/login")
 
 
-def test_admin_enrols_totp_at_first_sign_in_and_then_needs_code(app: Flask, client: FlaskClient) -> None:
+def test_corruption_officer_enrols_totp_at_first_sign_in_and_then_needs_code(
+    app: Flask, client: FlaskClient
+) -> None:
+    _legal(app)  # the corruption channel requires a second factor (setup's admin no longer holds it)
     actions = OfficerActions(client)
-    first = actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD})
+    first = actions.post("/officer/login", {"username": LEGAL, "password": PASSWORD})
     assert first.headers["Location"] == "/officer/totp"
     # Before enrolling, nothing else opens: the queue sends back to enrolment.
     assert client.get("/officer/queue").headers["Location"] == "/officer/totp"
@@ -52,31 +66,32 @@ def test_admin_enrols_totp_at_first_sign_in_and_then_needs_code(app: Flask, clie
     wrong_code = "000000" if crypto.totp_now(secret) != "000000" else "111111"
     wrong = actions.post("/officer/totp", {"code": wrong_code})
     assert wrong.status_code == 200 and client.get("/officer/queue").status_code == 302
-    actions.secrets[ADMIN] = secret
-    done = actions.post("/officer/totp", {"code": actions.code_for(ADMIN)})
+    actions.secrets[LEGAL] = secret
+    done = actions.post("/officer/totp", {"code": actions.code_for(LEGAL)})
     assert done.status_code == 303 and done.headers["Location"] == "/officer/queue"
     assert client.get("/officer/queue").status_code == 200
     with world(app) as (s, _f):
-        admin = officer_named(s, ADMIN)
+        admin = officer_named(s, LEGAL)
         assert admin.totp_secret is not None and secret not in admin.totp_secret  # encrypted at rest
         assert signin.totp_secret_of(admin, keyring.unlock(admin, PASSWORD)) == secret
     actions.logout()
-    again = actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD})
+    again = actions.post("/officer/login", {"username": LEGAL, "password": PASSWORD})
     assert again.headers["Location"] == "/officer/login/code"
     assert client.get("/officer/queue").headers["Location"] == "/officer/login/code"
     # An enrolled officer cannot skip the code by enrolling again.
     assert client.get("/officer/totp").headers["Location"] == "/officer/login/code"
-    ok = actions.post("/officer/login/code", {"code": actions.code_for(ADMIN)})
+    ok = actions.post("/officer/login/code", {"code": actions.code_for(LEGAL)})
     assert ok.status_code == 303 and client.get("/officer/queue").status_code == 200
     assert len(audit_actions(app, "login.success")) == 2 and len(audit_actions(app, "totp.enrol")) == 1
 
 
 def test_replayed_code_is_refused(app: Flask, client: FlaskClient) -> None:
+    _legal(app)
     actions = OfficerActions(client)
-    actions.login(ADMIN, PASSWORD)
-    used = crypto.totp_now(actions.secrets[ADMIN], actions.last_step[ADMIN] * crypto.TOTP_STEP)
+    actions.login(LEGAL, PASSWORD)
+    used = crypto.totp_now(actions.secrets[LEGAL], actions.last_step[LEGAL] * crypto.TOTP_STEP)
     actions.logout()
-    actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD})
+    actions.post("/officer/login", {"username": LEGAL, "password": PASSWORD})
     replay = actions.post("/officer/login/code", {"code": used})
     assert replay.status_code == 200
     assert client.get("/officer/queue").headers["Location"] == "/officer/login/code"
@@ -237,3 +252,16 @@ def test_a_code_is_refused_to_a_request_that_read_the_officer_before_it_was_used
             first.commit()
             with pytest.raises(signin.SignInFailed):
                 signin.code_step(second, stale, private, code, at=at + 1)
+def test_finding_01_a_long_kdf_queue_gets_503_not_a_hang(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9, finding 1: derivations wait for each other, boundedly; past the bound a clear 503."""
+    monkeypatch.setattr(crypto, "KDF_WAIT_SECONDS", 0.05)
+    token = csrf_token(client, "/officer/login")
+    with crypto._KDF_LOCK:  # another sign-in is deriving in this process
+        busy = client.post("/officer/login", data={"csrf_token": token, "username": ADMIN, "password": "x"})
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "30"
+    assert "ลองใหม่" in busy.get_data(as_text=True)
+    again = client.post("/officer/login", data={"csrf_token": token, "username": ADMIN, "password": PASSWORD})
+    assert again.status_code == 303
+

@@ -11,7 +11,7 @@ from intake import cases, keyring
 from intake.filenames import content_disposition
 from intake.models import AuditEntry, Case, Channel
 
-from .conftest import ADMIN, PASSWORD
+from .conftest import ADMIN, PASSWORD, store_of
 from .factories import PNG_1PX
 from .officer_helpers import OfficerActions, audit_actions, world
 
@@ -171,8 +171,65 @@ def test_publish_answer_with_consent_and_unpublish(app: Flask, client: FlaskClie
 def test_offline_case_unlocks_with_token_like_a_web_case(app: Flask) -> None:
     case_id, token = _case(app, Channel.CORRUPTION.value, "x")
     with world(app) as (s, factory):
-        admin = factory.admin()
+        admin = factory.legal()
         keys = cases.officer_keys(s, admin, keyring.unlock(admin, PASSWORD), s.get(Case, case_id))  # type: ignore[arg-type]
         assert keys.internal is not None
         assert cases.find_by_token(s, token).case.id == case_id
     assert ADMIN == "admin"
+
+
+def _flip(blob: bytes) -> bytes:
+    return blob[:-1] + bytes([blob[-1] ^ 1])
+
+
+def test_finding_11_tampered_bytes_show_cannot_be_decrypted_and_are_audited(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Issue 9, finding 11: one altered byte in an entry, the contact, a file's name or its content, or the
+    case's sealed keys: a named "cannot be decrypted" in its place, on the record, never a 500."""
+
+    from sqlalchemy import select
+
+    from intake.models import AuditEntry, EntryKind
+
+    case_id, _token = _case(app, details="THE-DETAILS", contact="THE-CONTACT",
+                            files=[(PNG_1PX, "a.png"), (b"plain text file", "b.txt")])
+    other_id, _ = _case(app, details="OTHER")
+    with world(app) as (s, _f):
+        case = s.get(Case, case_id)
+        assert case is not None
+        contact = next(e for e in case.entries if e.kind == EntryKind.CONTACT)
+        contact.body = _flip(contact.body or b"")
+        first, second = case.attachments
+        first.meta = _flip(first.meta)
+        store = store_of(app)
+        with store.open(second.stored_name) as fh:
+            raw = fh.read()
+        store.put(second.stored_name, [raw[:40] + bytes([raw[40] ^ 1]) + raw[41:]])
+        other = s.get(Case, other_id)
+        assert other is not None
+        other.sealed_for_channel = _flip(other.sealed_for_channel)
+        s.commit()
+        first_id, second_id = first.id, second.id
+    _signed_in_pr(app, client)
+    page = client.get(f"/officer/cases/{case_id}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "THE-DETAILS" in text and "THE-CONTACT" not in text
+    assert "ไม่สามารถถอดรหัสรายการนี้ได้" in text and "ไฟล์ที่ไม่สามารถถอดรหัสได้" in text
+    download = client.get(f"/officer/cases/{case_id}/attachments/{second_id}")
+    assert download.status_code == 200 and "ไม่สามารถถอดรหัสไฟล์นี้ได้" in download.get_data(as_text=True)
+    damaged_case = client.get(f"/officer/cases/{other_id}")
+    assert damaged_case.status_code == 200 and "OTHER" not in damaged_case.get_data(as_text=True)
+    assert "ไม่สามารถถอดรหัสเรื่องนี้ได้" in damaged_case.get_data(as_text=True)
+    with world(app) as (s, _f):
+        recorded = {
+            (e.actor, e.target, e.detail)
+            for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "case.undecryptable"))
+        }
+    assert recorded == {
+        ("pr", str(case_id), "contact"),
+        ("pr", str(case_id), f"attachment={first_id}"),
+        ("pr", str(case_id), f"attachment={second_id}"),
+        ("pr", str(other_id), "case keys"),
+    }

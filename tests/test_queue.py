@@ -15,6 +15,7 @@ from intake.models import Case, Source, Status
 from intake.officer import queue
 
 from .conftest import ADMIN, PASSWORD
+from .factories import LEGAL
 from .officer_helpers import OfficerActions, audit_actions, world
 
 BKK_2359 = datetime(2026, 3, 9, 16, 59, tzinfo=UTC)  # 9 Mar 2026 23:59 Bangkok
@@ -84,7 +85,7 @@ def test_filters_counts_and_sorting(app: Flask, client: FlaskClient) -> None:
         a = factory.case("feedback", received_at=base).case.id
         b = factory.case("question", received_at=base + timedelta(hours=1), source=Source.PHONE).case.id
         c = factory.case("corruption", received_at=base + timedelta(hours=2)).case.id
-        admin = factory.admin()
+        admin = factory.legal()  # holds corruption too (the administrator does not)
         case_b = s.get(Case, b)
         assert case_b is not None
         keys = cases.officer_keys(s, admin, keyring.unlock(admin, PASSWORD), case_b)
@@ -93,7 +94,7 @@ def test_filters_counts_and_sorting(app: Flask, client: FlaskClient) -> None:
         assert case_c is not None
         cases.assign(s, case_c, admin, admin)
         s.commit()
-    OfficerActions(client).login(ADMIN, PASSWORD)
+    OfficerActions(client).login(LEGAL, PASSWORD)
     get = lambda q: client.get(f"/officer/queue{q}").get_data(as_text=True)  # noqa: E731
     assert _ids(get("")) == [c, a]  # the default view is the open cases: triage
     assert _ids(get("?status=all")) == [c, b, a]
@@ -162,8 +163,10 @@ def _intake(actions: OfficerActions, **data: str) -> tuple[int, str]:
 
 
 def test_offline_intake_counts_under_its_source_and_received_date(app: Flask, client: FlaskClient) -> None:
+    with world(app) as (_s, factory):
+        factory.legal()  # a corruption complaint by letter is recorded by the legal unit
     actions = OfficerActions(client)
-    actions.login(ADMIN, PASSWORD)
+    actions.login(LEGAL, PASSWORD)
     day = dates.local_date(dates.now()) - timedelta(days=4)
     status, page = _intake(
         actions,

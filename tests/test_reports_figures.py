@@ -141,7 +141,7 @@ def test_empty_period(factory: Factory, session: Session) -> None:
 
 def test_reopened_case_counts_by_history(factory: Factory, session: Session) -> None:
     """A case resolved in Q1 and reopened in Q2 was closed at the end of Q1 and is open at the end of Q2."""
-    admin = factory.admin()
+    admin = factory.legal()  # holds every channel, corruption included
     case = factory.case(Channel.FEEDBACK, received_at=bkk(2025, 10, 5)).case
     keys = cases.officer_keys(session, admin, keyring.unlock(admin, PASSWORD), case)
     cases.change_status(session, case, admin, keys, Status.RESOLVED, at=bkk(2025, 10, 6))
@@ -163,7 +163,7 @@ def test_on_time_shares_count_only_cases_already_due(factory: Factory, session: 
 
     from .conftest import PASSWORD
 
-    admin = factory.admin()
+    admin = factory.legal()  # corruption cases: the legal unit (the administrator lacks it)
     private = keyring.unlock(admin, PASSWORD)
     made = {}
     for name, received in (("on_time", bkk(2026, 10, 1)), ("late", bkk(2026, 10, 2)),

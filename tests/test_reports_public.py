@@ -141,7 +141,7 @@ def test_figures_unchanged_after_purge(app: Flask) -> None:
     """Retention deletes content of long-closed cases; every figure of every period stays the same."""
     with world(app) as (session, factory):
         build_known_cases(factory, session)
-        admin = factory.admin()
+        admin = factory.legal()  # holds every channel, corruption included
         case = factory.case(Channel.CORRUPTION, "หลักฐาน", received_at=bkk(2025, 11, 3),
                             files=[(b"evidence", "e.txt")], category="bribery").case  # fmt: skip
         keys = cases.officer_keys(session, admin, keyring.unlock(admin, PASSWORD), case)

@@ -35,7 +35,7 @@ def _case(
         received_at=now - YEAR * 8,
     )
     case = submitted.case
-    admin = factory.admin()
+    admin = factory.legal()  # holds every channel, corruption included
     keys = cases.officer_keys(session, admin, keyring.unlock(admin, PASSWORD), case)
     cases.reply(session, case, admin, keys, f"reply {label}", at=now - YEAR * 7)
     cases.add_note(session, case, admin, keys, f"note {label}")
@@ -99,7 +99,7 @@ def test_purge_deletes_content_of_long_closed_cases_and_keeps_statistics(
         assert case.sealed_for_channel == b"" and case.sealed_for_citizen == b""
         with pytest.raises(cases.TokenNotFound):
             cases.find_by_token(session, submitted.token)
-        admin = factory.admin()
+        admin = factory.legal()  # holds every channel, corruption included
         with pytest.raises(cases.ChannelForbidden):
             cases.officer_keys(session, admin, keyring.unlock(admin, PASSWORD), case)
     statuses = [e.status for e in session.get(Case, old.case.id).entries if e.kind == EntryKind.STATUS]  # type: ignore[union-attr]

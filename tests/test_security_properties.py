@@ -185,9 +185,9 @@ def test_no_client_address_or_user_agent_anywhere(
     assert_nowhere(app, [CLIENT_ADDRESS, USER_AGENT])
 
 
-def test_stolen_storage_reveals_nothing_officers_wrote_nor_their_secrets(
-    app: Flask, client: FlaskClient
-) -> None:
+def test_stolen_storage_reveals_nothing_officers_wrote_nor_their_secrets(make_app: Any) -> None:
+    app: Flask = make_app(admin_with_corruption=True)  # an administrator who also handles corruption
+    client = app.test_client()
     marker = "OFF" + secrets.token_hex(6)
     with world(app) as (s, factory):
         case_id = factory.case("corruption", "citizen text").case.id
@@ -224,3 +224,31 @@ def test_stolen_storage_reveals_nothing_officers_wrote_nor_their_secrets(
     dump = database_dump(app)
     for secret in secrets_bytes:
         assert secret not in dump and secret.hex().encode() not in dump
+
+
+def test_finding_11_forwarded_for_is_trusted_only_from_configured_proxies(make_app: Any) -> None:
+    """Issue 9, finding 11: with PROXY_FIX_X_FOR=1, a client that reaches the app directly cannot name its
+    own address in X-Forwarded-For (and so get a fresh rate-limit allowance with each request)."""
+    app = make_app(
+        PROXY_FIX_X_FOR=1, TRUSTED_PROXIES="127.0.0.1, 10.9.0.0/16", RATELIMIT_TRACK_FAILURES="1 per minute"
+    )
+
+    def wrong_code_from(peer: str, claimed: str) -> int:
+        client = app.test_client()
+        client.environ_base.update({"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": claimed})
+        return int(track(client, "AAAAA-AAAAA-AAAAA-AAAAA").status_code)
+
+    # A direct client: every claimed address is ignored, so all its requests share one allowance.
+    assert wrong_code_from("203.0.113.9", "198.51.100.1") == 404
+    assert wrong_code_from("203.0.113.9", "198.51.100.2") == 429
+    # Through the proxy on loopback or in the proxies' network, each client address counts apart.
+    assert wrong_code_from("127.0.0.1", "198.51.100.3") == 404
+    assert wrong_code_from("10.9.3.4", "198.51.100.4") == 404
+    assert wrong_code_from("::ffff:127.0.0.1", "198.51.100.5") == 404
+
+
+def test_trusted_proxies_must_be_addresses(make_app: Any) -> None:
+    from config import ConfigError
+
+    with pytest.raises(ConfigError, match="INTAKE_TRUSTED_PROXIES"):
+        make_app(setup=False, PROXY_FIX_X_FOR=1, TRUSTED_PROXIES="127.0.0.1,nginx.local")

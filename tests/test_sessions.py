@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from intake import dates, keyring
-from intake.models import OfficerSession
+from intake.models import AuditEntry, OfficerSession
+from intake.officer import signin
 
 from .conftest import ADMIN, PASSWORD, csrf_token
 from .officer_helpers import (
@@ -51,7 +53,9 @@ def test_abandoned_sessions_are_deleted_once_expired(app: Flask, old: str) -> No
         assert [r.officer_id for r in s.scalars(select(OfficerSession))] == [officer_named(s, ADMIN).id]
 
 
-def test_signing_in_again_drops_the_previous_session_of_this_browser(app: Flask, client: FlaskClient) -> None:
+def test_signing_in_again_drops_the_previous_session_of_this_browser(make_app: Any) -> None:
+    app: Flask = make_app(admin_with_corruption=True)  # so that a second factor is due
+    client = app.test_client()
     actions = OfficerActions(client)
     first = actions.post("/officer/login", {"username": ADMIN, "password": PASSWORD})
     assert first.headers["Location"] == "/officer/totp"  # half signed in
@@ -151,3 +155,29 @@ def test_next_returns_to_the_page_asked_for(app: Flask, client: FlaskClient) -> 
         data={"csrf_token": token, "username": "pr", "password": "officer password 1"},
     )
     assert response.headers["Location"] == "/officer/queue?status=new"
+
+
+def test_finding_06_password_change_does_not_check_the_current_password_while_locked(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Issue 9, finding 6: a stolen session is no password oracle: while locked, the right and a wrong
+    current password get the same refusal, and nothing changes."""
+    with_pr(app)
+    actions = OfficerActions(client)
+    actions.login("pr", PR_PASSWORD)
+    for n in range(signin.MAX_FAILURES):  # the thief's guesses lock the account
+        actions.post("/officer/password", {"current": f"guess {n}", "new": "x" * 12, "confirm": "x" * 12})
+    new = "a brand new password"
+    pages = []
+    for current in (PR_PASSWORD, "yet another guess"):
+        answer = actions.post("/officer/password", {"current": current, "new": new, "confirm": new})
+        assert answer.status_code == 200
+        pages.append(re.sub(r'name="csrf_token"[^>]*>', "", answer.get_data(as_text=True)))
+    assert pages[0] == pages[1]
+    assert "ระงับ" in pages[0]
+    with world(app) as (s, _f):
+        pr = officer_named(s, "pr")
+        keyring.unlock(pr, PR_PASSWORD)  # unchanged
+        failures = s.scalars(select(AuditEntry).where(AuditEntry.action == "login.failure"))
+        details = [e.detail for e in failures]
+        assert details[-2:] == ["reason=locked", "reason=locked"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from intake.models import AuditEntry, Case, ChannelKey, Officer, Setting, Status
 
 from .citizen_helpers import STATUS_RE, submit_ok, track
 from .conftest import ADMIN, PASSWORD, RECOVERY
-from .factories import Factory
+from .factories import Factory, recovery_passphrase
 from .officer_helpers import OfficerActions
 from .test_access_matrix import OTHER_PASSWORD, build, routes
 
@@ -48,11 +49,18 @@ def client_on(app: Flask, host: str) -> HostClient:
     return client
 
 
-def add_tenant_b(app: Flask, **extra: str) -> None:
-    args = ["tenant", "add", "b", "--name", "เทศบาลตำบลบี", "--host", HOST_B, "--admin", ADMIN]
-    env = {"INTAKE_ADMIN_PASSWORD": PASSWORD, "INTAKE_RECOVERY_PASSPHRASE": RECOVERY + " of b", **extra}
+def add_tenant(app: Flask, slug: str, host: str, name: str, *extra: str) -> None:
+    """`tenant add` as the tests do it: the recovery key kept in keys/ (factories.Factory opens it there)."""
+    out = Path(app.config["KEYS_DIR"]) / f"recovery-{slug}.key"
+    args = ["tenant", "add", slug, "--name", name, "--host", host, "--admin", ADMIN,
+            "--recovery-key-out", str(out), "--allow-keys-dir", *extra]
+    env = {"INTAKE_ADMIN_PASSWORD": PASSWORD, "INTAKE_RECOVERY_PASSPHRASE": recovery_passphrase(slug)}
     result = app.test_cli_runner().invoke(args=args, env=env)
     assert result.exit_code == 0, result.output
+
+
+def add_tenant_b(app: Flask) -> None:
+    add_tenant(app, "b", HOST_B, "เทศบาลตำบลบี")
 
 
 @contextmanager
@@ -172,11 +180,10 @@ def test_keys_of_a_open_nothing_of_b(two: Flask) -> None:
         b_case, b_token = sub.case.id, sub.token
         b_sealed = sub.case.sealed_for_channel
     with tenant_world(two, None) as (s, _f):
-        admin = s.scalar(select(Officer).where(Officer.username == ADMIN))
-        assert admin is not None
-        private = keyring.unlock(admin, PASSWORD)
-        a_channel = {c: keyring.channel_private(s, admin, private, c) for c in ("corruption", "feedback")}
-        a_recovery = keyring.open_recovery(keyring.default_recovery_path(tenancy.current()), RECOVERY)
+        a_file = Path(two.config["KEYS_DIR"]) / keyring.RECOVERY_PRIVATE_FILE
+        a_recovery = keyring.open_recovery(a_file, RECOVERY)
+        channels = ("corruption", "feedback", "question")
+        a_channel = {c: keyring.channel_private_by_recovery(s, c, a_recovery) for c in channels}
         a_lookup = tokens.lookup_hash(keyring.server_secret(), b_token)
         # B's token finds nothing in A, even by its lookup hash.
         with pytest.raises(cases.TokenNotFound):

@@ -42,3 +42,23 @@ def test_hash_is_keyed() -> None:
     token = tokens.make()
     assert tokens.lookup_hash(b"k1" * 16, token) != tokens.lookup_hash(b"k2" * 16, token)
     assert tokens.lookup_hash(b"k1" * 16, token) == tokens.lookup_hash(b"k1" * 16, token.lower())
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        lambda t: t.replace("-", "\u2013"),  # en dash (what a phone's "smart punctuation" makes)
+        lambda t: t.replace("-", "\u2014"),  # em dash
+        lambda t: t.replace("-", "\u2212"),  # minus sign
+        lambda t: "".join(chr(ord(c) + 0xFEE0) for c in t),  # fullwidth (e.g. a CJK keyboard mode)
+        lambda t: t + "\n",  # a trailing newline from a paste
+        lambda t: "\r\n" + t.lower() + "\r\n",
+        lambda t: t.replace("-", "\u00ad"),  # a soft hyphen
+    ],
+)
+def test_finding_11_typing_forgives_dashes_fullwidth_and_newlines(variant: object) -> None:
+    """Issue 9, finding 11: NFKC first, then every kind of dash and space is a separator."""
+    token = tokens.make()
+    typed = variant(token)  # type: ignore[operator]
+    assert tokens.normalise(typed) == token.replace("-", "")
+    assert tokens.lookup_hash(b"k" * 32, typed) == tokens.lookup_hash(b"k" * 32, token)

@@ -5,20 +5,55 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext
+from werkzeug.datastructures import FileStorage
 
-from .. import attachments, cases, db, storage, uploads
+from .. import attachments, capacity, cases, db, storage, uploads
 from ..attachments import CleanFile
 from ..models import Channel
 from .forms import CitizenForm, FollowupForm
 
 
+class UploadsRefused(Exception):
+    """Files cannot be taken now, whatever they are: the server is short of space (503) or this client's
+    upload budget is spent (429). The message is on the form, which keeps everything typed."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _chosen(field: Any) -> bool:
+    return any(isinstance(u, FileStorage) and u.filename for u in field.data or [])
+
+
 def _files_or_error(form: Any, field_name: str | None) -> list[CleanFile] | None:
-    """The checked files of the form's attachments field; None (with the error on the field) if refused."""
+    """The checked files of the form's attachments field; None (with the error on the field) if refused.
+
+    Raises UploadsRefused when files were chosen but none can be taken now (intake/capacity.py).
+    """
     if field_name is None or not hasattr(form, field_name):
         return []
     field = getattr(form, field_name)
+    if _chosen(field) and capacity.storage_low() is not None:  # before any costly check of the files
+        field.errors = [*field.errors, capacity.refusal_message()]
+        raise UploadsRefused(503)
     keep = getattr(form, "keep_filename", None)
     return uploads.checked_files(field, keep_names=bool(keep is not None and keep.data))
+
+
+def _charge(form: Any, field_name: str, files: list[CleanFile]) -> None:
+    """Spend the client's upload budget on the files about to be stored; UploadsRefused(429) when spent."""
+    if files and not capacity.spend_upload_budget(sum(f.size for f in files)):
+        attachments.close_all(files)
+        field = getattr(form, field_name)
+        field.errors = [
+            *field.errors,
+            gettext(
+                "Too many files have been sent from your connection recently. Send your report without "
+                "the files now (you can add them later with your tracking code), or try again in an hour."
+            ),
+        ]
+        raise UploadsRefused(429)
 
 
 class NotStored(Exception):
@@ -47,6 +82,7 @@ def receive(form: CitizenForm, channel: Channel) -> cases.Submitted | None:
     if not valid or files is None:
         attachments.close_all(files or [])
         return None
+    _charge(form, "attachments", files)
     body = form.text_body()
     try:
         return cases.submit(
@@ -79,6 +115,7 @@ def follow_up(form: FollowupForm, found: cases.CitizenCase) -> bool:
     if not valid or files is None:
         attachments.close_all(files or [])
         return False
+    _charge(form, "attachments", files)
     try:
         cases.add_followup(db.session(), found, form.message.data, files, storage.current())
     except cases.CaseClosed as exc:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import cases, db, tokens, uploads, urls
+from .. import capacity, cases, db, tokens, uploads, urls
 from ..errors import unavailable_headers
-from ..extensions import limiter
+from ..extensions import limiter, refund
 from ..models import Channel
 from . import submission
 from .forms import CitizenForm, CorruptionForm, FeedbackForm, FollowupForm, QuestionForm, TrackForm
@@ -16,6 +16,7 @@ bp = Blueprint("citizen", __name__)
 bp.add_app_template_global(uploads.neutral_stem, "neutral_stem")
 
 LANG_COOKIE_AGE = 365 * 24 * 3600
+DAMAGE_ACTOR = "tracking page"  # who saw altered ciphertext, in the audit trail (never the visitor)
 Page = tuple[str, int] | tuple[str, int, dict[str, str]]
 
 
@@ -27,16 +28,27 @@ def _track_failure_limit() -> str:
     return str(current_app.config["RATELIMIT_TRACK_FAILURES"])
 
 
-def _token_failed(_response: Response) -> bool:
-    """Only a wrong (or malformed) token counts against the tracking limit; successes cost nothing."""
-    return bool(g.get("token_failed"))
-
+TRACK_FAILURES = "citizen-track-failures"
+TRACKED = ("citizen.track", "citizen.followup")
 
 # One budget for every way a citizen can store something; one for wrong tokens, however they arrive.
+# The tracking budget is hit before the code is looked up (atomic) and refunded unless it was wrong.
 submit_limit = limiter.shared_limit(_submit_limit, scope="citizen-submit", methods=["POST"])
-track_failures = limiter.shared_limit(
-    _track_failure_limit, scope="citizen-track-failures", methods=["POST"], deduct_when=_token_failed
-)
+track_failures = limiter.shared_limit(_track_failure_limit, scope=TRACK_FAILURES, methods=["POST"])
+
+
+@bp.after_request
+def _refund_unless_wrong(response: Response) -> Response:
+    """Only a wrong (or malformed) token counts against the tracking limit; successes cost nothing."""
+    if request.method == "POST" and request.endpoint in TRACKED and not g.get("token_failed"):
+        refund(TRACK_FAILURES)
+    return response
+
+
+@bp.context_processor
+def _uploads_paused() -> dict[str, object]:
+    """The file field says at once when files cannot be taken (storage low), before anyone chooses one."""
+    return {"uploads_paused": capacity.storage_low() is not None}
 
 
 @bp.get("/")
@@ -63,6 +75,8 @@ def _report(channel: Channel, form: CitizenForm) -> Page:
         except submission.NotStored:  # the store is away: the form again, with its text and a message
             page = render_template(f"citizen/{channel.value}.html", form=form)
             return page, 503, unavailable_headers()
+        except submission.UploadsRefused as refused:
+            return render_template(f"citizen/{channel.value}.html", form=form), refused.status
         if submitted is not None:
             return render_template("citizen/receipt.html", case=submitted.case, token=submitted.token), 200
     return render_template(f"citizen/{channel.value}.html", form=form), 400 if form.errors else 200
@@ -98,7 +112,12 @@ def _case_page(found: cases.CitizenCase, typed: str, form: FollowupForm | None =
                added: bool = False, status: int = 200) -> tuple[str, int]:
     code = tokens.display(tokens.normalise(typed))
     form = form or FollowupForm(formdata=None, token=code)
-    timeline = cases.citizen_timeline(db.session(), found)
+    session = db.session()
+    timeline = cases.citizen_timeline(session, found)
+    damaged = cases.damaged_items(timeline)
+    if damaged:  # shown as "cannot be decrypted" in place of each item; the administrators see the record
+        cases.record_damage(session, DAMAGE_ACTOR, found.case, damaged)
+        session.commit()
     return render_template("citizen/case.html", case=found.case, timeline=timeline, form=form,
                            added=added), status
 
@@ -106,7 +125,6 @@ def _case_page(found: cases.CitizenCase, typed: str, form: FollowupForm | None =
 @bp.route("/track", methods=["GET", "POST"])
 @track_failures
 def track() -> Page:
-    g.token_failed = False
     form = TrackForm()
     if request.method == "POST" and form.validate():
         try:
@@ -128,7 +146,6 @@ def followup_form() -> Response:
 @submit_limit
 def followup() -> Page:
     """A follow-up on an open case: the token travels in the POST body, the answer is the case page."""
-    g.token_failed = False
     form = FollowupForm()
     try:
         found = cases.find_by_token(db.session(), form.token.data or "")
@@ -141,6 +158,8 @@ def followup() -> Page:
     except submission.NotStored:
         page, _status = _case_page(found, form.token.data, form=form)
         return page, 503, unavailable_headers()
+    except submission.UploadsRefused as refused:
+        return _case_page(found, form.token.data, form=form, status=refused.status)
     if added:
         return _case_page(found, form.token.data, added=True)
     return _case_page(found, form.token.data, form=form, status=400)

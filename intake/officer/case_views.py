@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import attachments, audit, cases, dates, db, filenames, storage
+from .. import attachments, audit, cases, crypto, dates, db, filenames, storage
 from ..answers import publishing
 from ..i18n import CHANNEL_LABELS
 from ..models import Agency, Case, Channel, EntryKind, KeyKind, Officer, PublishedAnswer, Role, Status
@@ -30,6 +31,7 @@ KIND_LABELS = {
     "note": _l("Internal note"),
     "assign": _l("Assignment changed"),
     "referral": _l("Referred"),
+    cases.UNDECRYPTABLE: _l("Cannot be decrypted"),
 }
 
 
@@ -60,6 +62,10 @@ def open_case(case_id: int) -> Opened:
     try:
         case = cases.get_for_officer(session, case_id, officer.channels)
         keys = cases.officer_keys(session, officer, current_private_key(), case)
+    except cases.CaseUndecryptable:  # the officer may see the case, but its sealed keys were altered
+        cases.record_damage(session, officer.username, case, ["case keys"])
+        session.commit()
+        abort(make_response(render_template("officer/case_damaged.html", case=case), 200))
     except (cases.CaseNotFound, cases.ChannelForbidden):
         abort(404)
     return Opened(officer, case, keys)
@@ -96,6 +102,9 @@ def _render(
 ) -> tuple[str, int]:
     session = db.session()
     view = cases.officer_view(session, opened.case, opened.keys)
+    if view.damaged:  # shown in place of each item as "cannot be decrypted", and put on the record
+        cases.record_damage(session, opened.officer.username, opened.case, view.damaged)
+        session.commit()
     can_publish = opened.case.channel == Channel.QUESTION and bool(view.submission.get("publish_ok"))
     forms = _forms(opened, bound or {})
     if can_publish and forms["publish_form"] is None:
@@ -337,13 +346,20 @@ def attachment(case_id: int, attachment_id: int) -> Response:
         key = opened.keys.for_kind(row.key)
         meta = attachments.read_meta(row, key)
         chunks = attachments.open_plain(storage.current(), row, key)  # StoreUnavailable: the 503 page
+        first = next(chunks, b"")  # a file altered from its first chunk on is refused before any byte goes
     except (cases.CaseNotFound, cases.ChannelForbidden, attachments.AttachmentMissing):
         abort(404)
+    except (crypto.CryptoError, ValueError, KeyError):
+        cases.record_damage(session, opened.officer.username, opened.case, [f"attachment={attachment_id}"])
+        session.commit()
+        return make_response(render_template("officer/case_damaged_file.html", case=opened.case), 200)
     audit.record(
         session, opened.officer.username, "attachment.download", opened.case.id, f"attachment={row.id}"
     )
     session.commit()
-    response = Response(chunks, mimetype="application/octet-stream", direct_passthrough=True)
+    response = Response(
+        itertools.chain([first], chunks), mimetype="application/octet-stream", direct_passthrough=True
+    )
     response.headers["Content-Disposition"] = filenames.content_disposition(str(meta.get("name") or ""))
     response.headers["X-Content-Type-Options"] = "nosniff"
     size = meta.get("size")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, crypto, dates, db, key_contexts, keyring, sessions
@@ -49,19 +49,50 @@ def is_locked(officer: Officer) -> bool:
     return officer.locked_until is not None and officer.locked_until > dates.now()
 
 
-def record_failure(officer_id: int | None, actor: str, reason: str, *, count: bool = True) -> None:
-    """Count the failure (locking the account at MAX_FAILURES) and audit it, committed on its own."""
+def claim_attempt(officer_id: int) -> int | None:
+    """Count an attempt BEFORE checking it, committed on its own; its number, or None while locked.
+
+    One atomic UPDATE ... SET failed_logins = failed_logins + 1 WHERE not locked ... RETURNING: parallel
+    attempts (several workers) can neither lose a count nor all pass a check made before any was counted,
+    so at most MAX_FAILURES passwords or codes are ever checked per lock period (issue 9, finding 5).
+    The counter goes back to 0 at a complete sign-in, a password change, or when the lock is set.
+    """
+    now = dates.now()
     with db.new_session() as s:
-        if officer_id is not None and count:
-            officer = s.get(Officer, officer_id)
-            if officer is not None:
-                officer.failed_logins = (officer.failed_logins or 0) + 1
-                if officer.failed_logins >= MAX_FAILURES:
-                    officer.locked_until = dates.now() + LOCK_TIME
-                    officer.failed_logins = 0
-                    reason += "; locked"
+        number = s.scalar(
+            update(Officer)
+            .where(Officer.id == officer_id, or_(Officer.locked_until.is_(None), Officer.locked_until <= now))
+            .values(failed_logins=func.coalesce(Officer.failed_logins, 0) + 1)
+            .returning(Officer.failed_logins)
+        )
+        s.commit()
+    return None if number is None else int(number)
+
+
+def record_failure(officer_id: int | None, actor: str, reason: str, *, lock: bool = False) -> None:
+    """Audit a failure and, with `lock`, lock the account (the counter starts again), committed on its own."""
+    with db.new_session() as s:
+        if officer_id is not None and lock:
+            s.execute(
+                update(Officer)
+                .where(Officer.id == officer_id)
+                .values(locked_until=dates.now() + LOCK_TIME, failed_logins=0)
+            )
+            reason += "; locked"
         audit.record(s, actor, "login.failure", None if actor == "unknown" else actor, f"reason={reason}")
         s.commit()
+
+
+def _refuse_if_over(session: Session, officer_id: int, name: str, password: str | None = None) -> int:
+    """Claim an attempt for this officer; raise SignInFailed("locked") without any check when none is left."""
+    attempt = claim_attempt(officer_id)
+    if attempt is None or attempt > MAX_FAILURES:
+        if password is not None:
+            keyring.burn_password_time(password)
+        session.rollback()
+        record_failure(officer_id, name, "locked", lock=attempt is not None)
+        raise SignInFailed("locked")
+    return attempt
 
 
 def password_step(session: Session, username: str, password: str) -> tuple[Officer, bytes]:
@@ -76,24 +107,20 @@ def password_step(session: Session, username: str, password: str) -> tuple[Offic
     if not officer.active:
         keyring.burn_password_time(password)
         session.rollback()
-        record_failure(officer_id, name, "inactive", count=False)
+        record_failure(officer_id, name, "inactive")
         raise SignInFailed("inactive")
-    if is_locked(officer):
-        keyring.burn_password_time(password)
-        session.rollback()
-        record_failure(officer_id, name, "locked", count=False)
-        raise SignInFailed("locked")
+    attempt = _refuse_if_over(session, officer_id, name, password)
     try:
         private = keyring.unlock(officer, password)
     except keyring.WrongPassword as exc:
         session.rollback()
-        record_failure(officer_id, name, "password")
+        record_failure(officer_id, name, "password", lock=attempt >= MAX_FAILURES)
         raise SignInFailed("password") from exc
     try:
         keyring.check_officer(officer)
     except keyring.OfficerTampered as exc:
         session.rollback()
-        record_failure(officer_id, name, "record altered in the database", count=False)
+        record_failure(officer_id, name, "record altered in the database")
         raise SignInFailed("tampered") from exc
     return officer, private
 
@@ -107,18 +134,15 @@ def code_step(
 ) -> None:
     """Check a TOTP code (a used one is refused); raises SignInFailed."""
     officer_id, name = officer.id, officer.username
-    if is_locked(officer):
-        session.rollback()
-        record_failure(officer_id, name, "locked", count=False)
-        raise SignInFailed("locked")
     if officer.totp_secret is None:
         raise SignInFailed("not enrolled")
+    attempt = _refuse_if_over(session, officer_id, name)
     secret = crypto.decrypt(_totp_key(private_key), officer.totp_secret, _totp_aad(officer))
     try:
         step = crypto.totp_match(secret, normalise_code(code), officer.totp_last_counter, at)
     except crypto.CryptoError as exc:
         session.rollback()
-        record_failure(officer_id, name, "code")
+        record_failure(officer_id, name, "code", lock=attempt >= MAX_FAILURES)
         raise SignInFailed("code") from exc
     # Claim the time step in the database itself: of two requests racing with one code, only one wins.
     claimed = session.execute(
@@ -131,8 +155,15 @@ def code_step(
     )
     if int(getattr(claimed, "rowcount", 0) or 0) != 1:
         session.rollback()
-        record_failure(officer_id, name, "code reused")
+        record_failure(officer_id, name, "code reused", lock=attempt >= MAX_FAILURES)
         raise SignInFailed("code")
+
+
+def _reset_counter(session: Session, officer: Officer, **values: object) -> None:
+    """failed_logins back to 0 in the database itself (the loaded row predates claim_attempt's count)."""
+    session.execute(
+        update(Officer).where(Officer.id == officer.id).values(failed_logins=0, locked_until=None, **values)
+    )
 
 
 def normalise_code(code: str) -> str:
@@ -142,9 +173,7 @@ def normalise_code(code: str) -> str:
 def succeeded(session: Session, officer: Officer, row: OfficerSession) -> None:
     """Both steps done: reset the failure counter and put the sign-in on the record."""
     row.second_factor_done = True
-    officer.failed_logins = 0
-    officer.locked_until = None
-    officer.last_login_at = dates.now()
+    _reset_counter(session, officer, last_login_at=dates.now())
     audit.record(session, officer.username, "login.success", officer.username)
 
 
@@ -207,17 +236,20 @@ def change_password(
 ) -> None:
     """Re-wrap the private key under a new password and end the officer's sessions but `keep`.
 
-    A wrong `current` raises SignInFailed and counts like a failed sign-in (a stolen session must not
-    become a way to guess the password at leisure).
+    A wrong `current` raises SignInFailed and counts like a failed sign-in, and while the account is locked
+    `current` is not checked at all (SignInFailed("locked")): a stolen session must not become a way to
+    guess the password at leisure (issue 9, finding 6).
     """
+    officer_id, name = officer.id, officer.username
+    attempt = _refuse_if_over(session, officer_id, name, current)
     try:
         keyring.unlock(officer, current)
     except keyring.WrongPassword as exc:
-        officer_id, name = officer.id, officer.username
         session.rollback()
-        record_failure(officer_id, name, "current password")
+        record_failure(officer_id, name, "current password", lock=attempt >= MAX_FAILURES)
         raise SignInFailed("password") from exc
     keyring.set_password(officer, private_key, new)
     officer.must_change_password = False
+    _reset_counter(session, officer)
     sessions.end_all(session, officer, keep=keep)
     audit.record(session, officer.username, "password.change", officer.username)

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .. import audit, db, sessions, settings
-from ..extensions import limiter
+from ..extensions import limiter, refund
 from ..sessions import Stage, stage_required
 from . import signin
 from .forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm
@@ -27,9 +27,20 @@ def _login_limit() -> str:
     return str(current_app.config["RATELIMIT_LOGIN"])
 
 
-def _failed(_response: Response) -> bool:
-    """Only failed attempts count against the client's allowance."""
-    return bool(request.environ.get("intake.login_failed"))
+LIMITED_STEPS = ("officer.login", "officer.login_code", "officer.password")
+
+
+@bp.after_request
+def _refund_unless_failed(response: Response) -> Response:
+    """Only failed attempts count against the client's allowance: the limit is hit before the check
+    (atomic, extensions.refund) and given back when the attempt did not fail."""
+    if (
+        request.method == "POST"
+        and request.endpoint in LIMITED_STEPS
+        and not request.environ.get("intake.login_failed")
+    ):
+        refund(request.endpoint)
+    return response
 
 
 def _after_step() -> Response:
@@ -43,7 +54,7 @@ def _after_step() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"])
 def login() -> Response | tuple[str, int]:
     if sessions.signed_in() and sessions.stage_of(sessions.current()) == Stage.READY:
         return redirect(sessions.home_url(sessions.current_officer()))
@@ -71,7 +82,7 @@ def login() -> Response | tuple[str, int]:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"])
 @stage_required(Stage.PASSWORD)
 def login_code() -> Response | tuple[str, int]:
     current = sessions.current()
@@ -141,7 +152,7 @@ def totp_enrol() -> Response | tuple[str, int]:
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"])
 @stage_required(Stage.SECOND_FACTOR)
 def password() -> Response | tuple[str, int]:
     current = sessions.current()
@@ -157,9 +168,12 @@ def password() -> Response | tuple[str, int]:
                 form.new.data or "",
                 keep=current.row,
             )
-        except signin.SignInFailed:
+        except signin.SignInFailed as exc:
             request.environ["intake.login_failed"] = True
-            form.current.errors = [_("The current password is wrong.")]
+            if exc.reason == "locked":  # nothing was checked: the same answer whatever was typed
+                form.current.errors = [_("Too many wrong attempts: the account is locked for a while.")]
+            else:
+                form.current.errors = [_("The current password is wrong.")]
         else:
             session.commit()
             flash(_("Your password has been changed."), "success")

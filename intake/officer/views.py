@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, cases, dates, db, sessions, storage, uploads
+from .. import audit, capacity, cases, dates, db, sessions, storage, uploads, urls
 from ..i18n import CHANNEL_LABELS
 from ..models import CHANNELS, CLOSED_STATUSES, Case, Channel, Officer, Role, Source
 from ..sessions import current_officer, login_required
@@ -24,10 +24,12 @@ def _officer_context() -> dict[str, object]:
     """The signed-in officer for the navigation, only when a guarded view already loaded it (no query)."""
     current = sessions.loaded()
     if current is None:
-        return {"officer_user": None, "officer_ready": False}
+        return {"officer_user": None, "officer_ready": False, "storage_low": None}
     # Until sign-in is complete (code, enrolment, forced password change) the menu offers only "sign out".
     ready = sessions.stage_of(current) == sessions.Stage.READY
-    return {"officer_user": current.officer, "officer_ready": ready}
+    # Administrators are told on every page when storage runs low (new files are refused meanwhile).
+    low = capacity.storage_low() if ready and current.officer.role == Role.ADMIN else None
+    return {"officer_user": current.officer, "officer_ready": ready, "storage_low": low}
 
 
 @bp.get("/")
@@ -73,6 +75,10 @@ def intake() -> tuple[str, int]:
     form = IntakeForm()
     form.channel.choices = channel_choices(officer)
     if form.validate_on_submit():
+        chosen = [f for f in form.attachments.data or [] if f and f.filename]
+        if chosen and capacity.storage_low() is not None:
+            form.attachments.errors = [capacity.refusal_message()]
+            return render_template("officer/intake.html", form=form), 503
         files = uploads.checked_files(form.attachments, uploads.Sender.OFFICER)
         if files is None:
             return render_template("officer/intake.html", form=form), 400
@@ -112,6 +118,7 @@ def intake() -> tuple[str, int]:
             "officer/receipt.html",
             token=submitted.token,
             case=submitted.case,
+            track_url=urls.public_url("citizen.track"),
         ), 200
     status = 400 if request.method == "POST" else 200
     return render_template("officer/intake.html", form=form), status

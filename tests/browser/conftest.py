@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from intake import db
+
+from ..factories import Factory
 from ..servers import ROOT, Server, env_for, start_gunicorn
 
 CHROMIUM = os.environ.get("INTAKE_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -39,6 +42,8 @@ def browser() -> Iterator[Browser]:
 def live(make_app: Any, tmp_path: Path) -> Iterator[Server]:
     """A fresh, set-up instance served by gunicorn (2 workers) on a free loopback port."""
     app = make_app()
+    with app.app_context():
+        Factory(app, db.session()).legal()  # the legal-affairs unit's officer: the corruption channel
     env = env_for(
         app.config,
         RATELIMIT_SUBMIT="1000 per minute",

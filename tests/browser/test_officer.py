@@ -12,7 +12,8 @@ from playwright.sync_api import Dialog, Page
 
 from intake import crypto
 
-from ..conftest import ADMIN, PASSWORD
+from ..conftest import PASSWORD
+from ..factories import LEGAL
 from ..servers import Server
 from .conftest import case_token, submit_form
 
@@ -24,10 +25,10 @@ REPLY = "ขอบคุณที่แจ้ง เทศบาลกำลั�
 
 def _sign_in_with_totp_enrolment(page: Page, base: str) -> None:
     page.goto(base + "/officer/login")
-    page.fill("#username", ADMIN)
+    page.fill("#username", LEGAL)
     page.fill("#password", PASSWORD)
     submit_form(page, "password")
-    # The administrator holds the corruption channel: enrolment in TOTP comes first.
+    # The legal-unit officer holds the corruption channel: enrolment in TOTP comes first.
     assert page.url.endswith("/officer/totp"), page.url
     shown = page.locator("#totp-secret").inner_text()
     secret_text = re.sub(r"\s", "", shown)
