@@ -14,16 +14,11 @@ from intake import dates, db, key_contexts, keyring
 from intake.reports import figures, national
 from intake.reports.periods import current_fiscal_year, period
 
-from .conftest import PASSWORD, RECOVERY
-from .test_tenants_walls import add_tenant_b, tenant_world
+from .test_tenants_walls import add_tenant, add_tenant_b, tenant_world
 
 
 def add(app: Flask, slug: str, province: str) -> None:
-    args = ["tenant", "add", slug, "--name", f"เทศบาล {slug}", "--host", f"{slug}.example.go.th",
-            "--admin", "admin", "--province", province]
-    env = {"INTAKE_ADMIN_PASSWORD": PASSWORD, "INTAKE_RECOVERY_PASSPHRASE": RECOVERY}
-    result = app.test_cli_runner().invoke(args=args, env=env)
-    assert result.exit_code == 0, result.output
+    add_tenant(app, slug, f"{slug}.example.go.th", f"เทศบาล {slug}", "--province", province)
 
 
 def cases_in(app: Flask, slug: str | None, channel: str, n: int) -> None:
