@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
+
+from . import tenancy
 
 
 def own_path(target: str | None, under: str = "/") -> str | None:
@@ -30,8 +32,26 @@ def own_path(target: str | None, under: str = "/") -> str | None:
 
 
 def public_base() -> str:
-    """The configured origin citizens use, e.g. https://intake.example.go.th (no trailing slash)."""
-    return str(current_app.config["PUBLIC_URL"]).rstrip("/")
+    """The origin citizens use, e.g. https://intake.example.go.th (no trailing slash).
+
+    A tenant that claims host names (intake/tenancy.py) is reached on its own: the name this request came
+    by when it is one of them (only a claimed name reaches the tenant, so the client cannot choose it),
+    else its first name; with the scheme and port of INTAKE_PUBLIC_URL. A tenant that claims none (a
+    single-municipality deployment) uses INTAKE_PUBLIC_URL as it is.
+    """
+    configured = str(current_app.config["PUBLIC_URL"]).rstrip("/")
+    try:
+        hosts = tenancy.current().hosts
+    except tenancy.TenantNotFound:
+        return configured
+    if not hosts:
+        return configured
+    name = hosts[0]
+    if has_request_context() and tenancy.normalise_host(request.host) in hosts:
+        name = tenancy.normalise_host(request.host)
+    parts = urlsplit(configured)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme or 'https'}://{name}{port}"
 
 
 def public_url(endpoint: str, **values: Any) -> str:

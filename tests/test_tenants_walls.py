@@ -19,11 +19,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from intake import cases, crypto, db, key_contexts, keyring, tenancy, tokens
+from intake import cases, crypto, db, key_contexts, keyring, tenancy, tokens, urls
 from intake.answers import publishing
 from intake.models import AuditEntry, Case, ChannelKey, Officer, Setting, Status
 
-from .citizen_helpers import STATUS_RE, submit_ok, track
+from .citizen_helpers import STATUS_RE, submit, submit_ok, track
 from .conftest import ADMIN, PASSWORD, RECOVERY
 from .factories import Factory, recovery_passphrase
 from .officer_helpers import OfficerActions
@@ -234,3 +234,18 @@ def test_row_level_security_hides_another_tenants_rows_from_raw_sql(two: Flask) 
         updated = conn.execute(text("UPDATE cases SET category = NULL WHERE tenant_id <> :t"), {"t": b_id})
         assert updated.rowcount == 0
         conn.rollback()
+
+
+def test_receipts_link_to_the_tenants_own_site(make_app: Any) -> None:
+    app: Flask = make_app(PUBLIC_URL="https://intake.example.go.th")
+    add_tenant_b(app)
+    run = app.test_cli_runner().invoke
+    assert run(args=["tenant", "host-add", "b", "www.b.example.go.th"]).exit_code == 0
+    on_a, on_b, on_b2 = (client_on(app, h) for h in ("localhost", HOST_B, "www.b.example.go.th"))
+    assert "https://intake.example.go.th/track" in submit(on_a, "question").get_data(as_text=True)
+    assert f"https://{HOST_B}/track" in submit(on_b, "question").get_data(as_text=True)
+    receipt = submit(on_b2, "question").get_data(as_text=True)
+    assert "https://www.b.example.go.th/track" in receipt and "intake.example.go.th/track" not in receipt
+    with app.app_context():
+        tenancy.activate(tenancy.by_slug("b").id)
+        assert urls.public_base() == f"https://{HOST_B}"  # outside a request: its first name
