@@ -37,11 +37,16 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
-    RATELIMIT_STRATEGY = "fixed-window"  # extensions.refund gives back a hit on a fixed window
+    RATELIMIT_STRATEGY = "fixed-window"  # extensions.refund and citizen/guessing.py give hits back
     # Submitting: generous for a burst of honest reports, tight for a flood.
     RATELIMIT_SUBMIT = "10 per minute;60 per hour"
-    # Tracking: wrong tokens only count; a few typos are fine, guessing is not.
-    RATELIMIT_TRACK_FAILURES = "5 per 10 minutes"
+    # Tracking (intake/citizen/guessing.py): a right code is never held back for earlier typos.
+    # Wrong codes per address before 429 (a right code still opens; a success clears them):
+    RATELIMIT_TRACK_FAILURES = "5 per 10 minutes;20 per hour;50 per day"
+    # Look-ups per address that were not successes, charged before the look-up (the hard cap on guessing):
+    RATELIMIT_TRACK_CEILING = "60 per hour;300 per day"
+    # Wrong codes sharing their first group of five symbols, from any address:
+    RATELIMIT_TRACK_PREFIX = "10 per day"
     RATELIMIT_LOGIN = "10 per 10 minutes"
     # Decoding pictures costs by the pixel: megapixels decoded for one client address (see intake/budgets.py).
     RATELIMIT_MEGAPIXELS = "600 per hour"

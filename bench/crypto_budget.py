@@ -18,7 +18,7 @@ import time
 import benchlib
 from sqlalchemy import insert
 
-from intake import cases, crypto, db, key_contexts, tokens
+from intake import bodies, cases, crypto, db, key_contexts, tokens
 from intake.models import Case, Channel, Entry
 
 
@@ -89,7 +89,7 @@ def main() -> None:
                 cases.submit(
                     session,
                     channel=Channel.FEEDBACK,
-                    body={"details": "ไฟฟ้าส่องสว่างในซอยดับ " * 20, "rating": 3},
+                    body=bodies.FeedbackBody("ไฟฟ้าส่องสว่างในซอยดับ " * 20, rating=3),
                     contact="081-234-5678",
                     files=[],
                     store=app.extensions["intake.store"],

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from intake import (
     attachments,
+    bodies,
     cases,
     crypto,
     dates,
@@ -260,13 +261,12 @@ def make_seed(
     sub = cases.submit(
         session,
         channel=Channel(plan.channel),
-        body=plan.body,
+        body=bodies.from_json(plan.channel, {**plan.body, "category": plan.category}),
         contact=plan.contact,
         files=files,
         store=storage.FileStore(instance_dir / "attachments"),
         source=Source(plan.source),
         received_at=plan.received,
-        category=plan.category,
     )
     case = sub.case
     admin = officers["admin"]
@@ -346,6 +346,11 @@ class Bulk:
         salt = crypto.random_salt()
         limits = self.deadlines[plan.channel]
         citizen_key = crypto.derive_citizen_key(tokens.key_material(token), salt)
+        ack_due = dates.due_at(plan.received, limits.acknowledge_days)
+        answer_due = dates.due_at(plan.received, limits.answer_days)
+        shape = Case(status=plan.status, acknowledged_at=plan.ack, answered_at=plan.answered,
+                     ack_due_at=ack_due, answer_due_at=answer_due)
+        shape.refresh_next_due()  # the queue's column, as the domain keeps it
         self.cases.append(
             {
                 "id": case_id,
@@ -359,8 +364,10 @@ class Bulk:
                 "answered_at": plan.answered,
                 "closed_at": plan.closed,
                 "referred_at": plan.referred,
-                "ack_due_at": dates.due_at(plan.received, limits.acknowledge_days),
-                "answer_due_at": dates.due_at(plan.received, limits.answer_days),
+                "ack_due_at": ack_due,
+                "answer_due_at": answer_due,
+                "next_due_at": shape.next_due_at,
+                "needs_attention": plan.status == "new",
                 "referred_to": rng.choice([a.value for a in Agency]) if plan.referred else None,
                 "assignee_id": self.officer_ids[plan.assignee] if plan.assignee else None,
                 "token_hash": tokens.lookup_hash(self.secret, token),

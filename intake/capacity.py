@@ -51,8 +51,12 @@ def storage_low() -> StorageLow | None:
     if folder is None:  # object storage: its capacity is the cluster's; a full store answers 503 anyway
         return None
     path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(path).free
+    while not path.is_dir() and path != path.parent:  # not made yet: the disk it will be made on
+        path = path.parent
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:  # an unusable store is the store's own 503 (StoreUnavailable), not a space question
+        return None
     return StorageLow(free, floor, str(path)) if free < floor else None
 
 

@@ -1,10 +1,16 @@
-"""Case operations: submit, find by token, follow up, and the officer's handling. No `request` here.
+"""Case operations: submit, find by token, follow up, rate, and the officer's handling. No `request` here.
 
 Each case has two random keys: the content key (the submission, follow-ups, replies, public status notes,
 citizen attachments) and the internal key (contact details, internal notes, referral details). Both are
 sealed to the channel's public key; only the content key is also encrypted under the key derived from
-the citizen's token. Operations flush; the caller commits, except `submit` and `add_followup`, which
-commit themselves because the token may be shown only once the case and its files are durable.
+the citizen's token.
+
+Every officer operation checks its own rules (no reply on a closed case, acknowledge once, a duplicate of
+a case of the same channel ...), writes its audit entry in the same transaction and raises a named
+exception (a CaseError) when a rule says no; the views call one operation and map the exceptions to
+messages in one place (officer/case_views.py). Operations flush; the caller commits, except `submit` and
+`add_followup`, which commit themselves because the token may be shown only once the case and its files
+are durable.
 """
 
 from __future__ import annotations
@@ -13,13 +19,14 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import attachments, audit, crypto, dates, key_contexts, keyring, settings, tokens
+from . import attachments, audit, bodies, crypto, dates, key_contexts, keyring, settings, tokens
+from .bodies import Body
 from .models import (
     Agency,
     Attachment,
@@ -49,7 +56,7 @@ class ChannelForbidden(CaseError):
 
 
 class CaseClosed(CaseError):
-    """The case is closed: it takes no more follow-ups."""
+    """The case is closed: it takes no follow-up and no reply until an officer reopens it."""
 
 
 class CaseNotFound(CaseError):
@@ -58,6 +65,26 @@ class CaseNotFound(CaseError):
 
 class InvalidTransition(CaseError):
     """The requested change does not apply to the case as it is."""
+
+
+class AlreadyAcknowledged(InvalidTransition):
+    """Acknowledging happens once: the case has left `new` already."""
+
+
+class NotEligible(InvalidTransition):
+    """The chosen officer cannot be assigned: they do not hold the case's channel, or are inactive."""
+
+
+class DuplicateRefused(CaseError):
+    """The case cannot be a duplicate of that one; `reason` is "self", "not_found" or "already"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotRatable(CaseError):
+    """Satisfaction is asked on a closed case (not one joined with another), once."""
 
 
 class CaseUndecryptable(ChannelForbidden):
@@ -87,6 +114,15 @@ class Submitted:
 
 
 @dataclass
+class AttachmentInfo:
+    id: int
+    name: str
+    type: str
+    size: int
+    damaged: bool = False  # its encrypted name and type do not open: shown as "cannot be decrypted"
+
+
+@dataclass
 class TimelineItem:
     kind: str
     at: datetime
@@ -95,15 +131,8 @@ class TimelineItem:
     officer: str | None = None
     attachments: list[AttachmentInfo] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class AttachmentInfo:
-    id: int
-    name: str
-    type: str
-    size: int
-    damaged: bool = False  # its encrypted name and type do not open: shown as "cannot be decrypted"
+    answers: list[bodies.Answer] = field(default_factory=list)  # the submission's, for "received"
+    outcome: str | None = None  # "duplicate" for the status entry that joined the case with another
 
 
 def damaged_items(timeline: list[TimelineItem], contact_damaged: bool = False) -> list[str]:
@@ -130,10 +159,18 @@ def _damaged(entry: Entry) -> TimelineItem:
 
 def officer_keys(session: Session, officer: Officer, officer_private: bytes, case: Case) -> CaseKeys:
     """Open a case's keys through the officer's channel grant; raises ChannelForbidden."""
+    channel_private = _channel_private(session, officer, officer_private, case.channel)
+    return _open_keys(channel_private, case)
+
+
+def _channel_private(session: Session, officer: Officer, officer_private: bytes, channel: str) -> bytes:
     try:
-        channel_private = keyring.channel_private(session, officer, officer_private, case.channel)
+        return keyring.channel_private(session, officer, officer_private, channel)
     except keyring.ChannelNotGranted as exc:
-        raise ChannelForbidden(case.channel) from exc
+        raise ChannelForbidden(channel) from exc
+
+
+def _open_keys(channel_private: bytes, case: Case) -> CaseKeys:
     try:
         aad = key_contexts.case_keys(case_number(case))
         both = crypto.unseal(channel_private, case.sealed_for_channel, aad)
@@ -189,33 +226,47 @@ def _add_internal(
     return _add_entry(session, case, kind, keys=keys, body=body, key_kind=KeyKind.INTERNAL, **fields)
 
 
+def submission_of(case: Case, keys: CaseKeys) -> Body:
+    """The case's typed submission body (bodies.py)."""
+    for entry in case.entries:
+        if entry.kind == EntryKind.SUBMISSION:
+            return bodies.from_json(case.channel, decrypt_entry(entry, keys))
+    return bodies.from_json(case.channel, {})
+
+
 # --- citizen side -------------------------------------------------------------------------------
 
 
-def submit(
+@dataclass
+class NewCase:
+    """A case written and flushed, not committed yet (submit commits it with its files; an import commits
+    every row at once)."""
+
+    case: Case
+    token: str
+    keys: CaseKeys
+    submission: Entry
+
+
+def create(
     session: Session,
     *,
-    channel: Channel,
-    body: dict[str, Any],
+    body: Body,
     contact: str | None,
-    files: list[attachments.CleanFile],
-    store: Store,
     source: Source = Source.WEB,
     received_at: datetime | None = None,
-    category: str | None = None,
     officer: Officer | None = None,
-    before_commit: Callable[[Case], None] | None = None,
-) -> Submitted:
-    """Store a new case encrypted, commit it with its files, and return its token.
-
-    Raises StoreUnavailable (nothing committed, no token) when the files cannot be stored."""
+) -> NewCase:
+    """Write a new case encrypted (flushed, not committed): keys, token hash, submission and contact."""
+    channel = bodies.channel_of(body)
     token = tokens.make()
     now = dates.now()
     received = received_at or now
-    limits = settings.deadlines(session, channel.value)
+    limits = settings.deadlines(session, channel)
     salt = crypto.random_salt()
+    category = bodies.category_of(body)
     case = Case(
-        channel=channel,
+        channel=Channel(channel),
         source=source,
         category=Category(category) if category else None,
         status=Status.NEW,
@@ -227,9 +278,12 @@ def submit(
         citizen_salt=salt,
         sealed_for_channel=b"",
         sealed_for_citizen=b"",
+        # A citizen's case waits for an officer; one an officer records has been seen by them.
+        needs_attention=officer is None,
         entries=[],  # a new case has none: no lazy load when the first is appended
         attachments=[],
     )
+    case.refresh_next_due()
     session.add(case)
     session.flush()
     # Natively a case's number is its row id (unique in its tenant; a restored tenant's numbers are kept
@@ -238,7 +292,7 @@ def submit(
     keys = CaseKeys(crypto.random_key(), crypto.random_key())
     assert keys.internal is not None  # noqa: S101 - made just above
     case.sealed_for_channel = crypto.seal(
-        keyring.channel_public(session, channel.value),
+        keyring.channel_public(session, channel),
         keys.content + keys.internal,
         key_contexts.case_keys(case_number(case)),
     )
@@ -251,16 +305,53 @@ def submit(
         case,
         EntryKind.SUBMISSION,
         keys=keys,
-        body=body,
+        body=bodies.to_json(body),
         officer=officer,
         at=received,
     )
     if contact:
         _add_internal(session, case, EntryKind.CONTACT, keys, {"contact": contact}, at=received)
-    if before_commit is not None:  # e.g. the audit entry of an officer's intake, in the same transaction
-        before_commit(case)
-    _commit_with_files(session, case, entry, keys.content, files, store)
-    return Submitted(case, token)
+    return NewCase(case, token, keys, entry)
+
+
+def submit(
+    session: Session,
+    *,
+    channel: Channel,
+    body: Body,
+    contact: str | None,
+    files: list[attachments.CleanFile],
+    store: Store,
+    source: Source = Source.WEB,
+    received_at: datetime | None = None,
+    officer: Officer | None = None,
+    before_commit: Callable[[Submitted], None] | None = None,
+) -> Submitted:
+    """Store a new case encrypted, commit it with its files, and return its token.
+
+    `before_commit` runs in the same transaction, before the files are stored (the receipt of the form
+    that sent it, the audit entry of an officer's intake). Raises StoreUnavailable (nothing committed,
+    no token) when the files cannot be stored."""
+    if bodies.channel_of(body) != channel:
+        raise ValueError(f"a {bodies.channel_of(body)} body for the {channel} channel")
+    new = create(session, body=body, contact=contact, source=source, received_at=received_at, officer=officer)
+    submitted = Submitted(new.case, new.token)
+    _before_commit(session, before_commit, submitted, files)
+    _commit_with_files(session, new.case, new.submission, new.keys.content, files, store)
+    return submitted
+
+
+def _before_commit(session: Session, hook: Callable[[Any], None] | None, arg: Any,
+                   files: list[attachments.CleanFile]) -> None:
+    """Run the caller's hook in the transaction; if it refuses (receipts.AlreadyFiled ...), undo it all."""
+    if hook is None:
+        return
+    try:
+        hook(arg)
+    except BaseException:
+        session.rollback()
+        attachments.close_all(files)
+        raise
 
 
 def _commit_with_files(
@@ -314,34 +405,60 @@ def find_by_token(session: Session, typed: str) -> CitizenCase:
     return CitizenCase(case, CaseKeys(content))
 
 
+def _status_item(entry: Entry, body: Any, *, citizen: bool) -> TimelineItem:
+    body = body if isinstance(body, dict) else {}
+    text = body.get("note")
+    if citizen and entry.key != KeyKind.CONTENT:  # a note under the internal key is for officers only
+        text = None
+    return TimelineItem(
+        "status",
+        entry.at,
+        status=entry.status,
+        text=text,
+        officer=None if citizen else (entry.officer.username if entry.officer else None),
+        data=body,
+        outcome=body.get("outcome") if entry.key == KeyKind.CONTENT else None,
+    )
+
+
 def citizen_timeline(session: Session, found: CitizenCase) -> list[TimelineItem]:
     """What the citizen may see: receipt, acknowledgement, status changes, replies, their follow-ups."""
     case = found.case
     by_entry = _attachments_by_entry(case, found.keys)
     items: list[TimelineItem] = []
+    shown = (EntryKind.SUBMISSION, EntryKind.STATUS, EntryKind.REPLY, EntryKind.FOLLOWUP,
+             EntryKind.SATISFACTION)  # fmt: skip
     for entry in case.entries:
-        if entry.kind not in (EntryKind.SUBMISSION, EntryKind.STATUS, EntryKind.REPLY, EntryKind.FOLLOWUP):
+        if entry.kind not in shown:
             continue
         if entry.kind == EntryKind.STATUS and entry.key != KeyKind.CONTENT:
-            items.append(TimelineItem("status", entry.at, status=entry.status))
+            items.append(_status_item(entry, None, citizen=True))
             continue
         opened, raw = _open_entry(entry, found.keys)
         if not opened:
             items.append(_damaged(entry))
             continue
-        body = raw or {}
         if entry.kind == EntryKind.SUBMISSION:
+            body = bodies.from_json(case.channel, raw)
             items.append(
-                TimelineItem("received", entry.at, data=body, attachments=by_entry.get(entry.id, []))
+                TimelineItem(
+                    "received",
+                    entry.at,
+                    data=bodies.to_json(body),
+                    answers=bodies.answers(body),
+                    attachments=by_entry.get(entry.id, []),
+                )
             )
         elif entry.kind == EntryKind.STATUS:
-            items.append(TimelineItem("status", entry.at, status=entry.status, text=body.get("note")))
+            items.append(_status_item(entry, raw, citizen=True))
         else:
+            said: dict[str, Any] = raw or {}
             items.append(
                 TimelineItem(
                     entry.kind,
                     entry.at,
-                    text=body.get("message"),
+                    text=said.get("message") or said.get("comment"),
+                    data=said,
                     attachments=by_entry.get(entry.id, []),
                 )
             )
@@ -370,8 +487,12 @@ def add_followup(
     message: str,
     files: list[attachments.CleanFile],
     store: Store,
+    *,
+    before_commit: Callable[[Entry], None] | None = None,
 ) -> Entry:
-    """A citizen's later message on an open case; raises CaseClosed."""
+    """A citizen's later message on an open case; raises CaseClosed.
+
+    `before_commit` runs in the same transaction before the files are stored (the form's receipt)."""
     case = found.case
     if case.is_closed:
         attachments.close_all(files)
@@ -379,8 +500,57 @@ def add_followup(
     entry = _add_entry(
         session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}
     )
+    case.needs_attention = True  # the queue marks it until an officer of the channel opens it
+    _before_commit(session, before_commit, entry, files)
     _commit_with_files(session, case, entry, found.keys.content, files, store)
     return entry
+
+
+RESEND_WINDOW = timedelta(hours=4)
+
+
+def repeats_last_followup(found: CitizenCase, message: str, now: datetime | None = None) -> bool:
+    """The citizen's latest follow-up said exactly this, within RESEND_WINDOW: the same message sent
+    again (a form restored by Back and sent again), not a new one."""
+    moment = now or dates.now()
+    latest = next((e for e in reversed(found.case.entries) if e.kind == EntryKind.FOLLOWUP), None)
+    if latest is None or latest.at < moment - RESEND_WINDOW:
+        return False
+    said = decrypt_entry(latest, found.keys) or {}
+    return " ".join(str(said.get("message", "")).split()) == " ".join(message.split())
+
+
+def can_rate(case: Case) -> bool:
+    """A closed case (not one joined with another) that the citizen has not rated yet."""
+    return case.is_closed and not case.is_duplicate and case.satisfaction is None
+
+
+def rate(session: Session, found: CitizenCase, rating: int, comment: str = "") -> Entry:
+    """The citizen's satisfaction with the handling of a closed case, 1..5, once; raises NotRatable.
+
+    The rating is a plaintext figure of the reports; the comment is encrypted (content key)."""
+    case = found.case
+    if not 1 <= rating <= 5 or not can_rate(case):
+        raise NotRatable(str(case.id))
+    now = dates.now()
+    # Once, even for two taps at the same moment: only the request that finds it unrated sets it.
+    done = session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.satisfaction.is_(None))
+        .values(satisfaction=rating, satisfied_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 0) != 1:
+        raise NotRatable(str(case.id))
+    session.refresh(case, ["satisfaction", "satisfied_at"])
+    return _add_entry(
+        session,
+        case,
+        EntryKind.SATISFACTION,
+        keys=found.keys,
+        body={"rating": rating, "comment": comment},
+        at=now,
+    )
 
 
 # --- officer side -------------------------------------------------------------------------------
@@ -410,9 +580,10 @@ def get_for_officer(session: Session, case_id: int, channels: set[str]) -> Case:
 @dataclass
 class OfficerCaseView:
     case: Case
-    submission: dict[str, Any]
+    body: Body
     contact: str | None
     timeline: list[TimelineItem]
+    duplicates: list[int] = field(default_factory=list)  # cases joined with this one
     submission_damaged: bool = False
     contact_damaged: bool = False
 
@@ -420,16 +591,24 @@ class OfficerCaseView:
     def damaged(self) -> list[str]:
         return damaged_items(self.timeline, self.contact_damaged)
 
+    @property
+    def answers(self) -> list[bodies.Answer]:
+        return bodies.answers(self.body)
+
+    @property
+    def submission(self) -> dict[str, Any]:
+        return bodies.to_json(self.body)
+
 
 def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseView:
     """Everything on the case, decrypted."""
     by_entry = _attachments_by_entry(case, keys)
-    submission: dict[str, Any] = {}
+    body = bodies.from_json(case.channel, {})
     contact = None
     submission_damaged = contact_damaged = False
     timeline: list[TimelineItem] = []
     for entry in case.entries:
-        opened, body = _open_entry(entry, keys)
+        opened, raw = _open_entry(entry, keys)
         who = entry.officer.username if entry.officer else None
         if not opened:
             if entry.kind == EntryKind.CONTACT:  # not on the timeline (internal_flags skip it too)
@@ -441,32 +620,36 @@ def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseVie
             timeline.append(item)
             continue
         if entry.kind == EntryKind.SUBMISSION:
-            submission = body or {}
+            body = bodies.from_json(case.channel, raw)
             timeline.append(
                 TimelineItem(
                     "received",
                     entry.at,
                     officer=who,
-                    data=submission,
+                    data=bodies.to_json(body),
+                    answers=bodies.answers(body),
                     attachments=by_entry.get(entry.id, []),
                 )
             )
         elif entry.kind == EntryKind.CONTACT:
-            contact = (body or {}).get("contact")
+            contact = (raw or {}).get("contact")
+        elif entry.kind == EntryKind.STATUS:
+            timeline.append(_status_item(entry, raw, citizen=False))
         else:
-            body = body or {}
+            raw = raw or {}
             timeline.append(
                 TimelineItem(
                     entry.kind,
                     entry.at,
                     status=entry.status,
                     officer=who,
-                    text=body.get("message") or body.get("note"),
-                    data=body,
+                    text=raw.get("message") or raw.get("note") or raw.get("comment"),
+                    data=raw,
                     attachments=by_entry.get(entry.id, []),
                 )
             )
-    return OfficerCaseView(case, submission, contact, timeline, submission_damaged, contact_damaged)
+    joined = list(session.scalars(select(Case.id).where(Case.duplicate_of_id == case.id).order_by(Case.id)))
+    return OfficerCaseView(case, body, contact, timeline, joined, submission_damaged, contact_damaged)
 
 
 def record_damage(session: Session, actor: str, case: Case, damaged: list[str]) -> None:
@@ -474,6 +657,57 @@ def record_damage(session: Session, actor: str, case: Case, damaged: list[str]) 
     for what in damaged:
         audit.record(session, actor, "case.undecryptable", case.id, what)
 
+
+def open_for_officer(
+    session: Session, officer: Officer, officer_private: bytes, case_id: int
+) -> OfficerCaseView:
+    """Open a case for reading: decrypt it, mark it seen by the channel, and put the view on the record.
+
+    Raises CaseNotFound when the officer's channels do not cover it, CaseUndecryptable when the case's
+    sealed keys were altered."""
+    case = get_for_officer(session, case_id, officer.channels)
+    try:
+        keys = officer_keys(session, officer, officer_private, case)
+    except CaseUndecryptable:  # the officer holds the channel: the page says the case was altered
+        raise
+    except ChannelForbidden as exc:
+        raise CaseNotFound(str(case_id)) from exc
+    case.needs_attention = False
+    audit.record(session, officer.username, "case.view", case.id)
+    return officer_view(session, case, keys)
+
+
+def subjects(session: Session, officer: Officer, officer_private: bytes, shown: list[Case]) -> dict[int, str]:
+    """The first words of each listed case's submission, for the queue (channels the officer holds only).
+
+    Each channel's key is opened once; a case whose content is gone (retention) has no subject."""
+    wanted = [c for c in shown if c.purged_at is None and c.channel in officer.channels]
+    if not wanted:
+        return {}
+    privates: dict[str, bytes | None] = {}
+    rows = session.scalars(
+        select(Entry).where(
+            Entry.case_id.in_([c.id for c in wanted]), Entry.kind == EntryKind.SUBMISSION.value
+        )
+    )
+    entries = {e.case_id: e for e in rows}
+    out: dict[int, str] = {}
+    for case in wanted:
+        if case.channel not in privates:
+            try:
+                privates[case.channel] = _channel_private(session, officer, officer_private, case.channel)
+            except ChannelForbidden:
+                privates[case.channel] = None
+        private = privates[case.channel]
+        entry = entries.get(case.id)
+        if private is None or entry is None:
+            continue
+        try:
+            keys = _open_keys(private, case)
+            out[case.id] = bodies.subject(bodies.from_json(case.channel, decrypt_entry(entry, keys)))
+        except (ChannelForbidden, crypto.CryptoError, ValueError):
+            continue
+    return out
 
 
 def attachment_for(case: Case, attachment_id: int) -> Attachment:
@@ -483,28 +717,48 @@ def attachment_for(case: Case, attachment_id: int) -> Attachment:
     raise CaseNotFound(f"{case.id}/{attachment_id}")
 
 
-def change_status(
-    session: Session, case: Case, officer: Officer, keys: CaseKeys, status: Status, note: str = "",
-    *, public: bool = False, at: datetime | None = None,
+def _note_kind(note: str, public: bool) -> str:
+    if not note:
+        return "-"
+    return "public" if public else "internal"
+
+
+def _unjoin(case: Case) -> str:
+    """A case joined with another leaves it when an officer gives it another outcome (audit detail)."""
+    if case.duplicate_of_id is None:
+        return ""
+    was, case.duplicate_of_id = case.duplicate_of_id, None
+    return f"; unjoined={was}"
+
+
+def _set_status(
+    session: Session,
+    case: Case,
+    officer: Officer | None,
+    keys: CaseKeys,
+    status: Status,
+    body: dict[str, Any] | None,
+    *,
+    public: bool,
+    at: datetime,
 ) -> Entry:
-    """Move a case to `status`, with an optional note (shown to the citizen when `public`)."""
+    """The state change itself, without its audit entry (each operation writes its own)."""
     if case.purged_at is not None:
         raise InvalidTransition("purged")
-    when = at or dates.now()
     if status == Status.NEW:
         raise InvalidTransition("a case cannot go back to new")
     if case.acknowledged_at is None:
-        case.acknowledged_at = when
+        case.acknowledged_at = at
     if status.closed:
-        case.closed_at = case.closed_at or when
+        case.closed_at = case.closed_at or at
     else:
         case.closed_at = None
     if status == Status.REFERRED and case.referred_at is None:
-        case.referred_at = when
-    if public and note and case.answered_at is None:
-        case.answered_at = when
+        case.referred_at = at
+    if public and body and body.get("note") and case.answered_at is None:
+        case.answered_at = at
     case.status = status
-    body = {"note": note} if note else None
+    case.refresh_next_due()
     return _add_entry(
         session,
         case,
@@ -514,14 +768,40 @@ def change_status(
         key_kind=KeyKind.CONTENT if public else KeyKind.INTERNAL,
         officer=officer,
         status=status,
-        at=when,
+        at=at,
     )
 
 
+def change_status(
+    session: Session,
+    case: Case,
+    officer: Officer,
+    keys: CaseKeys,
+    status: Status,
+    note: str = "",
+    *,
+    public: bool = False,
+    at: datetime | None = None,
+) -> Entry:
+    """Move a case to `status`, with an optional note (shown to the citizen when `public`).
+
+    A case joined with another leaves it by any change of status (its outcome is then the new status)."""
+    detail = f"status={status.value}; note={_note_kind(note, public)}" + _unjoin(case)
+    entry = _set_status(
+        session, case, officer, keys, status, {"note": note} if note else None,
+        public=public, at=at or dates.now(),
+    )
+    audit.record(session, officer.username, "case.status", case.id, detail)
+    return entry
+
+
 def acknowledge(session: Session, case: Case, officer: Officer, keys: CaseKeys) -> Entry:
+    """Acknowledge receipt, once; raises AlreadyAcknowledged."""
     if case.status != Status.NEW:
-        raise InvalidTransition("already acknowledged")
-    return change_status(session, case, officer, keys, Status.ACKNOWLEDGED)
+        raise AlreadyAcknowledged(str(case.id))
+    entry = _set_status(session, case, officer, keys, Status.ACKNOWLEDGED, None, public=False, at=dates.now())
+    audit.record(session, officer.username, "case.acknowledge", case.id)
+    return entry
 
 
 def reply(
@@ -533,13 +813,18 @@ def reply(
     *,
     at: datetime | None = None,
 ) -> Entry:
-    """A message to the citizen, shown on the tracking page. Counts as acknowledging and answering."""
+    """A message to the citizen, shown on the tracking page. Counts as acknowledging and answering.
+
+    Raises CaseClosed: a closed case is reopened (its status changed) before it is replied to."""
+    if case.is_closed:
+        raise CaseClosed(str(case.id))
     when = at or dates.now()
     if case.acknowledged_at is None:
-        change_status(session, case, officer, keys, Status.ACKNOWLEDGED, at=when)
+        _set_status(session, case, officer, keys, Status.ACKNOWLEDGED, None, public=False, at=when)
     if case.answered_at is None:
         case.answered_at = when
-    return _add_entry(
+    case.refresh_next_due()
+    entry = _add_entry(
         session,
         case,
         EntryKind.REPLY,
@@ -548,19 +833,26 @@ def reply(
         officer=officer,
         at=when,
     )
+    audit.record(session, officer.username, "case.reply", case.id)
+    return entry
 
 
 def add_note(session: Session, case: Case, officer: Officer, keys: CaseKeys, note: str) -> Entry:
     """An internal note: internal key, never shown to the citizen."""
-    return _add_internal(session, case, EntryKind.NOTE, keys, {"note": note}, officer=officer)
+    entry = _add_internal(session, case, EntryKind.NOTE, keys, {"note": note}, officer=officer)
+    audit.record(session, officer.username, "case.note", case.id)
+    return entry
 
 
 def assign(session: Session, case: Case, officer: Officer, assignee: Officer | None) -> Entry:
-    """Assign to an officer who holds the case's channel (or unassign)."""
+    """Assign to an active officer who holds the case's channel (or unassign); raises NotEligible."""
     if assignee is not None and (case.channel not in assignee.channels or not assignee.active):
-        raise InvalidTransition("assignee does not hold this channel")
+        raise NotEligible("assignee does not hold this channel")
     case.assignee_id = assignee.id if assignee else None
-    return _add_entry(session, case, EntryKind.ASSIGN, officer=officer)
+    entry = _add_entry(session, case, EntryKind.ASSIGN, officer=officer)
+    detail = f"assignee={assignee.username if assignee else '-'}"
+    audit.record(session, officer.username, "case.assign", case.id, detail)
+    return entry
 
 
 def refer(
@@ -577,6 +869,74 @@ def refer(
 ) -> Entry:
     """Hand the case to an outside agency; reference and date kept under the internal key."""
     case.referred_to = agency
+    unjoined = _unjoin(case)
     details = {"agency": agency.value, "reference": reference, "date": referred_on}
     _add_internal(session, case, EntryKind.REFERRAL, keys, details, officer=officer)
-    return change_status(session, case, officer, keys, Status.REFERRED, note, public=public)
+    entry = _set_status(
+        session, case, officer, keys, Status.REFERRED, {"note": note} if note else None,
+        public=public, at=dates.now(),
+    )
+    audit.record(session, officer.username, "case.refer", case.id, f"agency={agency.value}{unjoined}")
+    return entry
+
+
+def record_history(
+    session: Session,
+    case: Case,
+    keys: CaseKeys,
+    status: Status,
+    closed_at: datetime | None,
+    officer: Officer | None = None,
+) -> None:
+    """The state a case from an old register was in (register_import.py): one status entry, on the day it
+    was closed for a closed case (acknowledged and answered by then), on the day received otherwise."""
+    if status == Status.NEW:
+        return
+    at = closed_at if status.closed and closed_at is not None else case.received_at
+    _set_status(session, case, officer, keys, status, None, public=False, at=at)
+    if status.closed:
+        case.answered_at = case.answered_at or at
+    case.refresh_next_due()
+
+
+def _root(session: Session, case: Case) -> Case:
+    """The case a chain of duplicates ends at (chains are never made, but an edited database might)."""
+    seen = {case.id}
+    while case.duplicate_of_id is not None:
+        parent = session.get(Case, case.duplicate_of_id)
+        if parent is None or parent.id in seen:
+            break
+        seen.add(parent.id)
+        case = parent
+    return case
+
+
+def mark_duplicate(session: Session, case: Case, officer: Officer, keys: CaseKeys, original_id: int) -> Case:
+    """Close `case` as a duplicate of case `original_id` of the same channel; returns the original.
+
+    The citizen of the duplicate sees a neutral "joined with another case" (nothing of the other case);
+    the figures count the pair once. Cases already joined with `case` move to the original with it.
+    Raises DuplicateRefused ("self", "not_found": no such case in this channel, "already")."""
+    if case.purged_at is not None:
+        raise InvalidTransition("purged")
+    found = session.get(Case, original_id)
+    if found is None or found.channel != case.channel:
+        raise DuplicateRefused("not_found")
+    original = _root(session, found)
+    if original.id == case.id:
+        raise DuplicateRefused("self")
+    if case.duplicate_of_id == original.id:
+        raise DuplicateRefused("already")
+    moved = session.execute(
+        update(Case)
+        .where(Case.duplicate_of_id == case.id)
+        .values(duplicate_of_id=original.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    case.duplicate_of_id = original.id
+    _set_status(
+        session, case, officer, keys, Status.DISMISSED, {"outcome": "duplicate"}, public=True, at=dates.now()
+    )
+    detail = f"of={original.id}; moved={int(getattr(moved, 'rowcount', 0) or 0)}"
+    audit.record(session, officer.username, "case.duplicate", case.id, detail)
+    return original

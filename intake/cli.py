@@ -15,10 +15,11 @@ from typing import Any, TypeVar, cast
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, db, keyring, migrate, passphrases, tenancy, tenants
+from . import audit, db, keyring, migrate, passphrases, register_import, tenancy, tenants
 from .models import CHANNELS, Channel, Officer, Role, Tenant
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
@@ -398,6 +399,27 @@ def audit_verify(expect: str | None) -> None:
         click.echo(f"Audit chain intact: {last.count} entries; tail {last.entry_id}:{last.hash}")
 
 
+@click.command("import-register")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_register_command(path: Path) -> None:
+    """Import an existing register (XLSX or CSV): all rows or none; rows imported before are left out."""
+    session = db.session()
+    try:
+        with force_locale("en"):
+            result = register_import.import_file(session, path.read_bytes(), path.name, "cli")
+    except register_import.RegisterInvalid as exc:
+        session.rollback()
+        with force_locale("en"):
+            for error in exc.errors:
+                click.echo(register_import.describe(error), err=True)
+        raise CommandFailed(f"nothing imported: {len(exc.errors)} problem(s) in {path.name}") from exc
+    session.commit()
+    click.echo(
+        f"Imported {result.imported} cases from {path.name}; {result.skipped} rows were imported before."
+    )
+
+
 DEMO_PASSWORD = "demo-password-only"  # noqa: S105 - printed for the quick start, development only
 DEMO_RECOVERY = "demo recovery passphrase, never for real cases"  # noqa: S105 - the same
 DEMO_OFFICERS = (
@@ -445,3 +467,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(officer_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(import_register_command)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 BE_OFFSET = 543
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 THAI_MONTHS = (
     "มกราคม",
@@ -74,9 +78,47 @@ def due_at(received_at: datetime, days: int) -> datetime:
     return bangkok_midnight(local_date(received_at) + timedelta(days=days + 1))
 
 
+EXAMPLE_DATE = "2569-03-15"  # the Buddhist Era example every officer date field shows
+BE_FROM = 2400  # a typed year from 2400 on is Buddhist Era (2400 BE = 1857 CE; no case is older)
+
+
+@dataclass(frozen=True)
+class TypedDate:
+    day: date
+    era: str  # "be" or "ce": how the year was read
+
+
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_SLASHED = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
+
+
+def parse_typed_date(text: str) -> TypedDate:
+    """A date as a Thai clerk types it: YYYY-MM-DD or D/M/YYYY, the year in the Buddhist Era (2400 or
+    above) or the Christian Era; Thai digits are fine. Raises ValueError."""
+    plain = unicodedata.normalize("NFKC", text).strip().translate(_THAI_DIGITS)
+    if match := _ISO.fullmatch(plain):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := _SLASHED.fullmatch(plain):
+        day, month, year = (int(g) for g in match.groups())
+    else:
+        raise ValueError(f"not a date: {text!r}")
+    era = "be" if year >= BE_FROM else "ce"
+    return TypedDate(date(year - BE_OFFSET if era == "be" else year, month, day), era)
+
+
 def parse_local_date(text: str) -> date:
-    """A YYYY-MM-DD date as typed (Gregorian); raises ValueError."""
-    return date.fromisoformat(text.strip())
+    """A typed date (see parse_typed_date) as a calendar date; raises ValueError."""
+    return parse_typed_date(text).day
+
+
+def last_day(due: datetime) -> date:
+    """The last Bangkok day within a deadline (`due_at` is the midnight that ends it)."""
+    return local_date(due - timedelta(microseconds=1))
+
+
+def html_datetime(dt: datetime) -> str:
+    """A valid HTML `datetime` attribute: UTC, whole seconds, "Z"."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def received_from_date(day: date) -> datetime:

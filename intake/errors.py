@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import IO
 
 from flask import Flask, g, render_template, request
@@ -11,6 +13,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream
 
 from . import crypto
+from .extensions import limiter
+from .i18n import human_wait
 from .storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -43,11 +47,22 @@ def _drain() -> None:
         pass
 
 
-def handle_http(exc: HTTPException) -> tuple[str, int]:
+def retry_after() -> int | None:
+    """Seconds until the limit this request ran into lets it through again (Flask-Limiter's window)."""
+    current = limiter.current_limit if limiter.enabled else None
+    if current is None:
+        return None
+    return max(1, min(current.limit.get_expiry(), math.ceil(current.reset_at - time.time())))
+
+
+def handle_http(exc: HTTPException) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     code = exc.code or 500
     if isinstance(exc, RequestEntityTooLarge):
         _drain()
     template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429, 503) else "errors/generic.html"
+    if code == 429 and (wait := retry_after()) is not None:
+        page = render_template(template, code=code, wait=human_wait(wait))
+        return page, code, {"Retry-After": str(wait)}
     if code == 503 and g.get("tenant_suspended"):
         template = "errors/suspended.html"  # the host suspended this tenant (intake/tenancy.py)
     return render_template(template, code=code), code

@@ -28,13 +28,19 @@ TOKEN_LOOKUP = b"intake token v1:"  # (3) prefix of the HMAC input: the database
 AUDIT_CHAIN = b"audit chain"  # (7) subkey that chains the audit log: a database editor cannot recompute it
 OFFICER_RECORD = b"officer record"  # (2, 5) subkey tagging username, role, public key and 2FA state
 STATS_SHUFFLE = b"public statistics: secondary suppression"  # (4) subkey choosing the month hidden second
+RECEIPT_LOOKUP = b"receipt lookup"  # (3) subkey hashing a form's one-time value (receipts.py)
+RECEIPT_CONTENT = b"receipt content"  # (3) subkey hashing what a form said, to know it again (receipts.py)
+TRACKING_PREFIX = b"tracking prefix limit"  # (3) subkey keying the per-prefix tracking limit (guessing.py)
+REGISTER_ROWS = b"register import rows"  # subkey hashing an imported register row (register_import.py)
 
 AUDIT_CHECKPOINT = b"intake audit checkpoint:"  # (7) prefix of a verification row's tag (audit chain key)
 
 CHANNEL_RECORD = b"channel record"  # (2) subkey tagging each channel's public key in the database
 
-# what keyring.server_key derives:
-SERVER_SUBKEYS = (AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE, CHANNEL_RECORD)
+SERVER_SUBKEYS = (  # keyring.server_key() derives only these (from the tenant's server secret)
+    AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE,
+    RECEIPT_LOOKUP, RECEIPT_CONTENT, TRACKING_PREFIX, REGISTER_ROWS, CHANNEL_RECORD,
+)  # fmt: skip
 
 # --- the deployment's master secret (keys/token.secret) -----------------------------------------------
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -54,6 +55,8 @@ class Status(enum.StrEnum):
 
 
 CLOSED_STATUSES = (Status.RESOLVED.value, Status.DISMISSED.value)  # what "closed" means, everywhere
+# The next deadline of an open case that has met both of its deadlines: after every real one.
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class Source(enum.StrEnum):
@@ -106,6 +109,7 @@ class EntryKind(enum.StrEnum):
     NOTE = "note"  # internal note, internal key, never shown to the citizen
     ASSIGN = "assign"  # assignment change, no body
     REFERRAL = "referral"  # referral to an outside agency; reference number and date, internal key
+    SATISFACTION = "satisfaction"  # the citizen's rating of the handling and comment, content key
 
 
 class KeyKind(enum.StrEnum):
@@ -194,6 +198,8 @@ class Case(TenantScoped, Base):
         Index("ix_cases_received_at", "tenant_id", "received_at"),
         Index("ix_cases_answer_due_at", "tenant_id", "answer_due_at"),
         Index("ix_cases_channel_received", "tenant_id", "channel", "received_at"),  # one channel's queue
+        Index("ix_cases_next_due", "tenant_id", "next_due_at", "channel", "status"),  # nearest deadline first
+        Index("ix_cases_attention", "tenant_id", "needs_attention", "channel", "status"),  # needs attention
         UniqueConstraint("tenant_id", "number", name="uq_cases_tenant_number"),
     )
 
@@ -224,6 +230,19 @@ class Case(TenantScoped, Base):
     # The content key encrypted under the key derived from the token.
     sealed_for_citizen: Mapped[bytes] = mapped_column(LargeBinary)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Closed as a duplicate of another case of the same channel: figures count the pair once (figures.py).
+    # No foreign key (cases are never deleted, retention keeps the row): SQLite can add a plain column in
+    # place, where a constraint would need the table copied (and its entries cascaded away on the drop).
+    duplicate_of_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The queue (officer/queue.py): the citizen did something (the case, a follow-up with its files) that no
+    # officer of the channel has opened since; and the deadline the case works towards (NO_DEADLINE when both
+    # are met, None once closed), kept by cases.py so that the queue reads them along an index.
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The citizen's satisfaction with the handling of a closed case, 1..5 (asked once; a figure of the
+    # reports). The optional comment is a SATISFACTION entry, encrypted.
+    satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
+    satisfied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     entries: Mapped[list[Entry]] = relationship(
         back_populates="case", order_by="Entry.id", cascade="all, delete-orphan"
@@ -236,6 +255,22 @@ class Case(TenantScoped, Base):
     @property
     def is_closed(self) -> bool:
         return self.status in CLOSED_STATUSES
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.duplicate_of_id is not None
+
+    def refresh_next_due(self) -> None:
+        """The deadline the case now works towards: acknowledge, then answer; NO_DEADLINE when both are met;
+        None once closed. Called by every operation that changes these dates (cases.py)."""
+        if self.is_closed:
+            self.next_due_at = None
+        elif self.acknowledged_at is None:
+            self.next_due_at = self.ack_due_at
+        elif self.answered_at is None:
+            self.next_due_at = self.answer_due_at
+        else:
+            self.next_due_at = NO_DEADLINE
 
 
 class Entry(TenantScoped, Base):
@@ -445,6 +480,35 @@ class SiteImage(TenantScoped, Base):
     height: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of `data`, hex: an ETag and the audit's word
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Receipt(TenantScoped, Base):
+    """A submission's receipt, so that sending the same rendered form again shows the same code, no new case.
+
+    Each rendered form carries a random one-time value (128 bits) that only the browser holds (in the
+    form, then in a short-lived cookie for the receipt page). The row keeps a keyed hash of that value
+    and the receipt (token and case id) encrypted under a key derived from it: a copy of the database
+    reads neither. `sealed` is emptied once the receipt may no longer be shown; the row goes at `expires_at`
+    (receipts.sweep), and with it the memory that the form was sent."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (Index("ix_receipts_tenant", "tenant_id"),)
+
+    lookup: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    show_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ImportedRow(TenantScoped, Base):
+    """A register row already imported (register_import.py): a keyed hash of its content, never the text."""
+
+    __tablename__ = "imported_rows"
+    __table_args__ = (Index("ix_imported_rows_tenant", "tenant_id"),)
+
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class PublishedAnswer(TenantScoped, Base):

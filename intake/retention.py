@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import attachments, audit, dates, settings
+from . import attachments, audit, dates, receipts, settings
 from .models import CLOSED_STATUSES, Case
 from .storage import Store
 
@@ -71,6 +71,7 @@ def purge(session: Session, store: Store, now: datetime | None = None) -> PurgeR
         case.sealed_for_citizen = b""
         case.purged_at = now
         result.cases += 1
+    receipts.sweep(session, now)  # codes of old receipts erased, forgotten receipts gone
     audit.record(session, "cli", "retention.purge", None, f"cases={result.cases}")
     session.flush()
     # Objects first: if the commit then fails, running purge again finishes the job.

@@ -14,6 +14,12 @@ DEFAULTS: dict[str, str] = {
     "municipality_name": "เทศบาลตำบลตัวอย่าง",
     **{f"ack_days.{channel}": "7" for channel in CHANNELS},
     **{f"answer_days.{channel}": "15" for channel in CHANNELS},
+    # The municipality's contact page (/contact) and the privacy notice's data controller: set by the
+    # administrator on the settings page; empty until then (the pages say so).
+    "contact_address": "",
+    "contact_phone": "",
+    "contact_email": "",
+    "contact_hours": "",
 }
 
 
@@ -66,6 +72,26 @@ def get_int(session: Session, name: str) -> int:
 
 def deadlines(session: Session, channel: str) -> Deadlines:
     return Deadlines(get_int(session, f"ack_days.{channel}"), get_int(session, f"answer_days.{channel}"))
+
+
+@dataclass(frozen=True)
+class Contact:
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    hours: str = ""
+
+    @property
+    def given(self) -> bool:
+        return any((self.address, self.phone, self.email, self.hours))
+
+
+def contact(session: Session) -> Contact:
+    return Contact(*(get(session, f"contact_{part}") for part in ("address", "phone", "email", "hours")))
+
+
+def all_values(session: Session) -> dict[str, str]:
+    return {**DEFAULTS, **_stored(session)}
 
 
 def attachment_limits(session: Session) -> tuple[int, int]:

@@ -60,6 +60,7 @@ def submit(
     if files is not None:
         payload["attachments"] = files_field(files)
     kwargs.setdefault("content_type", "multipart/form-data")
+    kwargs.setdefault("follow_redirects", True)  # the 303 to the receipt page (tests/test_receipts.py)
     return post_form(client, URLS[channel], payload, **kwargs)
 
 

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import attachments, cases, keyring, tenancy
+from intake import attachments, bodies, cases, keyring, tenancy
 from intake.models import Channel, Officer, Role, Source
 
 ADMIN = "admin"  # the administrator `setup` makes in every test app
@@ -57,13 +57,12 @@ class Factory:
         return cases.submit(
             self.session,
             channel=channel,
-            body={"details": details, **body},
+            body=bodies.from_json(channel.value, {"details": details, "category": category, **body}),
             contact=contact,
             files=clean,
             store=self.app.extensions["intake.store"],
             source=Source(source),
             received_at=received_at,
-            category=category,
         )
 
     def admin(self) -> Officer:

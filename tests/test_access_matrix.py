@@ -47,7 +47,7 @@ def build(app: Flask, open_world: Callable[[Flask], WorldContext] = world) -> Wo
         factory.officer("executive", OTHER_PASSWORD, role=Role.EXECUTIVE)
         ids["spare"] = factory.officer("spare", OTHER_PASSWORD, channels=("question",)).id
         for channel in ("corruption", "feedback", "question"):
-            for n in range(8):  # one case per mutating route, so that the routes do not interfere
+            for n in range(9):  # one case per mutating route, so that the routes do not interfere
                 sub = factory.case(
                     channel, f"{channel} {n}", files=[(PNG_1PX, "p.png")], publish_ok=True, contact="c"
                 )
@@ -88,6 +88,10 @@ def routes(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str], dict[str
         ("GET", f"/officer/admin/officers/{ids['spare']}", {}, role_expect({"admin"}, 200)),
         ("GET", "/officer/admin/settings", {}, role_expect({"admin"}, 200)),
         ("GET", "/officer/admin/audit", {}, role_expect({"admin"}, 200)),
+        ("GET", "/officer/import", {}, role_expect({"admin"}, 200)),
+        ("POST", "/officer/import", {}, role_expect({"admin"}, 400)),  # no file chosen
+        # No intake form sent from this browser yet: no slip to show.
+        ("GET", "/officer/intake/receipt", {}, role_expect(CASE_ROLES, 404)),
     ]
     for channel in ("corruption", "feedback", "question"):
         c = lambda n, ch=channel: f"/officer/cases/{ids[f'{ch}{n}']}"  # noqa: E731
@@ -109,6 +113,8 @@ def routes(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str], dict[str
             ),
             ("POST", f"/officer/answers/{ids[f'{channel}_answer']}/unpublish", {}, case_expect(channel, 303)),
         ]
+        duplicate = {"duplicate_of": str(ids[f"{channel}0"])}
+        table.append(("POST", f"{c(8)}/duplicate", duplicate, case_expect(channel, 303)))
         publish = case_expect(channel, 303) if channel == "question" else case_expect(channel, 400)
         table.append(("POST", f"{c(7)}/publish", {"question": "q", "answer": "a", "confirm": "y"}, publish))
     table += [
@@ -116,7 +122,7 @@ def routes(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str], dict[str
             "POST",
             "/officer/intake",
             {"channel": "question", "source": "phone", "received_at": RECENT, "details": "d"},
-            {"admin": 200, "legal": 400, "pr": 200, "executive": 403, "anonymous": 302},
+            {"admin": 303, "legal": 400, "pr": 303, "executive": 403, "anonymous": 302},  # 303: the slip
         ),
         (
             "POST",

@@ -140,6 +140,7 @@ def test_pixel_budget(bench_dir: Path) -> None:
     figures = run("pixel_budget.py", bench_dir)
     cases = figures["cases"]
     assert isinstance(cases, dict)
-    assert cases["budget on"]["status"] == 400 and cases["budget off"]["status"] == 200
-    assert cases["three fit"]["status"] == 200 and cases["plain"]["status"] == 200
+    accepted = (200, 303)  # 303: on to the receipt (receipts.py)
+    assert cases["budget on"]["status"] == 400 and cases["budget off"]["status"] in accepted
+    assert cases["three fit"]["status"] in accepted and cases["plain"]["status"] in accepted
     assert len(ratios(figures)) == 3

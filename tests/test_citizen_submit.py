@@ -47,7 +47,8 @@ def test_submit_each_channel_and_track_it_back(app: Flask, client: FlaskClient, 
     token = token_of(response)
     assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){3}", token)
     page = response.get_data(as_text=True)
-    assert 'href="/track"' in page
+    # On to tracking only once the citizen says the code is written down (issue 11 item 3).
+    assert 'action="/receipt/continue"' in page and 'name="written"' in page
     tracked = track(client, token)
     assert tracked.status_code == 200
     assert status_of(tracked) == ("new", "รับเรื่องแล้ว")
@@ -72,8 +73,9 @@ def test_receipt_shows_a_buddhist_era_date_and_print_rules(client: FlaskClient) 
     assert "จดรหัส" in receipt or "พิมพ์" in receipt  # write it down or print the page
     # The printout shows the code and the date; the text the citizen wrote is not on the receipt at all.
     assert "รายละเอียด" not in receipt
-    # No link away from the only page that shows the code, other than the ones that say where they go.
-    assert "/lang/" not in page
+    # The receipt is a page of its own now (a 303 after the POST), so the language switch may stay on it:
+    # following it comes back to the same code (tests/test_receipts.py).
+    assert "/lang/en?next=/receipt" in page
 
 
 def test_case_category_is_plaintext_for_statistics_but_optional(app: Flask, client: FlaskClient) -> None:

@@ -184,7 +184,9 @@ def test_invalid_utf8_in_a_multipart_header_is_no_500(app: Flask, client: FlaskC
 def test_invalid_utf8_in_an_urlencoded_body_is_no_500(client: FlaskClient) -> None:
     token = csrf_token(client, "/ask")
     body = b"csrf_token=" + token.encode() + b"&details=%FF%FEquestion%C3&contact=%00"
-    response = client.post("/ask", data=body, content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/ask", data=body, content_type="application/x-www-form-urlencoded", follow_redirects=True
+    )
     assert response.status_code == 200 and 'id="case-token"' in response.get_data(as_text=True)
 
 

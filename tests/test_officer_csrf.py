@@ -26,6 +26,8 @@ POSTS = [
     "/officer/cases/{case}/assign",
     "/officer/cases/{case}/refer",
     "/officer/cases/{case}/publish",
+    "/officer/cases/{case}/duplicate",
+    "/officer/import",
     "/officer/answers/1/unpublish",
     "/officer/admin/officers/new",
     "/officer/admin/officers/{admin}/grant",

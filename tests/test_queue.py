@@ -96,16 +96,19 @@ def test_filters_counts_and_sorting(app: Flask, client: FlaskClient) -> None:
         s.commit()
     OfficerActions(client).login(LEGAL, PASSWORD)
     get = lambda q: client.get(f"/officer/queue{q}").get_data(as_text=True)  # noqa: E731
-    assert _ids(get("")) == [c, a]  # the default view is the open cases: triage
-    assert _ids(get("?status=all")) == [c, b, a]
+    # Newest first on request; the default order (nearest deadline) is tested in test_queue_attention.py.
+    new = lambda q: get(f"{q}{'&' if '?' in q else '?'}sort=received")  # noqa: E731
+    assert _ids(new("")) == [c, a]  # the default view is the open cases: triage
+    assert _ids(new("?status=all")) == [c, b, a]
     assert _ids(get("?status=all&sort=received_asc")) == [a, b, c]
     assert _ids(get("?channel=question&status=all")) == [b]
     assert _ids(get("?status=resolved")) == [b]
-    assert _ids(get("?status=open")) == [c, a]
+    assert _ids(new("?status=open")) == [c, a]
     assert _ids(get("?status=all&source=phone")) == [b]
     assert _ids(get("?assignee=me")) == [c]
-    assert _ids(get("?status=all&assignee=none")) == [b, a]
-    assert _ids(get("?status=bogus&source=bogus&sort=bogus&page=x")) == [c, b, a]  # lenient
+    assert _ids(new("?status=all&assignee=none")) == [b, a]
+    # lenient: unknown values are the defaults (every status, the default order)
+    assert _ids(get("?status=bogus&source=bogus&sort=bogus&page=x")) == _ids(get("?status=all"))
     page = get("?channel=feedback")
     assert re.search(r'data-status="new">[^<]*<strong>1</strong>', page)
     counts = get("")
@@ -128,7 +131,7 @@ def test_closed_counts_cover_this_fiscal_year_and_lists_stay_whole(app: Flask, c
             cases.change_status(s, case, admin, keys, cases.Status.RESOLVED)
         s.commit()
     OfficerActions(client).login(ADMIN, PASSWORD)
-    page = client.get("/officer/queue?status=resolved").get_data(as_text=True)
+    page = client.get("/officer/queue?status=resolved&sort=received").get_data(as_text=True)
     assert re.search(r'data-status="resolved">[^<]*<strong>1</strong>', page)  # this fiscal year's only
     assert _ids(page) == [new, old]  # but the list holds every resolved case
     assert _ids(client.get("/officer/queue").get_data(as_text=True)) == []
@@ -147,7 +150,7 @@ def test_pagination_is_stable_and_complete(app: Flask) -> None:
         assert len(first.cases) == queue.PAGE_SIZE and len(second.cases) == 7
         assert sorted(c.id for c in first.cases + second.cases) == sorted(made)
         assert [c.id for c in beyond.cases] == [c.id for c in second.cases]
-        by_due = queue.fetch(s, queue.QueueFilter(sort="due"), {"feedback"}, 0, dates.now())
+        by_due = queue.fetch(s, queue.QueueFilter(sort="due", status="open"), {"feedback"}, 0, dates.now())
         assert [c.id for c in by_due.cases] == sorted(made)[: queue.PAGE_SIZE]
 
 
@@ -158,7 +161,7 @@ def test_no_channels_no_cases(app: Flask) -> None:
 
 
 def _intake(actions: OfficerActions, **data: str) -> tuple[int, str]:
-    response = actions.post("/officer/intake", data)
+    response = actions.post("/officer/intake", data, follow_redirects=True)  # 303 to the slip
     return response.status_code, response.get_data(as_text=True)
 
 

@@ -178,5 +178,10 @@ def test_cookies_are_secure_over_https(make_app: Any) -> None:
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
     assert csrf
     response = client.post("/ask", base_url=https, data={"csrf_token": csrf.group(1), "details": "q"})
+    assert response.status_code == 303  # to the receipt, with its cookie (receipts.py)
+    receipt_cookie = _cookie_attrs(response, "intake_receipt")
+    assert "Secure" in receipt_cookie and "HttpOnly" in receipt_cookie and "SameSite=Lax" in receipt_cookie
+    assert "Path=/;" in receipt_cookie or receipt_cookie.endswith("Path=/")
+    response = client.get(response.headers["Location"], base_url=https)
     assert response.status_code == 200 and token_of(response)
     assert "Strict-Transport-Security" in response.headers

@@ -8,6 +8,7 @@ messages (tests/i18n_helpers.py); proper names and acronyms are allowed.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ RECENT = (dates.local_date(dates.now()) - timedelta(days=3)).isoformat()
 # GET endpoints that answer no HTML page of their own: files, redirects, the language switch.
 NOT_PAGES = {
     "static", "citizen.set_language", "citizen.followup_form", "officer.attachment", "officer.index",
-    "officer.admin_home", "officer.admin_crest_image",
+    "officer.admin_home", "citizen.favicon", "officer.admin_crest_image",
 }
 CITIZEN_FORMS = {
     "/report/corruption": {
@@ -97,6 +98,7 @@ def _world(app: Flask) -> dict[str, Any]:
             sub = factory.case(channel, "ถนนหน้าบ้านมีหลุมลึก", files=[(PNG_1PX, "รูปถนน.png")], contact="๐๘๑",
                                publish_ok=channel == "question")
             ids[channel] = sub.case.id
+        ids["duplicate"] = factory.case("feedback", "ถนนหน้าบ้านมีหลุมลึก (ซ้ำ)").case.id
         old = factory.case("feedback", "เรื่องเก่า", received_at=dates.now() - timedelta(days=40))
         admin = factory.admin()
         keys = cases.officer_keys(s, admin, keyring.unlock(admin, PASSWORD), old.case)
@@ -109,8 +111,9 @@ def _world(app: Flask) -> dict[str, Any]:
 
 
 def _citizen(pages: Pages) -> dict[str, str]:
-    for path in ("/", "/track", "/stats", "/faq"):
+    for path in ("/", "/track", "/stats", "/faq", "/privacy", "/contact"):
         pages.get(path)
+    pages.get("/receipt", status=404)  # nothing sent from this browser yet
     pages.get("/no-such-page", status=404)
     tokens = {}
     for path, data in CITIZEN_FORMS.items():
@@ -121,6 +124,8 @@ def _citizen(pages: Pages) -> dict[str, str]:
         match = TOKEN_RE.search(page)
         assert match, path
         tokens[path] = match.group(1).strip()
+    pages.get("/receipt/continue", status=400)  # the receipt again: "write your code down first"
+    pages.get("/receipt/continue?written=y")  # on to the tracking page
     big = files_field([(b"x" * 300 * 1024, "ใหญ่.txt")])
     pages.post("/report/feedback", {**CITIZEN_FORMS["/report/feedback"], "attachments": big}, status=BAD,
                content_type="multipart/form-data")
@@ -142,6 +147,20 @@ def _track(pages: Pages, token: str) -> None:
     pages.post("/track/followup", {"token": token, "message": ""}, status=BAD, form_url="/track")
     pages.post("/track/followup", {"token": token, "message": "ขอทราบความคืบหน้า"}, form_url="/track",
                content_type="multipart/form-data")
+
+
+def _rate(pages: Pages, app: Flask, token: str) -> None:
+    """A closed case asks once how satisfied the citizen is; a form without a score says so."""
+    with world(app) as (s, _f):
+        found = cases.find_by_token(s, token)
+        admin = _f.admin()
+        keys = cases.officer_keys(s, admin, keyring.unlock(admin, PASSWORD), found.case)
+        cases.change_status(s, found.case, admin, keys, Status.RESOLVED, "เสร็จแล้ว", public=True)
+        s.commit()
+    page = pages.post("/track", {"token": token})
+    assert 'name="rating"' in page
+    pages.post("/track/satisfaction", {"token": token}, status=BAD, form_url="/track")
+    pages.post("/track/satisfaction", {"token": token, "rating": "4", "comment": "ดีมาก"}, form_url="/track")
 
 
 def _sign_in(pages: Pages, username: str, password: str) -> OfficerActions:
@@ -182,13 +201,19 @@ def _case_actions(pages: Pages, ids: dict[str, Any], officer_id: int) -> None:
     url = f"/officer/cases/{ids['question']}"
     pages.post(f"{url}/publish", {"question": "ภาษีป้าย", "answer": "ตามขนาดป้าย", "confirm": "y"}, form_url=url)
     pages.post(f"{url}/publish", {"question": "", "answer": ""}, status=BAD, form_url=url)
+    first = f"/officer/cases/{ids['feedback']}"
+    pages.post(f"{first}/duplicate", {"duplicate_of": "999999"}, status=BAD, form_url=first)
+    pages.post(f"{first}/duplicate", {"duplicate_of": str(ids["feedback"])}, status=BAD, form_url=first)
+    pages.post(f"{first}/duplicate", {"duplicate_of": "ไม่ใช่เลข"}, status=BAD, form_url=first)
+    pages.post(f"{first}/duplicate", {"duplicate_of": str(ids["duplicate"])}, form_url=first)
     pages.get(f"/officer/cases/{ids['purged']}")
     pages.get("/officer/cases/999999", status=404)
 
 
 def _officer_pages(pages: Pages, ids: dict[str, Any]) -> None:
     pages.get("/officer/queue")
-    for query in ("channel=corruption", "status=all", "status=resolved", "overdue=1", "assignee=me"):
+    for query in ("channel=corruption", "status=all", "status=resolved", "overdue=1", "assignee=me",
+                  "attention=1", "sort=received"):
         pages.get(f"/officer/queue?{query}")
     pages.get("/officer/intake")
     pages.post("/officer/intake", {"channel": "question", "source": "phone", "received_at": "2500-13-45",
@@ -197,6 +222,12 @@ def _officer_pages(pages: Pages, ids: dict[str, Any]) -> None:
                                    "details": "จดหมายร้องเรียน"}, status=BAD)
     pages.post("/officer/intake", {"channel": "question", "source": "phone", "received_at": RECENT,
                                    "details": "โทรมาถามเรื่องภาษี"})
+    old = "2560-01-15"  # a Buddhist Era date before the previous fiscal year: asks for confirmation
+    pages.post("/officer/intake", {"channel": "feedback", "source": "letter", "received_at": old,
+                                   "details": "จดหมายเก่า"}, status=BAD)
+    pages.post("/officer/intake", {"channel": "feedback", "source": "letter", "received_at": old,
+                                   "details": "จดหมายเก่า", "confirm_old_date": "y"})
+    pages.get("/officer/intake/receipt")
     pages.get("/officer/password")
     pages.post("/officer/password", {"current": "ผิด", "new": "สั้น", "confirm": "ไม่ตรง"}, status=BAD)
     pages.get("/officer/reports")
@@ -219,6 +250,15 @@ def _admin_pages(pages: Pages, officer_id: int) -> None:
     pages.post("/officer/admin/settings", {"municipality_name": "", "retention_years": "0"}, status=BAD)
     pages.get("/officer/admin/audit")
     pages.get("/officer/admin/audit?actor=admin&action=case.view")
+    pages.get("/officer/import")
+    bad = "received_at,channel,source,category,details,status,closed_at\n2599-01-01,ทุจริต,อะไร,,,,\n"
+    pages.post("/officer/import", {"register": (io.BytesIO(bad.encode()), "ทะเบียน.csv")}, status=BAD,
+               content_type="multipart/form-data")
+    good = ("received_at,channel,source,category,details,status,closed_at\n"
+            "5/11/2567,ร้องเรียนการทุจริต,หนังสือ/จดหมาย,การจัดซื้อจัดจ้าง,ร้องเรียนการจัดซื้อ,ดำเนินการแล้วเสร็จ,"
+            "2567-12-01\n")
+    pages.post("/officer/import", {"register": (io.BytesIO(good.encode()), "ทะเบียน.csv")},
+               content_type="multipart/form-data")
 
 
 def test_every_citizen_and_officer_page_is_thai(make_app: Any) -> None:
@@ -238,6 +278,7 @@ def test_every_citizen_and_officer_page_is_thai(make_app: Any) -> None:
         officer.logout()
         for token in tokens.values():  # the reply, public notes and referral, as the citizen sees them
             _track(pages, token)
+        _rate(pages, app, tokens["/report/feedback"])
         pages.get("/faq")
         pages.get("/stats")
         admin = _sign_in(pages, ADMIN, PASSWORD)

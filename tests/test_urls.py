@@ -34,7 +34,7 @@ def test_finding_11_receipts_link_to_the_public_url_not_the_host_header(make_app
     from intake import dates
 
     intake["received_at"] = (dates.local_date(dates.now()) - timedelta(days=1)).isoformat()
-    slip = actions.post("/officer/intake", intake).get_data(as_text=True)
+    slip = actions.post("/officer/intake", intake, follow_redirects=True).get_data(as_text=True)
     assert 'id="case-token"' in slip
     assert f"{PUBLIC}/track" in slip and FORGED not in slip
 

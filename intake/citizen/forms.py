@@ -10,11 +10,23 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, StopValidation, ValidationError
 
+from .. import bodies
 from ..forms import Form
-from ..i18n import CATEGORY_LABELS
-from ..models import Category
+from ..i18n import CATEGORY_LABELS, CONTACT_LABEL, FILES_LABEL, RATING_LABELS
+from ..models import Category, Channel
+from ..web_receipts import OneTime
+
+CORRUPTION, FEEDBACK, QUESTION = (bodies.LABELS[c.value] for c in Channel)
+
+SATISFACTION_LABELS = {
+    "1": _l("1 – very dissatisfied"),
+    "2": _l("2 – dissatisfied"),
+    "3": _l("3 – neither"),
+    "4": _l("4 – satisfied"),
+    "5": _l("5 – very satisfied"),
+}
 
 CONTACT_MAX = 500
 SHORT_MAX = 300
@@ -42,6 +54,15 @@ class MaxChars:
             )
 
 
+class Required(DataRequired):
+    """DataRequired with our own message (WTForms has no Thai catalogue)."""
+
+    def __call__(self, form: Form, field: Any) -> None:
+        if not field.data or (isinstance(field.data, str) and not field.data.strip()):
+            field.errors[:] = []
+            raise StopValidation(str(self.message))
+
+
 def must_be_empty(form: Form, field: Any) -> None:
     """The honeypot: people never see it; a robot that fills it in gets an error and nothing is stored."""
     if field.data:
@@ -50,18 +71,22 @@ def must_be_empty(form: Form, field: Any) -> None:
         )
 
 
-class CitizenForm(Form):
-    """What every citizen form has: a honeypot and the optional, encrypted contact details."""
+def text_max_attr() -> int:
+    return int(current_app.config["TEXT_MAX_CHARS"])
+
+
+class CitizenForm(OneTime, Form):
+    """What every citizen form has: its one-time value, a honeypot and the optional contact details."""
 
     website = StringField(_l("Leave this empty"), validators=[must_be_empty])
     contact = TextAreaField(
-        _l("Contact details (optional)"),
+        CONTACT_LABEL,
         validators=[Optional(), MaxChars(CONTACT_MAX)],
     )
 
-    def text_body(self) -> dict[str, Any]:
-        """The case body's fields from this form (the domain encrypts them)."""
-        return {"details": self.details.data}
+    def text_body(self) -> bodies.Body:
+        """The typed case body from this form (the domain encrypts it)."""
+        raise NotImplementedError
 
 
 class WithFiles:
@@ -71,99 +96,116 @@ class WithFiles:
     "budget-somchai-final.docx" can say who made the file.
     """
 
-    attachments = MultipleFileField(_l("Files (optional)"))
+    attachments = MultipleFileField(FILES_LABEL)
     keep_filename = BooleanField(_l("Keep the names of my files"), default=False)
 
 
 class CorruptionForm(WithFiles, CitizenForm):
     details = TextAreaField(
-        _l("What happened?"),
-        validators=[DataRequired(message=_l("Please describe what happened.")), MaxChars("TEXT_MAX_CHARS")],
+        CORRUPTION["details"],
+        validators=[Required(message=_l("Please describe what happened.")), MaxChars("TEXT_MAX_CHARS")],
     )
     category = SelectField(
-        _l("What kind of wrongdoing is it?"),
-        choices=[SelectChoice("", _l("Not sure"))]
+        CORRUPTION["category"],
+        choices=[SelectChoice("", bodies.NOT_SURE)]
         + [SelectChoice(c.value, CATEGORY_LABELS[c.value]) for c in Category],
         default="",
         invalid_choice_message=_l("Choose a kind from the list."),
     )
     when_where = TextAreaField(
-        _l("When and where did it happen? (optional)"),
+        CORRUPTION["when_where"],
         validators=[Optional(), MaxChars(MEDIUM_MAX)],
     )
     involved = TextAreaField(
-        _l("Who was involved? (optional)"),
+        CORRUPTION["involved"],
         validators=[Optional(), MaxChars(MEDIUM_MAX)],
     )
 
-    def text_body(self) -> dict[str, Any]:
-        return {
-            "details": self.details.data,
-            "category": self.category.data or None,
-            "when_where": self.when_where.data or "",
-            "involved": self.involved.data or "",
-        }
+    def text_body(self) -> bodies.CorruptionBody:
+        return bodies.CorruptionBody(
+            details=self.details.data or "",
+            category=self.category.data or None,
+            when_where=self.when_where.data or "",
+            involved=self.involved.data or "",
+        )
 
 
 RATING_CHOICES = [
-    SelectChoice("", _l("No rating")),
-    SelectChoice("1", _l("1 – very poor")),
-    SelectChoice("2", _l("2 – poor")),
-    SelectChoice("3", _l("3 – fair")),
-    SelectChoice("4", _l("4 – good")),
-    SelectChoice("5", _l("5 – very good")),
+    SelectChoice("", bodies.NO_RATING),
+    *(SelectChoice(value, text) for value, text in RATING_LABELS.items()),
 ]
 
 
 class FeedbackForm(WithFiles, CitizenForm):
     service = StringField(
-        _l("Which service or work of the municipality is it about? (optional)"),
+        FEEDBACK["service"],
         validators=[Optional(), MaxChars(SHORT_MAX)],
     )
     rating = RadioField(
-        _l("Your rating (optional)"),
+        FEEDBACK["rating"],
         choices=RATING_CHOICES,
         default="",
         invalid_choice_message=_l("Choose a rating from 1 to 5, or no rating."),
     )
     details = TextAreaField(
-        _l("Your comment"),
-        validators=[DataRequired(message=_l("Please write your comment.")), MaxChars("TEXT_MAX_CHARS")],
+        FEEDBACK["details"],
+        validators=[Required(message=_l("Please write your comment.")), MaxChars("TEXT_MAX_CHARS")],
     )
 
-    def text_body(self) -> dict[str, Any]:
-        return {
-            "details": self.details.data,
-            "service": self.service.data or "",
-            "rating": int(self.rating.data) if self.rating.data else None,
-        }
+    def text_body(self) -> bodies.FeedbackBody:
+        return bodies.FeedbackBody(
+            details=self.details.data or "",
+            service=self.service.data or "",
+            rating=int(self.rating.data) if self.rating.data else None,
+        )
 
 
 class QuestionForm(CitizenForm):
     details = TextAreaField(
-        _l("Your question"),
-        validators=[DataRequired(message=_l("Please write your question.")), MaxChars("TEXT_MAX_CHARS")],
+        QUESTION["details"],
+        validators=[Required(message=_l("Please write your question.")), MaxChars("TEXT_MAX_CHARS")],
     )
-    publish_ok = BooleanField(
-        _l("The municipality may publish my question and its answer, without any of my details.")
-    )
+    publish_ok = BooleanField(QUESTION["publish_ok"])
 
-    def text_body(self) -> dict[str, Any]:
-        return {"details": self.details.data, "publish_ok": bool(self.publish_ok.data)}
+    def text_body(self) -> bodies.QuestionBody:
+        return bodies.QuestionBody(details=self.details.data or "", publish_ok=bool(self.publish_ok.data))
 
 
 class TrackForm(Form):
     # No length limit here: a wrong and a malformed code must get the very same answer.
     token = StringField(
         _l("Your case code"),
-        validators=[DataRequired(message=_l("Please enter your case code."))],
+        validators=[Required(message=_l("Please enter your case code."))],
     )
 
 
-class FollowupForm(WithFiles, Form):
+class FollowupForm(WithFiles, OneTime, Form):
     token = HiddenField()
     website = StringField(_l("Leave this empty"), validators=[must_be_empty])
     message = TextAreaField(
         _l("Add a message to your case"),
-        validators=[DataRequired(message=_l("Please write your message.")), MaxChars("TEXT_MAX_CHARS")],
+        validators=[Required(message=_l("Please write your message.")), MaxChars("TEXT_MAX_CHARS")],
     )
+
+
+class SatisfactionForm(Form):
+    token = HiddenField()
+    rating = RadioField(
+        _l("How satisfied are you with how the municipality handled your case?"),
+        choices=[SelectChoice(value, text) for value, text in SATISFACTION_LABELS.items()],
+        validators=[Required(message=_l("Choose from 1 to 5."))],
+        invalid_choice_message=_l("Choose from 1 to 5."),
+    )
+    comment = TextAreaField(
+        _l("Anything you would like to add? (optional)"),
+        validators=[Optional(), MaxChars(MEDIUM_MAX)],
+    )
+
+
+class ReceiptContinueForm(Form):
+    """The receipt's way on to tracking: the citizen confirms the code is written down first."""
+
+    class Meta:
+        csrf = False  # a GET that changes nothing
+
+    written = BooleanField(_l("I have written down or printed my code"))

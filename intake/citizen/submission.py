@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext
 from werkzeug.datastructures import FileStorage
 
-from .. import attachments, capacity, cases, db, storage, uploads
+from .. import attachments, bodies, capacity, cases, db, receipts, storage, tokens, uploads
 from ..attachments import CleanFile
 from ..models import Channel
 from .forms import CitizenForm, FollowupForm
@@ -22,8 +23,10 @@ class UploadsRefused(Exception):
         self.status = status
 
 
-def _chosen(field: Any) -> bool:
-    return any(isinstance(u, FileStorage) and u.filename for u in field.data or [])
+def _chosen(form: Any) -> bool:
+    """Files were chosen in the form (browsers never restore them: such a form is sent on purpose)."""
+    field = getattr(form, "attachments", None)
+    return field is not None and any(isinstance(u, FileStorage) and u.filename for u in field.data or [])
 
 
 def _files_or_error(form: Any, field_name: str | None) -> list[CleanFile] | None:
@@ -34,7 +37,7 @@ def _files_or_error(form: Any, field_name: str | None) -> list[CleanFile] | None
     if field_name is None or not hasattr(form, field_name):
         return []
     field = getattr(form, field_name)
-    if _chosen(field) and capacity.storage_low() is not None:  # before any costly check of the files
+    if _chosen(form) and capacity.storage_low() is not None:  # before any costly check of the files
         field.errors = [*field.errors, capacity.refusal_message()]
         raise UploadsRefused(503)
     keep = getattr(form, "keep_filename", None)
@@ -73,31 +76,54 @@ def _not_stored(form: Any) -> NotStored:
     return NotStored()
 
 
-def receive(form: CitizenForm, channel: Channel) -> cases.Submitted | None:
+@dataclass(frozen=True)
+class Filed:
+    """The form filed its case (now or before): its receipt opens with this one-time value."""
+
+    form_id: str
+
+
+def receive(form: CitizenForm, channel: Channel, earlier: list[str]) -> Filed | None:
     """Validate a submitted form and store the case; None when the form has errors (set on its fields).
 
-    Raises NotStored (the message set on the form) when the store is away: no case, no token."""
+    The same rendered form sent again files nothing: it is answered with its first receipt
+    (receipts.py), and so is a form restored by Back that says exactly what one of this browser's
+    `earlier` receipts said. Raises NotStored (the message set on the form) when the store is away: no
+    case, no token."""
+    session = db.session()
+    form_id = form.stamp()
+    if receipts.find(session, form_id) is not None:
+        return Filed(form_id)
     valid = form.validate()
+    content = ""
+    if valid:  # only a valid form has a body to compare
+        said = bodies.to_json(form.text_body())
+        content = receipts.content_digest(channel.value, said, form.contact.data or "")
+        # Browsers never restore chosen files: a form with files is sent on purpose, not restored by Back.
+        if not _chosen(form) and (again := receipts.resent(session, earlier, content)) is not None:
+            return Filed(again)
     files = _files_or_error(form, "attachments" if channel != Channel.QUESTION else None)
     if not valid or files is None:
         attachments.close_all(files or [])
         return None
     _charge(form, "attachments", files)
-    body = form.text_body()
     try:
-        return cases.submit(
-            db.session(),
+        cases.submit(
+            session,
             channel=channel,
-            body=body,
+            body=form.text_body(),
             contact=form.contact.data or None,
             files=files,
             store=storage.current(),
-            category=body.get("category"),
+            before_commit=lambda made: receipts.claim(session, form_id, made.case, made.token, content),
         )
+    except receipts.AlreadyFiled:  # a copy of this form filed it a moment ago: show that one
+        return Filed(form_id)
     except storage.StoreUnavailable as exc:
         raise _not_stored(form) from exc
     finally:
         attachments.close_all(files)
+    return Filed(form_id)
 
 
 class FollowupRefused(Exception):
@@ -107,17 +133,35 @@ class FollowupRefused(Exception):
 def follow_up(form: FollowupForm, found: cases.CitizenCase) -> bool:
     """Add the citizen's message (and files) to an open case; False when the form has errors.
 
-    Raises NotStored when the store is away (nothing added; the message is on the form)."""
+    The same rendered form sent again adds nothing (True: it was added). Raises NotStored when the store
+    is away (nothing added; the message is on the form)."""
     if found.case.is_closed:
         raise FollowupRefused
+    session = db.session()
+    form_id = form.stamp()
+    if receipts.find(session, form_id) is not None:
+        return True
     valid = form.validate()
+    # The same message again (Back and resend) is there already; one with files chosen is sent on purpose.
+    if valid and not _chosen(form) and cases.repeats_last_followup(found, form.message.data or ""):
+        return True
     files = _files_or_error(form, "attachments")
     if not valid or files is None:
         attachments.close_all(files or [])
         return False
     _charge(form, "attachments", files)
+    token = tokens.display(tokens.normalise(form.token.data or ""))
     try:
-        cases.add_followup(db.session(), found, form.message.data, files, storage.current())
+        cases.add_followup(
+            session,
+            found,
+            form.message.data,
+            files,
+            storage.current(),
+            before_commit=lambda _entry: receipts.claim(session, form_id, found.case, token),
+        )
+    except receipts.AlreadyFiled:
+        return True
     except cases.CaseClosed as exc:
         raise FollowupRefused from exc
     except storage.StoreUnavailable as exc:

@@ -145,6 +145,10 @@ def deactivate(session: Session, admin: Officer, target: Officer) -> None:
 
 SETTING_NAMES = (
     "municipality_name",
+    "contact_address",
+    "contact_phone",
+    "contact_email",
+    "contact_hours",
     *(f"{kind}_days.{channel}" for channel in CHANNELS for kind in ("ack", "answer")),
     "attachment_max_file",
     "attachment_max_total",

@@ -15,15 +15,26 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from .. import audit, crest, db, settings
+from .. import register_import as register_import_module
 from ..forms import Form
 from ..i18n import CHANNEL_LABELS
 from ..models import CHANNELS, AuditEntry, Officer, Role
 from ..sessions import current_officer, current_private_key, login_required
 from . import accounts
-from .forms import MB, AuditFilterForm, ChannelForm, CrestForm, EmptyForm, NewOfficerForm, SettingsForm
+from .forms import (
+    MB,
+    AuditFilterForm,
+    ChannelForm,
+    CrestForm,
+    EmptyForm,
+    ImportForm,
+    NewOfficerForm,
+    SettingsForm,
+)
 from .views import bp
 
 AUDIT_PAGE = 100
+CONTACT_SETTINGS = ("contact_address", "contact_phone", "contact_email", "contact_hours")
 
 
 def _officer_or_404(officer_id: int) -> Officer:
@@ -186,6 +197,8 @@ def admin_deactivate(officer_id: int) -> Response:
 def _settings_initial() -> dict[str, object]:
     session = db.session()
     data: dict[str, object] = {"municipality_name": settings.get(session, "municipality_name")}
+    for name in CONTACT_SETTINGS:
+        data[name] = settings.get(session, name)
     for channel in CHANNELS:
         limits = settings.deadlines(session, channel)
         data[f"ack_days_{channel}"] = limits.acknowledge_days
@@ -267,6 +280,8 @@ def admin_settings() -> Response | tuple[str, int]:
     form = SettingsForm(data=_settings_initial()) if request.method == "GET" else SettingsForm()
     if form.validate_on_submit():
         values = {"municipality_name": (form.municipality_name.data or "").strip()}
+        for name in CONTACT_SETTINGS:
+            values[name] = (form[name].data or "").strip()
         for channel in CHANNELS:
             values[f"ack_days.{channel}"] = str(form[f"ack_days_{channel}"].data)
             values[f"answer_days.{channel}"] = str(form[f"answer_days_{channel}"].data)
@@ -317,3 +332,31 @@ def admin_audit() -> tuple[str, int]:
         checkpoint_genuine=checkpoint is not None and audit.checkpoint_genuine(checkpoint),
         filters={k: v for k, v in request.args.items() if k in ("actor", "action", "target") and v},
     ), 200
+
+
+# --- importing a paper register ------------------------------------------------------------------------
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required(Role.ADMIN)
+def register_import() -> tuple[str, int]:
+    """Import an existing register (XLSX or CSV): all rows or none, each bad row named by its line."""
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return render_template("officer/import.html", form=form), 400 if request.method == "POST" else 200
+    upload = form.register.data
+    limit = register_import_module.MAX_BYTES + 1
+    data = upload.stream.read(limit) if upload and hasattr(upload, "stream") else b""
+    name = str(getattr(upload, "filename", "") or "")
+    session = db.session()
+    officer = current_officer()
+    try:
+        if not data:
+            raise register_import_module.RegisterInvalid([register_import_module.LineError(0, "empty")])
+        result = register_import_module.import_file(session, data, name, officer.username, officer)
+    except register_import_module.RegisterInvalid as exc:
+        session.rollback()
+        errors = [register_import_module.describe(e) for e in exc.errors]
+        return render_template("officer/import.html", form=form, errors=errors), 400
+    session.commit()
+    return render_template("officer/import.html", form=ImportForm(formdata=None), result=result), 200

@@ -17,14 +17,24 @@ from wtforms.fields.choices import SelectChoice
 from .. import attachments, audit, cases, crypto, dates, db, filenames, storage
 from ..answers import publishing
 from ..i18n import CHANNEL_LABELS
-from ..models import Agency, Case, Channel, EntryKind, KeyKind, Officer, PublishedAnswer, Role, Status
+from ..models import Agency, Case, EntryKind, KeyKind, Officer, Status
 from ..sessions import current_officer, current_private_key, login_required
 from . import accounts, queue
-from .forms import AssignForm, EmptyForm, NoteForm, PublishForm, ReferForm, ReplyForm, StatusForm
+from .forms import (
+    AssignForm,
+    DuplicateForm,
+    EmptyForm,
+    NoteForm,
+    PublishForm,
+    ReferForm,
+    ReplyForm,
+    StatusForm,
+)
 from .views import CASE_ROLES, bp
 
 KIND_LABELS = {
     "received": _l("Received"),
+    "satisfaction": _l("The citizen's rating of the handling"),
     "followup": _l("Follow-up from the citizen"),
     "reply": _l("Reply to the citizen"),
     "status": _l("Status changed"),
@@ -46,6 +56,28 @@ def internal_flags(case: Case) -> list[bool]:
             or (entry.kind == EntryKind.STATUS and entry.key == KeyKind.INTERNAL)
         )
     return flags
+
+
+# Every refusal of a case operation, in words, in one place (the operations raise, the views map).
+def refusal(exc: Exception) -> str:
+    if isinstance(exc, cases.AlreadyAcknowledged):
+        return _("This case has been acknowledged already.")
+    if isinstance(exc, cases.CaseClosed):
+        return _("The case is closed: reopen it (change its status) before replying.")
+    if isinstance(exc, cases.NotEligible):
+        return _("Choose an officer who holds this channel.")
+    if isinstance(exc, publishing.NoConsent):
+        return _("The asker did not agree to publication.")
+    if isinstance(exc, cases.DuplicateRefused):
+        return {
+            "self": _("A case cannot be a duplicate of itself (or of a case already joined with it)."),
+            "not_found": _("There is no case with that number in this channel."),
+            "already": _("This case is already joined with that one."),
+        }[exc.reason]
+    return _("That change does not apply to this case as it is now.")
+
+
+REFUSED = (cases.InvalidTransition, cases.CaseClosed, cases.DuplicateRefused, publishing.NoConsent)
 
 
 @dataclass
@@ -71,9 +103,8 @@ def open_case(case_id: int) -> Opened:
     return Opened(officer, case, keys)
 
 
-def _forms(opened: Opened, bound: dict[str, FlaskForm]) -> dict[str, Any]:
+def _forms(case: Case, bound: dict[str, FlaskForm]) -> dict[str, Any]:
     """Every action form of the case page; the bound one keeps what was typed and its errors."""
-    case = opened.case
     assign = bound.get("assign_form") or AssignForm(formdata=None, officer=str(case.assignee_id or ""))
     assign.officer.choices = assignee_choices(case)
     current_status = case.status if case.status != Status.NEW else None
@@ -84,6 +115,7 @@ def _forms(opened: Opened, bound: dict[str, FlaskForm]) -> dict[str, Any]:
         "note_form": bound.get("note_form") or NoteForm(formdata=None),
         "assign_form": assign,
         "refer_form": bound.get("refer_form") or ReferForm(formdata=None),
+        "duplicate_form": bound.get("duplicate_form") or DuplicateForm(formdata=None),
         "unpublish_form": EmptyForm(formdata=None),
         "publish_form": bound.get("publish_form"),
     }
@@ -95,33 +127,44 @@ def assignee_choices(case: Case) -> list[SelectChoice]:
 
 
 def _render(
-    opened: Opened,
+    case_id: int,
     status: int = 200,
     bound: dict[str, FlaskForm] | None = None,
     error: dict[str, str] | None = None,
 ) -> tuple[str, int]:
+    """The case page: opening it decrypts it, marks it seen and puts the view on the record."""
+    officer = current_officer()
     session = db.session()
-    view = cases.officer_view(session, opened.case, opened.keys)
-    if view.damaged:  # shown in place of each item as "cannot be decrypted", and put on the record
-        cases.record_damage(session, opened.officer.username, opened.case, view.damaged)
+    try:
+        view = cases.open_for_officer(session, officer, current_private_key(), case_id)
+    except cases.CaseUndecryptable:  # the officer may see the case, but its sealed keys were altered
+        damaged = cases.get_for_officer(session, case_id, officer.channels)
+        cases.record_damage(session, officer.username, damaged, ["case keys"])
         session.commit()
-    can_publish = opened.case.channel == Channel.QUESTION and bool(view.submission.get("publish_ok"))
-    forms = _forms(opened, bound or {})
+        return render_template("officer/case_damaged.html", case=damaged), 200
+    except cases.CaseNotFound:
+        abort(404)
+    case = view.case
+    if view.damaged:  # shown in place of each item as "cannot be decrypted", and put on the record
+        cases.record_damage(session, officer.username, case, view.damaged)
+    session.commit()
+    can_publish = publishing.may_publish(case, view.body)
+    forms = _forms(case, bound or {})
     if can_publish and forms["publish_form"] is None:
         replies = [item.text for item in view.timeline if item.kind == "reply" and item.text]
         forms["publish_form"] = PublishForm(
-            formdata=None, question=view.submission.get("details", ""), answer=replies[-1] if replies else ""
+            formdata=None, question=view.body.details, answer=replies[-1] if replies else ""
         )
     return render_template(
         "officer/case.html",
         view=view,
-        late=queue.overdue_kinds(opened.case, dates.now()),
-        internal_flags=internal_flags(opened.case),
+        late=queue.overdue_kinds(case, dates.now()),
+        internal_flags=internal_flags(case),
         kind_labels=KIND_LABELS,
-        case=opened.case,
-        channel_label=CHANNEL_LABELS.get(opened.case.channel),
+        case=case,
+        channel_label=CHANNEL_LABELS.get(case.channel),
         can_publish=can_publish,
-        published=publishing.for_case(session, opened.case.id),
+        published=publishing.for_case(session, case.id),
         action_errors=error or {},
         **forms,
     ), status
@@ -137,109 +180,80 @@ def case_page(case_id: int) -> tuple[str, int]:
         abort(404)
     if case.purged_at is not None:  # retention deleted the content; the figures stay
         return render_template("officer/case_purged.html", case=case), 200
-    opened = open_case(case_id)
-    session = db.session()
-    audit.record(session, opened.officer.username, "case.view", opened.case.id)
-    session.commit()
-    return _render(opened)
-
-
-def _done(opened: Opened, message: str) -> Response:
-    db.session().commit()
-    flash(message, "success")
-    return redirect(url_for("officer.case_page", case_id=opened.case.id), code=303)
+    return _render(case_id)
 
 
 def _act(
-    case_id: int, form: FlaskForm, name: str, action: Callable[[Opened], str | None]
+    case_id: int,
+    form: FlaskForm,
+    name: str,
+    action: Callable[[Opened], object],
+    said: Callable[[], str] | None = None,
 ) -> Response | tuple[str, int]:
-    """Validate `form`; run `action` (which returns an error message or None); commit and go back."""
+    """Validate `form`, run the one operation `action` calls, commit and go back to the case (303);
+    a refusal or an invalid form shows the case page again with the message beside that form."""
     opened = open_case(case_id)
     if isinstance(form, AssignForm):
         form.officer.choices = assignee_choices(opened.case)
     error = None
     if form.validate_on_submit():
         try:
-            error = action(opened)
-        except cases.InvalidTransition:
-            error = _("That change does not apply to this case as it is now.")
-        if error is None:
-            return _done(opened, _("Saved."))
+            action(opened)
+        except REFUSED as exc:
+            error = refusal(exc)
+        else:
+            db.session().commit()
+            flash(" ".join([_("Saved."), said() if said else ""]).strip(), "success")
+            return redirect(url_for("officer.case_page", case_id=case_id), code=303)
         db.session().rollback()
-    # The page shows the decrypted case again: a case view, on the record like the GET.
-    audit.record(db.session(), opened.officer.username, "case.view", opened.case.id)
-    db.session().commit()
-    return _render(opened, 400, {name: form}, {name: error} if error else None)
+    return _render(case_id, 400, {name: form}, {name: error} if error else None)
 
 
 @bp.post("/cases/<int:case_id>/acknowledge")
 @login_required(*CASE_ROLES, hide=True)
 def acknowledge(case_id: int) -> Response | tuple[str, int]:
-    def run(o: Opened) -> str | None:
-        if o.case.status != Status.NEW:
-            return _("This case has been acknowledged already.")
-        cases.acknowledge(db.session(), o.case, o.officer, o.keys)
-        audit.record(db.session(), o.officer.username, "case.acknowledge", o.case.id)
-        return None
-
-    return _act(case_id, EmptyForm(), "ack_form", run)
-
-
-def _note_kind(note: str | None, public: bool) -> str:
-    if not note:
-        return "-"
-    return "public" if public else "internal"
+    return _act(
+        case_id, EmptyForm(), "ack_form", lambda o: cases.acknowledge(db.session(), o.case, o.officer, o.keys)
+    )
 
 
 @bp.post("/cases/<int:case_id>/status")
 @login_required(*CASE_ROLES, hide=True)
 def change_status(case_id: int) -> Response | tuple[str, int]:
     form = StatusForm()
-
-    def run(o: Opened) -> str | None:
-        status = Status(form.status.data)
-        public = bool(form.public.data)
-        cases.change_status(
-            db.session(), o.case, o.officer, o.keys, status, form.note.data or "", public=public
-        )
-        audit.record(
-            db.session(),
-            o.officer.username,
-            "case.status",
-            o.case.id,
-            f"status={status.value}; note={_note_kind(form.note.data, public)}",
-        )
-        return None
-
-    return _act(case_id, form, "status_form", run)
+    return _act(
+        case_id,
+        form,
+        "status_form",
+        lambda o: cases.change_status(
+            db.session(), o.case, o.officer, o.keys, Status(form.status.data), form.note.data or "",
+            public=bool(form.public.data),
+        ),
+    )
 
 
 @bp.post("/cases/<int:case_id>/reply")
 @login_required(*CASE_ROLES, hide=True)
 def reply(case_id: int) -> Response | tuple[str, int]:
     form = ReplyForm()
-
-    def run(o: Opened) -> str | None:
-        if o.case.is_closed:
-            return _("The case is closed: reopen it (change its status) before replying.")
-        cases.reply(db.session(), o.case, o.officer, o.keys, form.message.data or "")
-        audit.record(db.session(), o.officer.username, "case.reply", o.case.id)
-        return None
-
-    return _act(case_id, form, "reply_form", run)
+    return _act(
+        case_id,
+        form,
+        "reply_form",
+        lambda o: cases.reply(db.session(), o.case, o.officer, o.keys, form.message.data or ""),
+    )
 
 
 @bp.post("/cases/<int:case_id>/note")
 @login_required(*CASE_ROLES, hide=True)
 def note(case_id: int) -> Response | tuple[str, int]:
     form = NoteForm()
-
-    def run(o: Opened) -> str | None:
-        cases.add_note(db.session(), o.case, o.officer, o.keys, form.note.data or "")
-        audit.record(db.session(), o.officer.username, "case.note", o.case.id)
-        return None
-
-    return _act(case_id, form, "note_form", run)
+    return _act(
+        case_id,
+        form,
+        "note_form",
+        lambda o: cases.add_note(db.session(), o.case, o.officer, o.keys, form.note.data or ""),
+    )
 
 
 @bp.post("/cases/<int:case_id>/assign")
@@ -247,22 +261,12 @@ def note(case_id: int) -> Response | tuple[str, int]:
 def assign(case_id: int) -> Response | tuple[str, int]:
     form = AssignForm()
 
-    def run(o: Opened) -> str | None:
+    def run(o: Opened) -> object:
         session = db.session()
-        assignee = None
-        if form.officer.data:
-            assignee = session.get(Officer, int(form.officer.data))
-            if assignee is None:
-                return _("Choose an officer who holds this channel.")
-        cases.assign(session, o.case, o.officer, assignee)
-        audit.record(
-            session,
-            o.officer.username,
-            "case.assign",
-            o.case.id,
-            f"assignee={assignee.username if assignee else '-'}",
-        )
-        return None
+        assignee = session.get(Officer, int(form.officer.data)) if form.officer.data else None
+        if form.officer.data and assignee is None:
+            raise cases.NotEligible(form.officer.data)
+        return cases.assign(session, o.case, o.officer, assignee)
 
     return _act(case_id, form, "assign_form", run)
 
@@ -271,61 +275,62 @@ def assign(case_id: int) -> Response | tuple[str, int]:
 @login_required(*CASE_ROLES, hide=True)
 def refer(case_id: int) -> Response | tuple[str, int]:
     form = ReferForm()
-
-    def run(o: Opened) -> str | None:
-        agency = Agency(form.agency.data)
-        public = bool(form.public.data)
-        cases.refer(
+    return _act(
+        case_id,
+        form,
+        "refer_form",
+        lambda o: cases.refer(
             db.session(),
             o.case,
             o.officer,
             o.keys,
-            agency,
+            Agency(form.agency.data),
             (form.reference.data or "").strip(),
-            form.referred_on.data or "",
+            form.referred_on.day.isoformat() if form.referred_on.day else "",
             form.note.data or "",
-            public=public,
-        )
-        audit.record(db.session(), o.officer.username, "case.refer", o.case.id, f"agency={agency.value}")
-        return None
+            public=bool(form.public.data),
+        ),
+        said=form.referred_on.read_back,
+    )
 
-    return _act(case_id, form, "refer_form", run)
+
+@bp.post("/cases/<int:case_id>/duplicate")
+@login_required(*CASE_ROLES, hide=True)
+def duplicate(case_id: int) -> Response | tuple[str, int]:
+    form = DuplicateForm()
+    return _act(
+        case_id,
+        form,
+        "duplicate_form",
+        lambda o: cases.mark_duplicate(db.session(), o.case, o.officer, o.keys, form.case_id()),
+    )
 
 
 @bp.post("/cases/<int:case_id>/publish")
 @login_required(*CASE_ROLES, hide=True)
 def publish(case_id: int) -> Response | tuple[str, int]:
     form = PublishForm()
-
-    def run(o: Opened) -> str | None:
-        session = db.session()
-        view = cases.officer_view(session, o.case, o.keys)
-        if o.case.channel != Channel.QUESTION or not view.submission.get("publish_ok"):
-            return _("The asker did not agree to publication.")
-        answer = publishing.publish(
-            session, o.case, o.officer, form.question.data or "", form.answer.data or ""
-        )
-        audit.record(session, o.officer.username, "answer.publish", o.case.id, f"answer={answer.id}")
-        return None
-
-    return _act(case_id, form, "publish_form", run)
+    return _act(
+        case_id,
+        form,
+        "publish_form",
+        lambda o: publishing.publish_answer(
+            db.session(), o.case, o.officer, cases.submission_of(o.case, o.keys),
+            form.question.data or "", form.answer.data or "",
+        ),
+    )
 
 
 @bp.post("/answers/<int:answer_id>/unpublish")
 @login_required(*CASE_ROLES, hide=True)
 def unpublish(answer_id: int) -> Response:
-    officer = current_officer()
     session = db.session()
-    answer = session.get(PublishedAnswer, answer_id)
-    if answer is None or not EmptyForm().validate_on_submit():
+    if not EmptyForm().validate_on_submit():
         abort(404)
-    case = session.get(Case, answer.case_id) if answer.case_id is not None else None
-    if case is None and officer.role != Role.ADMIN:
+    try:
+        case = publishing.unpublish_answer(session, current_officer(), answer_id)
+    except publishing.AnswerNotFound:
         abort(404)
-    if case is not None and case.channel not in officer.channels:
-        abort(404)
-    publishing.unpublish(session, answer)
-    audit.record(session, officer.username, "answer.unpublish", answer.case_id, f"answer={answer_id}")
     session.commit()
     flash(_("The answer is no longer published."), "success")
     if case is not None:

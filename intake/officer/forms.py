@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -34,11 +34,12 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from .. import dates
 from ..forms import Form
 from ..i18n import AGENCY_LABELS, CATEGORY_LABELS, CHANNEL_LABELS, ROLE_LABELS, SOURCE_LABELS, STATUS_LABELS
+from ..i18n import lang as current_lang
 from ..models import Source, Status
+from ..web_receipts import OneTime
 
 TEXT_MAX = 20_000
 PASSWORD_MIN = 10
-OLDEST_OFFLINE_DAYS = 366
 MB = 1024 * 1024
 
 
@@ -49,6 +50,46 @@ def _choices(labels: dict[str, Any], values: list[str] | None = None) -> list[Se
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+EXAMPLE_DATE = dates.EXAMPLE_DATE
+
+
+class ThaiDateField(StringField):
+    """A date typed as YYYY-MM-DD (or D/M/YYYY) with a Buddhist Era year (2400 or above) or a Christian
+    one; `day` is the date read, `era` which year it was ("be" or "ce"), shown back in the field's hint."""
+
+    def __init__(self, label: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("validators", [DataRequired()])
+        render_kw = kwargs.setdefault("render_kw", {})
+        render_kw.setdefault("inputmode", "numeric")
+        render_kw.setdefault("autocomplete", "off")
+        render_kw.setdefault("placeholder", EXAMPLE_DATE)
+        super().__init__(label, **kwargs)
+        self.day: date | None = None
+        self.era: str | None = None
+
+    def pre_validate(self, form: Any) -> None:
+        self.day, self.era = None, None
+        text = (self.data or "").strip()
+        if not text:
+            return
+        try:
+            typed = dates.parse_typed_date(text)
+        except ValueError as exc:
+            raise ValidationError(
+                _l("Write the date as YYYY-MM-DD, for example %(example)s.", example=EXAMPLE_DATE)
+            ) from exc
+        self.day, self.era = typed.day, typed.era
+
+    def read_back(self) -> str:
+        """What was read, in words: "15 มีนาคม 2569 (read as a Buddhist Era year)"."""
+        if self.day is None:
+            return ""
+        shown = dates.format_date(self.day, current_lang())
+        if self.era == "be":
+            return str(_l("Read as %(date)s (the year was taken as Buddhist Era).", date=shown))
+        return str(_l("Read as %(date)s (the year was taken as Christian Era).", date=shown))
 
 
 # --- sign-in -------------------------------------------------------------------------------------
@@ -110,40 +151,58 @@ class StatusForm(Form):
         _l("New status"),
         choices=[SelectChoice(s.value, STATUS_LABELS[s.value]) for s in Status if s != Status.NEW],
         validators=[InputRequired()],
+        id="status-status",
     )
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=TEXT_MAX)])
-    public = BooleanField(_l("Show this note to the citizen on the tracking page"))
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=TEXT_MAX)], id="status-note")
+    public = BooleanField(_l("Show this note to the citizen on the tracking page"), id="status-public")
 
 
 class ReplyForm(Form):
-    message = TextAreaField(_l("Reply to the citizen"), validators=[DataRequired(), Length(max=TEXT_MAX)])
+    message = TextAreaField(
+        _l("Reply to the citizen"), validators=[DataRequired(), Length(max=TEXT_MAX)], id="reply-message"
+    )
 
 
 class NoteForm(Form):
-    note = TextAreaField(_l("Internal note"), validators=[DataRequired(), Length(max=TEXT_MAX)])
+    note = TextAreaField(
+        _l("Internal note"), validators=[DataRequired(), Length(max=TEXT_MAX)], id="internal-note"
+    )
 
 
 class AssignForm(Form):
-    officer = SelectField(_l("Assign to"), choices=[], validators=[Optional()])
+    officer = SelectField(_l("Assign to"), choices=[], validators=[Optional()], id="assign-officer")
+
+
+class DuplicateForm(Form):
+    duplicate_of = StringField(
+        _l("Number of the case it repeats"),
+        validators=[DataRequired()],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+        id="duplicate-of",
+    )
+
+    def validate_duplicate_of(self, field: StringField) -> None:
+        text = (field.data or "").strip().lstrip("#").strip()
+        if not text.isascii() or not text.isdigit() or len(text) > 9:
+            raise ValidationError(_l("Write the case number, for example 125."))
+
+    def case_id(self) -> int:
+        return int((self.duplicate_of.data or "").strip().lstrip("#").strip())
 
 
 class ReferForm(Form):
-    agency = SelectField(_l("Agency"), choices=_choices(AGENCY_LABELS), validators=[InputRequired()])
-    reference = StringField(_l("Their reference number"), validators=[Optional(), Length(max=100)])
-    referred_on = StringField(
-        _l("Date of referral (YYYY-MM-DD)"),
-        validators=[DataRequired()],
-        render_kw={"type": "date"},
+    agency = SelectField(
+        _l("Agency"), choices=_choices(AGENCY_LABELS), validators=[InputRequired()], id="refer-agency"
     )
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=TEXT_MAX)])
-    public = BooleanField(_l("Show this note to the citizen on the tracking page"))
+    reference = StringField(
+        _l("Their reference number"), validators=[Optional(), Length(max=100)], id="refer-reference"
+    )
+    referred_on = ThaiDateField(_l("Date of referral"), id="refer-referred-on")
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=TEXT_MAX)], id="refer-note")
+    public = BooleanField(_l("Show this note to the citizen on the tracking page"), id="refer-public")
 
-    def validate_referred_on(self, field: StringField) -> None:
-        try:
-            day = dates.parse_local_date(field.data or "")
-        except ValueError as exc:
-            raise ValidationError(_l("Enter a date as YYYY-MM-DD.")) from exc
-        if day > dates.local_date(dates.now()):
+    def validate_referred_on(self, field: ThaiDateField) -> None:
+        if field.day is not None and field.day > dates.local_date(dates.now()):
             raise ValidationError(_l("The date cannot be in the future."))
 
 
@@ -161,16 +220,15 @@ class PublishForm(Form):
 OFFLINE_SOURCES = [s.value for s in Source if s != Source.WEB]
 
 
-class IntakeForm(Form):
+class IntakeForm(OneTime, Form):
     channel = SelectField(_l("Channel"), choices=[], validators=[InputRequired()])
     source = SelectField(
         _l("How it reached us"),
         choices=_choices(SOURCE_LABELS, OFFLINE_SOURCES),
         validators=[InputRequired()],
     )
-    received_at = StringField(
-        _l("Date received (YYYY-MM-DD)"), validators=[DataRequired()], render_kw={"type": "date"}
-    )
+    received_at = ThaiDateField(_l("Date received"))
+    confirm_old_date = BooleanField(_l("Yes, the date is right: the case is that old"))
     category = SelectField(
         _l("Category (corruption complaints)"),
         choices=[SelectChoice("", _l("Not specified")), *_choices(CATEGORY_LABELS)],
@@ -180,23 +238,41 @@ class IntakeForm(Form):
     attachments = MultipleFileField(_l("Files (scans, photos)"))
     contact = TextAreaField(_l("Contact details (optional)"), validators=[Optional(), Length(max=1000)])
 
-    def validate_received_at(self, field: StringField) -> None:
-        try:
-            day = dates.parse_local_date(field.data or "")
-        except ValueError as exc:
-            raise ValidationError(_l("Enter a date as YYYY-MM-DD.")) from exc
-        today = dates.local_date(dates.now())
-        if day > today:
+    def old_date_limit(self) -> date:
+        """The first day of the previous fiscal year: an earlier date asks for confirmation."""
+        start, _end = dates.fiscal_year_bounds(dates.fiscal_year_of(dates.now()) - 1)
+        return dates.local_date(start)
+
+    def needs_confirmation(self) -> bool:
+        day = self.received_at.day
+        return day is not None and day < self.old_date_limit()
+
+    def validate_received_at(self, field: ThaiDateField) -> None:
+        if field.day is None:
+            return
+        if field.day > dates.local_date(dates.now()):
             raise ValidationError(_l("The date cannot be in the future."))
-        if day < today - timedelta(days=OLDEST_OFFLINE_DAYS):
-            raise ValidationError(_l("The date is more than a year ago: check it."))
+        if self.needs_confirmation() and not self.confirm_old_date.data:
+            raise ValidationError(
+                _l(
+                    "This date is before %(start)s, the start of the previous fiscal year. If it is "
+                    "right (a case from an old register, say), tick the box below to confirm it.",
+                    start=dates.format_date(self.old_date_limit(), current_lang()),
+                )
+            )
 
     def received_day(self) -> date:
-        return dates.parse_local_date(self.received_at.data or "")
+        day = self.received_at.day
+        assert day is not None  # noqa: S101 - validated
+        return day
 
     def validate_category(self, field: SelectField) -> None:
         if field.data and self.channel.data != "corruption":
             raise ValidationError(_l("A category applies to corruption complaints only."))
+
+
+class ImportForm(Form):
+    register = FileField(_l("Register file (XLSX or CSV)"))
 
 
 # --- administration ------------------------------------------------------------------------------
@@ -214,7 +290,13 @@ class NewOfficerForm(Form):
         ],
         render_kw={"autocapitalize": "none", "autocomplete": "off"},
     )
-    role = SelectField(_l("Role"), choices=_choices(ROLE_LABELS), validators=[InputRequired()])
+    # Least privileged first, and the default: an executive reads reports only, never case content.
+    role = SelectField(
+        _l("Role"),
+        choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ("executive", "officer", "admin")],
+        default="executive",
+        validators=[InputRequired()],
+    )
     channels = MultiCheckboxField(_l("Channels"), choices=_choices(CHANNEL_LABELS))
 
     def validate_channels(self, field: MultiCheckboxField) -> None:
@@ -234,6 +316,10 @@ class SettingsForm(Form):
     municipality_name = StringField(
         _l("Name of the municipality"), validators=[DataRequired(), Length(max=200)]
     )
+    contact_address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)])
+    contact_phone = StringField(_l("Telephone"), validators=[Optional(), Length(max=100)])
+    contact_email = StringField(_l("E-mail"), validators=[Optional(), Length(max=200)])
+    contact_hours = TextAreaField(_l("Office hours"), validators=[Optional(), Length(max=300)])
     ack_days_corruption = days_field(_l("Corruption: days to acknowledge"))
     answer_days_corruption = days_field(_l("Corruption: days to answer"))
     ack_days_feedback = days_field(_l("Feedback: days to acknowledge"))

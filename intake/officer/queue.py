@@ -1,7 +1,17 @@
-"""The triage queue: plaintext columns only (channel, status, source, dates, assignee), never content.
+"""The triage queue: plaintext columns (channel, status, source, dates, assignee), and a short subject.
 
-Only the officer's granted channels are ever queried. Pages are LIMIT/OFFSET over indexed columns
-(channel, status, received_at) and (answer_due_at), with the id as tie-breaker so the order is stable.
+Only the officer's granted channels are ever queried. The queue opens on the open cases, the nearest
+deadline first (the acknowledgement deadline until acknowledged, then the answer deadline until answered),
+so overdue cases come first; cases with no deadline left come last (a view that takes in closed cases,
+which have none, is newest first). Pages are LIMIT/OFFSET with the id as tie-breaker so the order is
+stable.
+
+"Needs attention": the citizen did something (a new case, a follow-up, a new file) that no officer of the
+channel has opened since (`Case.needs_attention`, set by the citizen's operations, cleared by opening the
+case). Both it and the next deadline (`Case.next_due_at`) are columns kept by cases.py, each at the head of
+an index, so that neither the order nor the count reads every open case.
+The subject of each row (the first words of the submission) is decrypted for the officer's own channels by
+cases.subjects; the view of the queue, with the cases whose subjects it showed, is on the audit trail.
 """
 
 from __future__ import annotations
@@ -10,18 +20,19 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from math import ceil
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, UnaryExpression, and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import dates
-from ..models import CLOSED_STATUSES, Case, Source, Status
+from .. import audit, dates
+from ..models import CLOSED_STATUSES, Case, Officer, Source, Status
 
 PAGE_SIZE = 50
 OPEN = "open"
 ALL = "all"
 OPEN_STATUSES = tuple(s.value for s in Status if s.value not in CLOSED_STATUSES)
-SORTS = ("received", "received_asc", "due")
+SORTS = ("due", "received", "received_asc")  # "due": the nearest deadline first (the default)
 
 
 @dataclass
@@ -31,7 +42,8 @@ class QueueFilter:
     source: str | None = None
     assignee: str | None = None  # "me", "none", or an officer id
     overdue: bool = False
-    sort: str = "received"
+    attention: bool = False
+    sort: str = "due"
     page: int = 1
 
     @classmethod
@@ -49,7 +61,7 @@ class QueueFilter:
         assignee = args.get("assignee") or None
         if assignee not in ("me", "none") and not re.fullmatch(r"[0-9]{1,9}", assignee or ""):
             assignee = None
-        sort = args.get("sort") or "received"
+        sort = args.get("sort") or "due"
         try:
             page = max(1, min(int(args.get("page") or 1), 100_000))
         except ValueError:
@@ -60,7 +72,8 @@ class QueueFilter:
             source=source,
             assignee=assignee,
             overdue=args.get("overdue") in ("1", "on", "true", "yes"),
-            sort=sort if sort in SORTS else "received",
+            attention=args.get("attention") in ("1", "on", "true", "yes"),
+            sort=sort if sort in SORTS else "due",
             page=page,
         )
 
@@ -72,7 +85,8 @@ class QueueFilter:
             "source": self.source,
             "assignee": self.assignee,
             "overdue": "1" if self.overdue else None,
-            "sort": self.sort if self.sort != "received" else None,
+            "attention": "1" if self.attention else None,
+            "sort": self.sort if self.sort != "due" else None,
         }
         values.update(changes)
         return {k: v for k, v in values.items() if v not in (None, "")}
@@ -86,6 +100,12 @@ class QueuePage:
     pages: int
     counts: dict[str, int] = field(default_factory=dict)
     closed_since: datetime | None = None  # closed statuses are counted for cases received since then
+    attention: int = 0  # open cases needing attention, within the filter's channels
+
+
+def attention_clause() -> ColumnElement[bool]:
+    """Citizen activity that no officer of the channel has opened since."""
+    return Case.needs_attention.is_(True)
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
@@ -111,11 +131,11 @@ def overdue_kinds(case: Case, now: datetime) -> list[str]:
 
 
 def _conditions(
-    flt: QueueFilter, channels: set[str], officer_id: int, now: datetime
+    flt: QueueFilter, channels: set[str], officer_id: int, now: datetime, channel: Any = Case.channel
 ) -> list[ColumnElement[bool]]:
     wanted = sorted(channels & {flt.channel}) if flt.channel else sorted(channels)
     # Purged cases (retention) stay listed: their metadata counts; their page says the content is gone.
-    conds: list[ColumnElement[bool]] = [Case.channel.in_(wanted)]
+    conds: list[ColumnElement[bool]] = [channel.in_(wanted)]
     if flt.source:
         conds.append(Case.source == flt.source)
     if flt.assignee == "me":
@@ -126,6 +146,8 @@ def _conditions(
         conds.append(Case.assignee_id == int(flt.assignee))
     if flt.overdue:
         conds.append(overdue_clause(now))
+    if flt.attention:
+        conds.append(attention_clause())
     return conds
 
 
@@ -159,11 +181,19 @@ def fetch(
         total = int(session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
     pages = max(1, ceil(total / PAGE_SIZE))
     page = min(flt.page, pages)
-    if flt.sort == "due":
-        order = (Case.answer_due_at.asc(), Case.id.asc())
+    order: tuple[UnaryExpression[Any], ...]
+    if flt.sort == "due" and (flt.status == OPEN or flt.status in OPEN_STATUSES):
+        # Open cases always have a next deadline: read them in its order along ix_cases_next_due, which
+        # stops after a page. SQLite would rather take the channel's index and sort every open case: its
+        # `+channel` (the column, not indexed) keeps it on the deadline's index.
+        if session.get_bind().dialect.name == "sqlite":
+            plain = literal_column("+cases.channel", Case.channel.type)
+            where = _conditions(flt, channels, officer_id, now, plain) + _status_condition(flt.status)
+        where = [*where, Case.next_due_at.is_not(None)]
+        order = (Case.next_due_at.asc(), Case.id.asc())
     elif flt.sort == "received_asc":
         order = (Case.received_at.asc(), Case.id.asc())
-    else:
+    else:  # newest first; also "due" over closed cases, which have no deadline left
         order = (Case.received_at.desc(), Case.id.desc())
     rows = session.scalars(
         select(Case)
@@ -173,7 +203,25 @@ def fetch(
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
-    return QueuePage(list(rows), total, page, pages, counts, since)
+    attention = int(
+        session.scalar(
+            select(func.count())
+            .select_from(Case)
+            .where(*_conditions(QueueFilter(channel=flt.channel), channels, officer_id, now))
+            .where(Case.status.in_(OPEN_STATUSES), attention_clause())
+        )
+        or 0
+    )
+    return QueuePage(list(rows), total, page, pages, counts, since, attention)
+
+
+def record_view(
+    session: Session, officer: Officer, flt: QueueFilter, page: QueuePage, shown: dict[int, str]
+) -> None:
+    """Viewing the queue is on the record: the filter, and the cases whose subjects were decrypted."""
+    query = ";".join(f"{k}={v}" for k, v in flt.args(page=page.page).items())
+    listed = ",".join(str(c.id) for c in page.cases if c.id in shown) or "-"
+    audit.record(session, officer.username, "queue.view", None, f"{query}; subjects={listed}")
 
 
 def _counts(session: Session, where: list[ColumnElement[bool]]) -> dict[str, int]:

@@ -15,7 +15,10 @@ no BOM), so that it loads as it is into a spreadsheet, a database or an open-dat
   (see figures.py); ack_due, ack_on_time, ack_on_time_percent, ack_not_yet_due, answer_due,
   answer_on_time, answer_on_time_percent, answer_not_yet_due, median_days_to_acknowledge,
   median_days_to_close (channel rows); category_<category>_<count> for the corruption channel by category
-  (e.g. category_bribery_received); received and closed for the monthly rows;
+  (e.g. category_bribery_received); satisfaction_answers, satisfaction_1 .. satisfaction_5 and
+  satisfaction_average (channel rows); duplicates_set_aside (channel rows: received in the period and
+  closed as a duplicate of another case; every other figure counts such a pair once); received and
+  closed for the monthly rows;
 - value: an integer count, a percentage or a number of days with one decimal, or empty where the figure
   does not exist (a share with no case due, a median with no case).
 Rows with `all` are totals of the others: add up one level only.
@@ -109,6 +112,17 @@ def long_rows(report: Report) -> Iterator[tuple[str, ...]]:
         yield from _counts(period, ALL, source, report.by_source[source])
     for channel in (*CHANNELS, ALL):
         yield from _timeliness(period, channel, report.timeliness[ALL if channel == ALL else channel])
+    for channel in (*CHANNELS, ALL):
+        rated = report.satisfaction.get(channel)
+        if rated is None:
+            continue
+        yield period, channel, ALL, "satisfaction_answers", str(rated.answers)
+        for score in range(1, 6):
+            yield period, channel, ALL, f"satisfaction_{score}", str(rated.scores.get(score, 0))
+        yield period, channel, ALL, "satisfaction_average", _number(rated.mean)
+    for channel in CHANNELS:
+        yield period, channel, ALL, "duplicates_set_aside", str(report.duplicates.get(channel, 0))
+    yield period, ALL, ALL, "duplicates_set_aside", str(report.duplicates_total)
     for category in (*CATEGORIES, UNCATEGORISED):
         name = category or "none"
         counts = report.by_category[category]

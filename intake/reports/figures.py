@@ -17,9 +17,15 @@ Definitions (a case is counted by its `received_at`, an offline case by the date
 - median days to acknowledge: over the cases acknowledged within the period (received -> acknowledged);
   median days to close: over the cases closed within the period (received -> the closing status entry).
 - monthly: received per month by channel; closed per month (by the closing status entry) by channel.
+- duplicates: a case closed as a duplicate of another (`duplicate_of_id`) is set aside everywhere, so the
+  pair counts once: `counted()` is the one predicate every figure here, /stats and the ITA pages use. The
+  report says how many were set aside: duplicates received in the period, by channel.
+- satisfaction: the citizens' ratings (1..5) of the handling of their closed cases, given within the
+  period, by channel: number of answers, each score, the mean.
 
 Only what retention keeps is read: the case's plaintext columns and the STATUS entries' kind, at and
-status. Nothing here loops over cases in Python; durations' medians are found by window functions.
+status (the satisfaction score and its date are plaintext columns too). Nothing here loops over cases in
+Python; durations' medians are found by window functions.
 """
 
 from __future__ import annotations
@@ -127,6 +133,25 @@ class Timeliness:
 
 
 @dataclass
+class Satisfaction:
+    """Ratings of the handling given within the period (1 = very dissatisfied .. 5 = very satisfied)."""
+
+    scores: dict[int, int] = field(default_factory=lambda: dict.fromkeys(range(1, 6), 0))
+
+    @property
+    def answers(self) -> int:
+        return sum(self.scores.values())
+
+    @property
+    def mean(self) -> float | None:
+        return sum(k * n for k, n in self.scores.items()) / self.answers if self.answers else None
+
+    def add(self, other: Satisfaction) -> None:
+        for k, n in other.scores.items():
+            self.scores[k] = self.scores.get(k, 0) + n
+
+
+@dataclass
 class MonthFigures:
     month: date
     received: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
@@ -143,13 +168,7 @@ class MonthFigures:
 
 @dataclass
 class Report:
-    """Every figure of one period, as of one moment.
-
-    Still to come with the case-loop issue, and left out until that data exists (never estimated):
-    satisfaction by channel (a `satisfaction: dict[str, ...]` beside `timeliness`, its own table after the
-    timeliness table in tables.document) and duplicates set aside (counted apart from `received` in Counts
-    and named in the notes).
-    """
+    """Every figure of one period, as of one moment (duplicates set aside, see `counted`)."""
 
     period: Period
     as_of: datetime
@@ -158,6 +177,12 @@ class Report:
     by_category: dict[str, Counts]  # corruption channel only; UNCATEGORISED for none
     timeliness: dict[str, Timeliness]  # per channel, and "all"
     months: list[MonthFigures]
+    satisfaction: dict[str, Satisfaction] = field(default_factory=dict)  # per channel, and "all"
+    duplicates: dict[str, int] = field(default_factory=dict)  # set aside: received in the period
+
+    @property
+    def duplicates_total(self) -> int:
+        return sum(self.duplicates.values())
 
     @property
     def total(self) -> Counts:
@@ -218,6 +243,12 @@ class MedianRow(NamedTuple):
 # --- SQL building blocks -------------------------------------------------------------------------
 
 
+def counted() -> ColumnElement[bool]:
+    """The one predicate of every figure: a case closed as a duplicate of another is set aside, so that
+    the pair counts once (received, closed, timeliness, satisfaction), here, on /stats and on /ita."""
+    return Case.duplicate_of_id.is_(None)
+
+
 def _last_status(before: datetime, column: Any) -> ColumnElement[Any]:
     """The status (or time) of a case's last STATUS entry before `before`: history, not the current row."""
     return (
@@ -255,7 +286,7 @@ def _per_case(p: Period, dialect: str) -> CTE:
             _last_status(p.end, Entry.status).label("s1"),
             _last_status(p.end, Entry.at).label("t1"),
         )
-        .where(received < p.end)
+        .where(received < p.end, counted())
         .cte("per_case")
         .prefix_with("MATERIALIZED")
     )
@@ -318,7 +349,7 @@ def _count_rows(session: Session, p: Period, as_of: datetime) -> list[CountRow]:
 def _received_by_month(session: Session, p: Period) -> list[MonthRow]:
     sub = (
         select(Case.channel, _month_index(Case.received_at, p).label("month"))
-        .where(Case.received_at >= p.start, Case.received_at < p.end)
+        .where(Case.received_at >= p.start, Case.received_at < p.end, counted())
         .subquery("received")
     )
     stmt = select(sub.c.channel, sub.c.month, func.count()).group_by(sub.c.channel, sub.c.month)
@@ -333,7 +364,7 @@ def _median_rows(session: Session, p: Period) -> list[MedianRow]:
         literal("ack").label("metric"),
         Case.channel.label("channel"),
         cast(_seconds(Case.acknowledged_at, Case.received_at, dialect), Float).label("secs"),
-    ).where(Case.acknowledged_at >= p.start, Case.acknowledged_at < p.end)
+    ).where(Case.acknowledged_at >= p.start, Case.acknowledged_at < p.end, counted())
     close = select(
         literal("close").label("metric"),
         pc.c.channel.label("channel"),
@@ -361,6 +392,25 @@ def _median_rows(session: Session, p: Period) -> list[MedianRow]:
         func.sum(case((mid_t, 1), else_=0)),
     ).group_by(r.metric, r.channel)
     return [MedianRow(*row) for row in session.execute(stmt)]
+
+
+def _satisfaction_rows(session: Session, p: Period) -> list[Any]:
+    stmt = (
+        select(Case.channel, Case.satisfaction, func.count())
+        .where(Case.satisfied_at >= p.start, Case.satisfied_at < p.end, Case.satisfaction.is_not(None))
+        .where(counted())
+        .group_by(Case.channel, Case.satisfaction)
+    )
+    return list(session.execute(stmt).all())
+
+
+def _duplicate_rows(session: Session, p: Period) -> list[Any]:
+    stmt = (
+        select(Case.channel, func.count())
+        .where(Case.received_at >= p.start, Case.received_at < p.end, Case.duplicate_of_id.is_not(None))
+        .group_by(Case.channel)
+    )
+    return list(session.execute(stmt).all())
 
 
 # --- assembling ----------------------------------------------------------------------------------
@@ -396,7 +446,7 @@ def channel_counts(session: Session, p: Period, as_of: datetime | None = None) -
 
 def compute(session: Session, p: Period, as_of: datetime | None = None) -> Report:
     """All figures of period `p` as of `as_of` (default now: deadlines not yet passed are not due), in
-    three grouped queries."""
+    five grouped queries."""
     moment = as_of or dates.now()
     rows = _count_rows(session, p, moment)
     by_channel, by_source, by_category = _counts_from(rows)
@@ -430,6 +480,15 @@ def compute(session: Session, p: Period, as_of: datetime | None = None) -> Repor
         everything.median_ack_days = _days(overall["ack"][0] / overall["ack"][1])
     if overall["close"][1]:
         everything.median_close_days = _days(overall["close"][0] / overall["close"][1])
+    satisfaction = {c: Satisfaction() for c in (*CHANNELS, "all")}
+    for channel, score, n in _satisfaction_rows(session, p):
+        if channel in CHANNELS and int(score) in range(1, 6):
+            satisfaction[channel].scores[int(score)] += int(n)
+            satisfaction["all"].scores[int(score)] += int(n)
+    duplicates = dict.fromkeys(CHANNELS, 0)
+    for channel, n in _duplicate_rows(session, p):
+        if channel in CHANNELS:
+            duplicates[channel] += int(n)
     return Report(
         period=p,
         as_of=moment,
@@ -438,6 +497,8 @@ def compute(session: Session, p: Period, as_of: datetime | None = None) -> Repor
         by_category=by_category,
         timeliness=timeliness,
         months=months,
+        satisfaction=satisfaction,
+        duplicates=duplicates,
     )
 
 
@@ -463,5 +524,5 @@ def public_year(session: Session, p: Period, now: datetime | None = None) -> Pub
 
 
 def earliest_fiscal_year(session: Session) -> int | None:
-    first = session.scalar(select(func.min(Case.received_at)))
+    first = session.scalar(select(func.min(Case.received_at)).where(counted()))
     return None if first is None else dates.fiscal_year_of(first)

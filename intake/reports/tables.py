@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from .. import dates
 from ..i18n import CATEGORY_LABELS, CHANNEL_LABELS, SOURCE_LABELS, label, lang
 from ..models import CHANNELS
-from .figures import CATEGORIES, SOURCES, UNCATEGORISED, Counts, Report, Timeliness
+from .figures import CATEGORIES, SOURCES, UNCATEGORISED, Counts, Report, Satisfaction, Timeliness
 from .periods import Period
 
 # How a column's values are written: a count, a share (0..1), days (one decimal), or text.
@@ -203,6 +203,39 @@ def _deadline_tables(report: Report, channel: str) -> tuple[Table, Table]:
     return ack, answer
 
 
+SCORES = range(1, 6)
+
+
+def _satisfaction_table(report: Report, channel: str) -> Table:
+    """Citizens' ratings of the handling of their closed cases, given within the period (ITA e8)."""
+    table = Table(
+        "satisfaction",
+        _("Satisfaction with the handling of closed cases"),
+        _("Satisfaction"),
+        [channel, _("Answers"), *(str(n) for n in SCORES), _("Average (1–5)")],
+        [TEXT, INT, *(INT for _n in SCORES), DAYS],
+        groups=[("", 2), (_("Answers per score (1 very dissatisfied – 5 very satisfied)"), 5), ("", 1)],
+    )
+    names = [*((c, str(CHANNEL_LABELS[c])) for c in CHANNELS), ("all", _("All channels"))]
+    for key, name in names:
+        t: Satisfaction = report.satisfaction.get(key) or Satisfaction()
+        table.rows.append([name, t.answers, *(t.scores.get(n, 0) for n in SCORES), t.mean])
+    return table
+
+
+def duplicates_note(report: Report) -> str:
+    """How many duplicates were set aside: always said, zero included."""
+    per_channel = ", ".join(
+        f"{CHANNEL_LABELS[c]} {report.duplicates.get(c, 0)}" for c in CHANNELS
+    )
+    return _(
+        "Duplicates set aside: %(n)d cases received in the period were closed as duplicates of another "
+        "case (%(channels)s). Each is counted once, with the case it was joined with, in every figure.",
+        n=report.duplicates_total,
+        channels=per_channel,
+    )
+
+
 def notices(report: Report) -> list[str]:
     """Nothing received, said in words (zero is a figure, but a reader must not have to infer it)."""
     if report.empty:
@@ -246,9 +279,13 @@ def definitions(report: Report) -> list[str]:
             "close: over the cases closed within the period."
         )
     )
-    # Satisfaction by channel and duplicates set aside (case-loop issue) are defined here once their
-    # figures exist (`report` will carry them).
-    del report
+    out.append(
+        _(
+            "Satisfaction: the ratings citizens gave, once each, on how their closed case was handled, "
+            "counted in the period the rating was given; the average is over those answers."
+        )
+    )
+    out.append(duplicates_note(report))
     return out
 
 
@@ -263,7 +300,7 @@ def document(report: Report, municipality: str) -> Document:
         [(str(CHANNEL_LABELS[c]), report.by_channel[c]) for c in CHANNELS],
     )
     acknowledgement, answer = _deadline_tables(report, channel)
-    # The satisfaction table (by channel, from the case-loop issue) goes right after these two.
+    satisfaction = _satisfaction_table(report, channel)
     by_source = _counts_table(
         "sources",
         _("Cases by how they were received"),
@@ -319,7 +356,7 @@ def document(report: Report, municipality: str) -> Document:
         as_of=as_of,
         notices=notices(report),
         definitions=definitions(report),
-        tables=[by_channel, acknowledgement, answer, by_source, by_category, monthly],
+        tables=[by_channel, acknowledgement, answer, satisfaction, by_source, by_category, monthly],
         page_label=_("Page %(page)s of %(pages)s"),
         period_name=str(PERIOD_NAMES[report.period.code]),
         about_sheet=_("About this report"),

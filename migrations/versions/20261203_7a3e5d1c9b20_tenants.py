@@ -1,7 +1,7 @@
 """tenants: every municipality's rows carry its tenant; row-level security on PostgreSQL
 
 Revision ID: 7a3e5d1c9b20
-Revises: 5c1d0e7a2b94
+Revises: 9a93bb5fdbb3
 Create Date: 2026-12-03 12:00:00
 
 A `tenants` table (and `tenant_hosts`); a NOT NULL `tenant_id` on every table a municipality owns,
@@ -20,14 +20,15 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "7a3e5d1c9b20"
-down_revision = "5c1d0e7a2b94"
+down_revision = "9a93bb5fdbb3"
 branch_labels = None
 depends_on = None
 
 # Written out, not read from the models, so that this revision stays what it was.
 TENANT_TABLES = (
     "cases", "entries", "attachments", "officers", "grants", "channel_keys", "officer_sessions",
-    "audit_entries", "audit_checkpoints", "settings", "published_answers", "site_images",
+    "audit_entries", "audit_checkpoints", "settings", "published_answers", "site_images", "receipts",
+    "imported_rows",
 )
 CONDITION = (
     "(tenant_id = NULLIF(current_setting('intake.tenant_id', true), '')::integer"
@@ -108,15 +109,17 @@ def upgrade() -> None:
 
     with op.batch_alter_table("cases") as batch:
         for name in ("ix_cases_channel_status_received", "ix_cases_received_at", "ix_cases_answer_due_at",
-                     "ix_cases_channel_received"):
+                     "ix_cases_channel_received", "ix_cases_next_due", "ix_cases_attention"):
             batch.drop_index(name)
         batch.create_index("ix_cases_channel_status_received", ["tenant_id", "channel", "status", "received_at"])
         batch.create_index("ix_cases_received_at", ["tenant_id", "received_at"])
         batch.create_index("ix_cases_answer_due_at", ["tenant_id", "answer_due_at"])
         batch.create_index("ix_cases_channel_received", ["tenant_id", "channel", "received_at"])
+        batch.create_index("ix_cases_next_due", ["tenant_id", "next_due_at", "channel", "status"])
+        batch.create_index("ix_cases_attention", ["tenant_id", "needs_attention", "channel", "status"])
         batch.create_unique_constraint("uq_cases_tenant_number", ["tenant_id", "number"])
     for table in ("entries", "attachments", "grants", "officer_sessions", "audit_checkpoints",
-                  "published_answers"):
+                  "published_answers", "receipts", "imported_rows"):
         with op.batch_alter_table(table) as batch:
             batch.create_index(f"ix_{table}_tenant", ["tenant_id"])
     with op.batch_alter_table("officers") as batch:
