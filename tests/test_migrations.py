@@ -141,8 +141,11 @@ def test_the_case_loop_migration_keeps_every_row_and_fills_the_queue_columns(emp
     new = MetaData()
     new.reflect(engine, only=["cases", "entries"])
     with engine.begin() as conn:  # the database now takes the citizen's satisfaction entry
-        conn.execute(insert(new.tables["entries"]), [{"case_id": 2, "kind": "satisfaction", "at": at(5)}])
+        tenancy.act_as_host(conn)  # (the rows are the default tenant's since the tenants revision)
+        row = {"tenant_id": 1, "case_id": 2, "kind": "satisfaction", "at": at(5)}
+        conn.execute(insert(new.tables["entries"]), [row])
     with engine.connect() as conn:
+        tenancy.act_as_host(conn)
         assert len(conn.execute(select(new.tables["entries"])).all()) == 4
         rows = {r.id: r for r in conn.execute(select(new.tables["cases"]))}
     engine.dispose()
