@@ -112,16 +112,20 @@ def _registry(*, fresh: bool = False) -> _Registry:
 
 def _load(engine: Engine) -> _Registry:
     reg = _Registry(loaded_at=time.monotonic())
-    with Session(engine) as s:
-        s.info[SCOPE] = HOST
+    # Plain rows, not ORM objects: a host of 10,000 tenants reloads this every TENANT_CACHE_SECONDS.
+    with engine.connect() as conn:
         hosts: dict[int, list[str]] = {}
-        for row in s.scalars(select(TenantHost)):
-            hosts.setdefault(row.tenant_id, []).append(row.host)
-            reg.by_host[row.host] = row.tenant_id
-        for t in s.scalars(select(Tenant).order_by(Tenant.id)):
+        for host, tenant_id in conn.execute(select(TenantHost.host, TenantHost.tenant_id)):
+            hosts.setdefault(tenant_id, []).append(host)
+            reg.by_host[host] = tenant_id
+        columns = select(
+            Tenant.id, Tenant.slug, Tenant.name, Tenant.province, Tenant.status, Tenant.secret_wrapped,
+            Tenant.recovery_public, Tenant.record_tag,
+        ).order_by(Tenant.id)
+        for t in conn.execute(columns):
             reg.by_id[t.id] = TenantInfo(
-                t.id, t.slug, t.name, t.province, t.status, t.secret_wrapped, t.recovery_public,
-                t.record_tag, tuple(sorted(hosts.get(t.id, []))),
+                t.id, t.slug, t.name, t.province, TenantStatus(t.status), t.secret_wrapped,
+                t.recovery_public, t.record_tag or b"", tuple(sorted(hosts.get(t.id, []))),
             )
             reg.by_slug[t.slug] = t.id
             if reg.first_id is None:
