@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,8 @@ def record(
     """Append one entry to the tenant's chain in the caller's transaction (committed with its action).
 
     Appends of one tenant are serialised (a PostgreSQL advisory lock on the tenant; SQLite's write lock),
-    so two app servers appending at once never fork the chain.
+    so two app servers or threads appending at once never fork the chain: the row is written first, with
+    a provisional negative place, which on SQLite takes the write lock before the chain's end is read.
     """
     tenant = tenancy.current()
     bind = session.get_bind()
@@ -63,21 +65,27 @@ def record(
         session.execute(
             text("SELECT pg_advisory_xact_lock(:lock, :tenant)"), {"lock": _LOCK_ID, "tenant": tenant.id}
         )
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
     entry = AuditEntry(
-        seq=(last.seq + 1) if last else 1,
+        seq=-1 - secrets.randbits(62),
         at=dates.now(),
         actor=actor[:64],
         action=action[:32],
         target=None if target is None else str(target)[:64],
         detail=detail,
-        prev_hash=last.hash if last else GENESIS,
+        prev_hash=GENESIS,
         hash="",
     )
-    entry.hash = _digest(_audit_key(), entry.prev_hash, entry)
     session.add(entry)
+    session.flush()
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash)
+        .where(AuditEntry.seq > 0)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+    entry.seq = (last.seq + 1) if last else 1
+    entry.prev_hash = last.hash if last else GENESIS
+    entry.hash = _digest(_audit_key(), entry.prev_hash, entry)
     session.flush()
     return entry
 

@@ -20,8 +20,14 @@ A deployment serves one or many municipalities (tenants). Every tenant-owned row
 Which tenant: a request's comes from its host name (after ProxyFix), through a per-process cache of the
 tenants and their host names that is re-read every `TENANT_CACHE_SECONDS` (a change made on another
 app server takes effect within that time). A host name no tenant claims is answered by the deployment's
-first tenant, so a deployment that never adds a tenant behaves as it always did. Commands act for
-`--tenant SLUG` (default: that first tenant); outside a request the first tenant is the default too.
+first tenant while that tenant claims no name itself, so a deployment that never adds a tenant behaves as
+it always did; once it claims one, an unclaimed name is 404. Commands act for `--tenant SLUG` (default:
+that first tenant); in an app context outside a request the first tenant is the default too; a session
+opened outside any app context (scripts, tests) acts for the host.
+
+Limits: a session that switches scope (`activate`, `as_host`) keeps the objects it loaded before, and
+`session.get` answers from that identity map without a query; code that switches scope does so around
+host work only (tenant commands, the orphan sweep), never in the middle of a tenant's request.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app, g, has_app_context, request
 from sqlalchemy import Connection, Engine, event, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from .db import Base
@@ -104,7 +111,12 @@ def _registry(*, fresh: bool = False) -> _Registry:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
     reg: _Registry | None = app.extensions.get(_REGISTRY)
     if reg is None or fresh or time.monotonic() > reg.expires_at:
-        reg = _load(app.extensions["intake.engine"])
+        try:
+            reg = _load(app.extensions["intake.engine"])
+        except SQLAlchemyError:
+            # No schema yet (before `setup`), or the database is away: no tenant, nothing cached; the
+            # request goes on and meets the same database (its 503 page, or the "run setup" answer).
+            return _Registry()
         reg.expires_at = reg.loaded_at + float(app.config["TENANT_CACHE_SECONDS"])
         app.extensions[_REGISTRY] = reg
     return reg
