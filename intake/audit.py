@@ -66,7 +66,7 @@ def record(
             text("SELECT pg_advisory_xact_lock(:lock, :tenant)"), {"lock": _LOCK_ID, "tenant": tenant.id}
         )
     entry = AuditEntry(
-        seq=-1 - secrets.randbits(62),
+        seq=-1 - secrets.randbits(30),  # fits the column (int4 on PostgreSQL)
         at=dates.now(),
         actor=actor[:64],
         action=action[:32],
