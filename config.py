@@ -7,7 +7,6 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -60,8 +59,10 @@ class Config:
     # ... and X-Forwarded-Host from them (the name a tenant is found by; 0 = the Host header as received).
     PROXY_FIX_X_HOST = 0
 
-    # The origin citizens use (scheme://host[:port]), for every absolute link (intake/urls.py): never
-    # taken from the request's Host header. Required in production.
+    # The site's public address (https://host[:port][/mount-point]), for every absolute link: receipts,
+    # the officer's slip, the ITA page, the guideline, robots.txt (intake/urls.py). Required in production,
+    # so that no link there is built from the request's Host header; empty in tests and development
+    # without it: the address of each request.
     PUBLIC_URL = ""
 
     BABEL_DEFAULT_LOCALE = "th"
@@ -119,7 +120,6 @@ class Config:
 
 class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = False
-    PUBLIC_URL = "http://127.0.0.1:5000"  # what `make demo` serves
 
 
 class ProductionConfig(Config):
@@ -146,7 +146,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     )
     _check_storage(app)
     app.config["TRUSTED_PROXIES"] = trusted_proxies(app.config["TRUSTED_PROXIES"])
-    app.config["PUBLIC_URL"] = _public_url(str(app.config.get("PUBLIC_URL") or ""))
+    _check_public_url(app)
     if env == "production":
         _check_production(app)
     elif not app.config.get("SECRET_KEY"):
@@ -207,16 +207,13 @@ def trusted_proxies(value: object) -> list[str]:
     return networks
 
 
-def _public_url(value: str) -> str:
-    """INTAKE_PUBLIC_URL checked: an http(s) origin with no path, query or fragment."""
-    value = value.strip().rstrip("/")
-    if not value:
-        return value  # production refuses it (_check_production)
-    parts = urlsplit(value)
-    origin_only = not (parts.path or parts.query or parts.fragment)
-    if parts.scheme not in ("http", "https") or not parts.netloc or not origin_only:
-        raise ConfigError(f"INTAKE_PUBLIC_URL must be an origin like https://example.go.th, not {value!r}")
-    return value
+def _check_public_url(app: Flask) -> None:
+    from intake.urls import check
+
+    try:
+        app.config["PUBLIC_URL"] = check(str(app.config.get("PUBLIC_URL") or ""))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _check_production(app: Flask) -> None:

@@ -8,11 +8,13 @@ from flask import Flask
 
 from config import ASSETS, PACKAGE, load_config
 
-from . import cli, errors, i18n, maintenance, security, storage, tenancy, tenant_cli, urls
+from . import cli, errors, findable, i18n, maintenance, security, storage, tenancy, tenant_cli, urls
 from .answers.views import bp as answers
 from .citizen.views import bp as citizen
 from .db import Database
 from .extensions import babel, csrf, limiter, select_locale
+from .guide.views import bp as guide
+from .ita.views import bp as ita
 from .officer.views import bp as officer
 from .reports import cli as report_cli
 from .reports.views import bp as reports
@@ -55,6 +57,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(officer)
     app.register_blueprint(reports)
     app.register_blueprint(answers)
+    app.register_blueprint(guide)
+    app.register_blueprint(ita)
+    app.register_blueprint(findable.bp)
     urls.register(app)
 
 

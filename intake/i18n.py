@@ -10,7 +10,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from . import dates, db, outside_help, settings
+from . import dates, db, findable, outside_help, settings
 
 CHANNEL_LABELS = {
     "corruption": _l("Corruption complaint"),
@@ -172,6 +172,7 @@ def _page_context() -> dict[str, object]:
 
 def register(app: Flask) -> None:
     app.context_processor(_page_context)
+    app.add_template_global(findable.directive, "robots_directive")
     app.add_template_filter(be_date)
     app.add_template_filter(be_datetime)
     app.add_template_filter(be_due)

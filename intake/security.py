@@ -13,7 +13,7 @@ from flask import Flask, Request, Response, current_app, render_template, reques
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import crypto
+from . import crypto, findable
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -32,7 +32,8 @@ def set_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    if not findable.may_index(response.status_code):  # public pages may be indexed (intake/findable.py)
+        response.headers["X-Robots-Tag"] = findable.NOINDEX
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"

@@ -20,6 +20,14 @@ DEFAULTS: dict[str, str] = {
     "contact_phone": "",
     "contact_email": "",
     "contact_hours": "",
+    # The complaint-handling guideline (/guide): who handles each channel, which offline channels the
+    # municipality accepts (Source values), how to reach it offline, and the administrator's own text.
+    "guide.unit.corruption": "งานนิติการ สำนักปลัดเทศบาล",
+    "guide.unit.feedback": "งานประชาสัมพันธ์ สำนักปลัดเทศบาล",
+    "guide.unit.question": "สำนักปลัดเทศบาล",
+    "guide.offline_sources": "phone,letter,walk_in,box",
+    "guide.offline_contact": "",
+    "guide.text": "",
 }
 
 
@@ -88,6 +96,19 @@ class Contact:
 
 def contact(session: Session) -> Contact:
     return Contact(*(get(session, f"contact_{part}") for part in ("address", "phone", "email", "hours")))
+def with_prefix(session: Session, prefix: str) -> dict[str, str]:
+    """Every stored setting whose name starts with `prefix` (e.g. the ITA items entered per year)."""
+    return {name: value for name, value in _stored(session).items() if name.startswith(prefix)}
+
+
+def delete(session: Session, name: str) -> bool:
+    """Remove a stored setting (its default, if any, applies again); True if there was one."""
+    session.info.pop(_CACHE, None)
+    row = session.scalar(select(Setting).where(Setting.name == name))  # the tenant's (tenancy.py)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
 
 
 def all_values(session: Session) -> dict[str, str]:

@@ -92,6 +92,8 @@ def routes(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str], dict[str
         ("POST", "/officer/import", {}, role_expect({"admin"}, 400)),  # no file chosen
         # No intake form sent from this browser yet: no slip to show.
         ("GET", "/officer/intake/receipt", {}, role_expect(CASE_ROLES, 404)),
+        ("GET", "/officer/admin/settings/guide", {}, role_expect({"admin"}, 200)),
+        ("GET", "/officer/admin/settings/ita?fiscal_year=2570", {}, role_expect({"admin"}, 200)),
     ]
     for channel in ("corruption", "feedback", "question"):
         c = lambda n, ch=channel: f"/officer/cases/{ids[f'{ch}{n}']}"  # noqa: E731
@@ -148,10 +150,15 @@ def routes(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str], dict[str
         ("GET", "/officer/admin/settings/crest.png", {}, role_expect({"admin"}, 404)),
         ("POST", "/officer/admin/settings/crest", {}, role_expect({"admin"}, 400)),  # no file chosen
         ("POST", "/officer/admin/settings/crest/remove", {}, role_expect({"admin"}, 303)),
+        ("POST", "/officer/admin/settings/guide", GUIDE, role_expect({"admin"}, 303)),
+        # no codes given: the form again with its errors
+        ("POST", "/officer/admin/settings/ita", {"fiscal_year": "2570"}, role_expect({"admin"}, 400)),
+        ("POST", "/officer/admin/settings/ita/reset", {"fiscal_year": "2570"}, role_expect({"admin"}, 303)),
     ]
     return table
 
 
+GUIDE = {"unit_corruption": "งานนิติการ", "unit_feedback": "งานประชาสัมพันธ์", "unit_question": "สำนักปลัด"}
 SETTINGS = {
     "municipality_name": "เทศบาลทดสอบ",
     **{

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from intake import catalogs, create_app
 
 from .conftest import PASSWORD, RECOVERY
 from .i18n_helpers import english_left, thai
-from .servers import ROOT, Client, ServerFailed, env_for, start_gunicorn
+from .servers import ROOT, Client, ServerFailed, env_for, production_env, start_gunicorn
 
 MISSING = "no th catalogue"
 
@@ -132,15 +131,16 @@ def test_a_fresh_checkout_served_by_gunicorn_shows_thai(tmp_path: Path, empty_da
     made = run_flask(
         tree, {**env, "INTAKE_KDF_PROFILE": "fast", "INTAKE_ADMIN_PASSWORD": PASSWORD,
                "INTAKE_RECOVERY_PASSPHRASE": RECOVERY}, "setup", "--admin", "admin",
+        "--recovery-key-out", str(tmp_path / "recovery.key"),
     )
     assert made.returncode == 0, made.stderr
-    production = {**env, "INTAKE_ENV": "production", "INTAKE_SECRET_KEY": secrets.token_urlsafe(32)}
-    server = start_gunicorn(production, tmp_path / "gunicorn.log", workers=3, root=tree)
-    try:
-        client = Client(server.url)
-        pages = {path: client.get(path) for path in ("/", "/report/corruption", "/officer/login")}
-    finally:
-        server.stop()
+    with production_env(env, tmp_path) as production:
+        server = start_gunicorn(production, tmp_path / "gunicorn.log", workers=3, root=tree)
+        try:
+            client = Client(server.url)
+            pages = {path: client.get(path) for path in ("/", "/report/corruption", "/officer/login")}
+        finally:
+            server.stop()
     for path, reply in pages.items():
         assert reply.status == 200 and 'lang="th"' in reply.body, path
         assert english_left(reply.body) == [], path

@@ -37,6 +37,9 @@ POSTS = [
     "/officer/admin/settings",
     "/officer/admin/settings/crest",
     "/officer/admin/settings/crest/remove",
+    "/officer/admin/settings/guide",
+    "/officer/admin/settings/ita",
+    "/officer/admin/settings/ita/reset",
 ]
 
 

@@ -8,7 +8,6 @@ gunicorn serves the app with the packaged settings (python:intake.gunicorn_conf)
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import sys
 import sysconfig
@@ -19,7 +18,7 @@ import pytest
 
 from .conftest import PASSWORD, RECOVERY
 from .i18n_helpers import english_left, thai
-from .servers import ROOT, Client, env_for, start_gunicorn
+from .servers import ROOT, Client, env_for, production_env, start_gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -75,23 +74,24 @@ def test_the_wheel_installs_and_serves_thai_outside_the_checkout(tmp_path: Path,
     assert where[0].startswith(str(tmp_path / "venv")) and where[0].endswith("site-packages/intake")
     assert where[1] == str(site) and where[2].startswith(str(tmp_path / "venv"))
     made = subprocess.run(
-        [str(python), "-m", "flask", "--app", "wsgi", "setup", "--admin", "admin"],
+        [str(python), "-m", "flask", "--app", "wsgi", "setup", "--admin", "admin",
+         "--recovery-key-out", str(site / "keys" / "recovery.key"), "--allow-keys-dir"],
         cwd=site, capture_output=True, text=True, timeout=120, check=False,
         env={**env, "INTAKE_KDF_PROFILE": "fast", "INTAKE_ADMIN_PASSWORD": PASSWORD,
              "INTAKE_RECOVERY_PASSPHRASE": RECOVERY},
     )
     assert made.returncode == 0, made.stderr
     assert (site / "keys" / "token.secret").is_file()
-    production = {**env, "INTAKE_ENV": "production", "INTAKE_SECRET_KEY": secrets.token_urlsafe(32)}
-    server = start_gunicorn(
-        production, tmp_path / "gunicorn.log", workers=2, root=site, python=str(python),
-        config="python:intake.gunicorn_conf",
-    )
-    try:
-        client = Client(server.url)
-        home, login, css = client.get("/"), client.get("/officer/login"), client.get("/static/style.css")
-    finally:
-        server.stop()
+    with production_env(env, tmp_path) as production:
+        server = start_gunicorn(
+            production, tmp_path / "gunicorn.log", workers=2, root=site, python=str(python),
+            config="python:intake.gunicorn_conf",
+        )
+        try:
+            client = Client(server.url)
+            home, login, css = client.get("/"), client.get("/officer/login"), client.get("/static/style.css")
+        finally:
+            server.stop()
     assert home.status == login.status == css.status == 200
     assert thai("Report corruption") in home.body and 'lang="th"' in login.body
     assert english_left(home.body) == [] and english_left(login.body) == []

@@ -68,7 +68,8 @@ def test_security_headers(client: FlaskClient) -> None:
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Cache-Control"] == "no-store"
-    assert "noindex" in headers["X-Robots-Tag"]
+    assert "X-Robots-Tag" not in headers  # the home page may be indexed (issue 13); forms may not
+    assert "noindex" in client.get("/report/corruption").headers["X-Robots-Tag"]
 
 
 def assert_headers(response: TestResponse, *, cached: bool = False) -> None:
@@ -127,18 +128,22 @@ def test_attachment_download_headers(app: Flask) -> None:
 # --- pages and cookies ---------------------------------------------------------------------------------
 
 
-def _assert_page_is_self_contained(page: str) -> None:
-    assert '<meta name="robots" content="noindex' in page
+def _assert_page_is_self_contained(page: str, indexable: bool = False) -> None:
+    """No script, style or outside URL; noindex, except on the public pages that may be indexed, whose
+    only absolute URL is their canonical address on this site."""
+    robots = "index, follow" if indexable else "noindex"
+    assert f'<meta name="robots" content="{robots}' in page
     assert "<script" not in page and "<style" not in page and " style=" not in page
     for url in re.findall(r'(?:href|src|action)="([^"]*)"', page):
-        assert url.startswith(("/", "#")) and not url.startswith("//"), url
+        own = indexable and url.startswith("http://localhost/")
+        assert own or (url.startswith(("/", "#")) and not url.startswith("//")), url
 
 
 @pytest.mark.parametrize("url", ["/", "/report/corruption", "/report/feedback", "/ask", "/track"])
 def test_headers_and_pages_of_citizen_forms(client: FlaskClient, url: str) -> None:
     response = client.get(url)
     assert_headers(response)
-    _assert_page_is_self_contained(response.get_data(as_text=True))
+    _assert_page_is_self_contained(response.get_data(as_text=True), indexable=url == "/")
 
 
 def test_receipt_and_case_pages_are_never_cached(client: FlaskClient) -> None:

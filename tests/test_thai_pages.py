@@ -31,7 +31,8 @@ RECENT = (dates.local_date(dates.now()) - timedelta(days=3)).isoformat()
 # GET endpoints that answer no HTML page of their own: files, redirects, the language switch.
 NOT_PAGES = {
     "static", "citizen.set_language", "citizen.followup_form", "officer.attachment", "officer.index",
-    "officer.admin_home", "citizen.favicon", "officer.admin_crest_image",
+    "officer.admin_home", "citizen.favicon", "reports.public_stats_pdf", "reports.public_stats_xlsx",
+    "guide.pdf", "findable.robots_txt", "findable.sitemap", "officer.admin_crest_image",
 }
 CITIZEN_FORMS = {
     "/report/corruption": {
@@ -111,7 +112,8 @@ def _world(app: Flask) -> dict[str, Any]:
 
 
 def _citizen(pages: Pages) -> dict[str, str]:
-    for path in ("/", "/track", "/stats", "/faq", "/privacy", "/contact"):
+    for path in ("/", "/track", "/stats", "/stats?view=halves", "/faq", "/privacy", "/contact", "/guide",
+                 "/ita", "/ita?fiscal_year=2569"):  # fmt: skip
         pages.get(path)
     pages.get("/receipt", status=404)  # nothing sent from this browser yet
     pages.get("/no-such-page", status=404)
@@ -133,6 +135,8 @@ def _citizen(pages: Pages) -> dict[str, str]:
     pages.post("/report/feedback", {**CITIZEN_FORMS["/report/feedback"], "attachments": huge}, status=413,
                content_type="multipart/form-data")
     pages.get("/stats?fiscal_year=abc", status=BAD)
+    pages.get("/stats?view=monthly", status=BAD)
+    pages.get("/ita?fiscal_year=abc", status=BAD)
     pages.get("/officer/logout", status=405)
     pages.post("/track", {"token": "ABCD-EFGH-JKMN-PQRS-TVWX"}, status=404)
     pages.post("/track", {"token": "ไม่ใช่รหัส"}, status=404)
@@ -248,6 +252,16 @@ def _admin_pages(pages: Pages, officer_id: int) -> None:
                form_url=f"/officer/admin/officers/{officer_id}")
     pages.get("/officer/admin/settings")
     pages.post("/officer/admin/settings", {"municipality_name": "", "retention_years": "0"}, status=BAD)
+    pages.get("/officer/admin/settings/guide")
+    guide = {"unit_corruption": "", "unit_feedback": "งานประชาสัมพันธ์", "unit_question": "สำนักปลัด"}
+    pages.post("/officer/admin/settings/guide", guide, status=BAD)
+    pages.post("/officer/admin/settings/guide", {**guide, "unit_corruption": "งานนิติการ",
+                                                 "offline_sources": "phone"})  # fmt: skip
+    ita = "/officer/admin/settings/ita"
+    pages.get(ita)
+    pages.get(f"{ita}?fiscal_year=2570")
+    pages.post(ita, {"fiscal_year": "2570", "code_e8": ""}, status=BAD, form_url=f"{ita}?fiscal_year=2570")
+    pages.post(f"{ita}/reset", {"fiscal_year": "2570"}, form_url=f"{ita}?fiscal_year=2570")
     pages.get("/officer/admin/audit")
     pages.get("/officer/admin/audit?actor=admin&action=case.view")
     pages.get("/officer/import")

@@ -26,6 +26,10 @@ Definitions (a case is counted by its `received_at`, an offline case by the date
 Only what retention keeps is read: the case's plaintext columns and the STATUS entries' kind, at and
 status (the satisfaction score and its date are plaintext columns too). Nothing here loops over cases in
 Python; durations' medians are found by window functions.
+
+FIGURES below is the one place where each figure is named and defined in words: the officers' report
+(tables.py) and the public statistics (public.py) both take their column headings and the sentences
+printed under their tables from it, so a figure means the same wherever it is published.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CTE,
     ColumnElement,
@@ -68,6 +73,140 @@ _STATE_OF = {
     "dismissed": "dismissed",
 }
 SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: its key (a Counts or Timeliness attribute, or a CSV figure name), its column heading,
+    and the one sentence that defines it, in the words printed under every table that shows it."""
+
+    key: str
+    label: Any
+    definition: Any
+
+
+FIGURES: dict[str, Figure] = {
+    f.key: f
+    for f in (
+        Figure(
+            "carried_over",
+            _l("Carried over"),
+            _l("Carried over: cases received before the period and still open at its start."),
+        ),
+        Figure(
+            "received",
+            _l("Received in the period"),
+            _l(
+                "Received: cases received in the period, by the date the municipality received them (for a "
+                "letter, call or visit, the date it came in)."
+            ),
+        ),
+        Figure("total", _l("Total to handle"), _l("Total to handle: carried over plus received.")),
+        Figure(
+            "pending",
+            _l("Pending"),
+            _l("Pending: received or acknowledged, and not yet being handled, at the end of the period."),
+        ),
+        Figure(
+            "in_progress",
+            _l("In progress"),
+            _l("In progress: being handled by the municipality at the end of the period."),
+        ),
+        Figure(
+            "referred",
+            _l("Referred to another agency"),
+            _l(
+                "Referred to another agency: handed to another agency (such as the NACC, the PACC or the "
+                "Damrongdhama Center) at the end of the period."
+            ),
+        ),
+        Figure("resolved", _l("Resolved"), _l("Resolved: closed with a result at the end of the period.")),
+        Figure(
+            "dismissed",
+            _l("Closed without action"),
+            _l("Closed without action: closed at the end of the period without action being taken."),
+        ),
+        Figure(
+            "closed",
+            _l("Closed within the period"),
+            _l(
+                "Closed within the period: resolved or closed without action at its end, of the cases "
+                "carried over or received."
+            ),
+        ),
+        Figure(
+            "due",
+            _l("Due"),
+            _l("Due: cases received in the period whose deadline had passed by the date of the figures."),
+        ),
+        Figure(
+            "within_deadline",
+            _l("Within deadline"),
+            _l(
+                "Within deadline: of the due cases, those acknowledged (answered) by their deadline; the "
+                "share is over the due cases only."
+            ),
+        ),
+        Figure(
+            "not_yet_due",
+            _l("Not yet due"),
+            _l("Not yet due: cases whose deadline is still ahead, counted apart."),
+        ),
+        Figure(
+            "median_ack_days",
+            _l("Median days to acknowledge"),
+            _l("Median days to acknowledge: over the cases acknowledged within the period."),
+        ),
+        Figure(
+            "median_close_days",
+            _l("Median days to close"),
+            _l("Median days to close: over the cases closed within the period."),
+        ),
+        # The case loop adds its figures here, one entry each: duplicates set aside ("duplicates", counted
+        # apart from `received`) and satisfaction by channel ("satisfaction").
+    )
+}
+# Said once under any table that shows a state at the end of a period (pending ... closed).
+STATE_NOTE = _l(
+    "The state at the end of the period follows each case's history: a case closed after the period's end "
+    "counts as still open."
+)
+# Said once under any table that shows answers within deadline.
+ANSWERED_NOTE = _l(
+    "Answered means the first reply to the person who wrote (a reply or a public note on the case), not the "
+    "closing of the case."
+)
+STATE_FIGURES = ("pending", "in_progress", "referred", "resolved", "dismissed", "closed")
+DEADLINE_FIGURES = ("due", "within_deadline", "not_yet_due")
+# How definitions are printed: one paragraph per group, its sentences in this order ("@": a note).
+_NOTES = {"@state": (STATE_NOTE, STATE_FIGURES), "@answered": (ANSWERED_NOTE, DEADLINE_FIGURES)}
+_PARAGRAPHS: tuple[tuple[str, ...], ...] = (
+    ("carried_over", "received", "total"),
+    ("@state", *STATE_FIGURES),
+    DEADLINE_FIGURES,
+    ("@answered",),
+    ("median_ack_days", "median_close_days"),
+)
+
+
+def definitions_of(keys: tuple[str, ...] | list[str]) -> list[str]:
+    """The definitions of the figures `keys` (in the current language), one paragraph per group of
+    figures, with the notes that go with them: the state note beside any state at the end of a period, the
+    note on "answered" beside any deadline figure."""
+    wanted = set(keys)
+    out = []
+    for group in _PARAGRAPHS:
+        sentences = []
+        for item in group:
+            if item in _NOTES:
+                note, figures = _NOTES[item]
+                if wanted & set(figures):
+                    sentences.append(str(note))
+            elif item in wanted:
+                sentences.append(str(FIGURES[item].definition))
+        if sentences:
+            out.append(" ".join(sentences))
+    return out
 
 
 @dataclass
@@ -438,12 +577,6 @@ def _counts_from(rows: list[CountRow]) -> tuple[dict[str, Counts], dict[str, Cou
     return by_channel, by_source, by_category
 
 
-def channel_counts(session: Session, p: Period, as_of: datetime | None = None) -> dict[str, Counts]:
-    """The report's counts by channel alone (one grouped query): what the national figures sum."""
-    by_channel, _sources, _categories = _counts_from(_count_rows(session, p, as_of or dates.now()))
-    return by_channel
-
-
 def compute(session: Session, p: Period, as_of: datetime | None = None) -> Report:
     """All figures of period `p` as of `as_of` (default now: deadlines not yet passed are not due), in
     five grouped queries."""
@@ -502,25 +635,11 @@ def compute(session: Session, p: Period, as_of: datetime | None = None) -> Repor
     )
 
 
-@dataclass
-class PublicYear:
-    """What /stats shows for one fiscal year: channel totals and the corruption channel's months."""
-
-    period: Period
-    by_channel: dict[str, Counts]
-    corruption_months: list[tuple[date, int]]
-
-
-def public_year(session: Session, p: Period, now: datetime | None = None) -> PublicYear:
-    """Two grouped queries; months that have not begun by `now` are left out."""
-    moment = now or dates.now()
-    by_channel, _sources, _categories = _counts_from(_count_rows(session, p, moment))
-    received = dict.fromkeys(range(len(p.months)), 0)
-    for got in _received_by_month(session, p):
-        if got.channel == Channel.CORRUPTION and got.month is not None:
-            received[int(got.month)] += got.cases
-    months = [(m.first_day, received[i]) for i, m in enumerate(p.months) if m.start <= moment]
-    return PublicYear(p, by_channel, months)
+def channel_counts(session: Session, p: Period) -> dict[str, Counts]:
+    """The cases of period `p` by channel: `compute(...).by_channel` in one query (the same SQL, the same
+    definitions), for pages that need nothing else (public statistics)."""
+    by_channel, _sources, _categories = _counts_from(_count_rows(session, p, p.end))
+    return by_channel
 
 
 def earliest_fiscal_year(session: Session) -> int | None:

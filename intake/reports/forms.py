@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, Form, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from ..forms import QueryForm
-from .periods import PERIOD_CODES, PeriodInvalid, parse_fiscal_year
+from .periods import PERIOD_CODES, PeriodInvalid, current_fiscal_year, parse_fiscal_year
+from .public import DEFAULT_VIEW, VIEW_NAMES
 from .tables import PERIOD_NAMES
 
 
-def _fiscal_year(_form: QueryForm, field: Any) -> None:
+def _fiscal_year(_form: Form, field: Any) -> None:
     try:
         field.data = str(parse_fiscal_year(field.data))
     except PeriodInvalid as exc:
@@ -36,5 +37,19 @@ class ReportForm(QueryForm):
     thai_digits = BooleanField(_l("Thai digits in the PDF"))
 
 
+def _not_after_this_year(_form: QueryForm, field: Any) -> None:
+    if str(field.data).isdecimal() and int(field.data) > current_fiscal_year():
+        raise ValidationError(_l("Choose a fiscal year up to this one."))
+
+
 class StatsForm(QueryForm):
-    fiscal_year = SelectField(_l("Fiscal year"), coerce=str)
+    """Any fiscal year up to the current one (an ITA link may name a year before the first case)."""
+
+    fiscal_year = SelectField(
+        _l("Fiscal year"), coerce=str, validate_choice=False, validators=[_fiscal_year, _not_after_this_year]
+    )
+    view = SelectField(
+        _l("Show"),
+        choices=[SelectChoice(code, name) for code, name in VIEW_NAMES.items()],
+        default=DEFAULT_VIEW,
+    )

@@ -84,7 +84,7 @@ def compute(session: Session, p: Period, as_of: datetime | None = None) -> Natio
     by_province: dict[str, list[Row]] = {}
     for tenant in sorted(tenancy.all_tenants(), key=lambda t: (t.province, t.slug)):
         with tenancy.acting_for(tenant.id):
-            counts = figures.channel_counts(session, p, moment)
+            counts = figures.channel_counts(session, p)
         for channel in CHANNELS:
             row = Row("tenant", tenant.province, tenant.slug, tenant.name, channel, counts[channel])
             by_province.setdefault(tenant.province, []).append(row)

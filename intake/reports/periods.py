@@ -1,4 +1,5 @@
-"""Reporting periods of the Thai fiscal year (BE): quarters, the six-month round, the whole year.
+"""Reporting periods of the Thai fiscal year (BE): quarters, the two halves (h1 is the six-month round
+reported in April), the whole year (the twelve-month round reported in October).
 
 Fiscal year 2569 runs from 1 Oct 2025 to 30 Sep 2026 in Bangkok time. Bounds are UTC instants of
 Bangkok midnights, half-open: a case counts in [start, end) by its `received_at`.
@@ -18,6 +19,7 @@ PERIODS: dict[str, tuple[int, int]] = {
     "q3": (6, 3),
     "q4": (9, 3),
     "h1": (0, 6),
+    "h2": (6, 6),
     "year": (0, 12),
 }
 PERIOD_CODES = tuple(PERIODS)
@@ -91,6 +93,17 @@ def period(fiscal_year: int | str, code: str) -> Period:
         following = _add_months(first, 1)
         months.append(Month(first, dates.bangkok_midnight(first), dates.bangkok_midnight(following)))
     return Period(year, code, tuple(months))
+
+
+def year_to(fiscal_year: int | str, code: str) -> Period:
+    """From the start of the fiscal year to the end of period `code` (the year so far, at a quarter's
+    end); code "ytd-<code>", or the whole year's own code when it ends with the year."""
+    last = period(fiscal_year, code)
+    if last.end == period(fiscal_year, "year").end:
+        return period(fiscal_year, "year")
+    whole = period(fiscal_year, "year")
+    months = tuple(m for m in whole.months if m.end <= last.end)
+    return Period(whole.fiscal_year, f"ytd-{code}", months)
 
 
 def current_fiscal_year(now: datetime | None = None) -> int:

@@ -12,7 +12,17 @@ from flask_babel import lazy_gettext as _l
 from .. import dates
 from ..i18n import CATEGORY_LABELS, CHANNEL_LABELS, SOURCE_LABELS, label, lang
 from ..models import CHANNELS
-from .figures import CATEGORIES, SOURCES, UNCATEGORISED, Counts, Report, Satisfaction, Timeliness
+from .figures import (
+    CATEGORIES,
+    FIGURES,
+    SOURCES,
+    UNCATEGORISED,
+    Counts,
+    Report,
+    Satisfaction,
+    Timeliness,
+    definitions_of,
+)
 from .periods import Period
 
 # How a column's values are written: a count, a share (0..1), days (one decimal), or text.
@@ -20,17 +30,13 @@ INT, SHARE, DAYS, TEXT = "int", "share", "days", "text"
 
 Cell = str | int | float | None
 
-COUNT_COLUMNS: tuple[tuple[str, Any], ...] = (
-    ("carried_over", _l("Carried over")),
-    ("received", _l("Received in the period")),
-    ("total", _l("Total to handle")),
-    ("pending", _l("Pending")),
-    ("in_progress", _l("In progress")),
-    ("referred", _l("Referred to another agency")),
-    ("resolved", _l("Resolved")),
-    ("dismissed", _l("Closed without action")),
-    ("closed", _l("Closed within the period")),
-)
+COUNT_KEYS = (
+    "carried_over", "received", "total",
+    "pending", "in_progress", "referred", "resolved", "dismissed",  # the state at the end of the period
+    "closed",
+)  # fmt: skip
+COUNT_COLUMNS: tuple[tuple[str, Any], ...] = tuple((key, FIGURES[key].label) for key in COUNT_KEYS)
+DEADLINE_KEYS = ("received", "due", "within_deadline", "within_deadline", "not_yet_due")
 
 PERIOD_NAMES: dict[str, Any] = {
     "q1": _l("Quarter 1"),
@@ -38,6 +44,7 @@ PERIOD_NAMES: dict[str, Any] = {
     "q3": _l("Quarter 3"),
     "q4": _l("Quarter 4"),
     "h1": _l("Six-month round"),
+    "h2": _l("Second half of the year"),
     "year": _l("Twelve-month round"),
 }
 
@@ -63,6 +70,10 @@ class Table:
     # Headings over runs of columns: (label, number of columns); "" leaves its columns ungrouped. Empty:
     # one heading row.
     groups: list[tuple[str, int]] = field(default_factory=list)
+    # Machine names of the rows and of the columns after the first (channel, figure), where a page marks
+    # its cells with them (public statistics); empty otherwise.
+    row_keys: list[str] = field(default_factory=list)
+    column_keys: list[str] = field(default_factory=list)
 
     @property
     def full_columns(self) -> list[str]:
@@ -122,10 +133,18 @@ def month_label(day: date, language: str | None = None) -> str:
     return f"{dates.ENGLISH_MONTHS_SHORT[day.month - 1]} {dates.be_year(day)} BE"
 
 
+def period_name(p: Period) -> str:
+    """Quarter 1; for the year so far, "From the start of the fiscal year to the end of quarter 3"."""
+    if p.code.startswith("ytd-"):
+        last = PERIOD_NAMES[p.code.removeprefix("ytd-")]
+        return _("From the start of the fiscal year to the end of %(period)s", period=last)
+    return str(PERIOD_NAMES[p.code])
+
+
 def period_label(p: Period) -> str:
     """Quarter 1 (October 2568 - December 2568)."""
     first, last = month_label(p.first_day), month_label(p.last_month)
-    return f"{PERIOD_NAMES[p.code]} ({first} – {last})"
+    return f"{period_name(p)} ({first} – {last})"
 
 
 def fiscal_year_label(year: int) -> str:
@@ -160,27 +179,28 @@ def _counts_table(key: str, title: str, sheet: str, first: str, rows: list[tuple
 
 def _deadline_tables(report: Report, channel: str) -> tuple[Table, Table]:
     """Acknowledged within deadline, and first reply within deadline: shares over the due cases only."""
+    heading = {key: str(FIGURES[key].label) for key in ("received", "due", "within_deadline", "not_yet_due")}
     columns = [
         channel,
-        _("Received in the period"),
-        _("Due"),
-        _("Within deadline"),
+        heading["received"],
+        heading["due"],
+        heading["within_deadline"],
         _("Within deadline (%)"),
-        _("Not yet due"),
+        heading["not_yet_due"],
     ]
     kinds = [TEXT, INT, INT, INT, SHARE, INT, DAYS]
     ack = Table(
         "acknowledgement",
         _("Acknowledged within deadline"),
         _("Acknowledgement"),
-        [*columns, _("Median days to acknowledge")],
+        [*columns, str(FIGURES["median_ack_days"].label)],
         kinds,
     )
     answer = Table(
         "answer",
         _("First reply within deadline"),
         _("First reply"),
-        [*columns, _("Median days to close")],
+        [*columns, str(FIGURES["median_close_days"].label)],
         kinds,
     )
     names = [*((c, str(CHANNEL_LABELS[c])) for c in CHANNELS), ("all", _("All channels"))]
@@ -247,38 +267,9 @@ def notices(report: Report) -> list[str]:
 
 
 def definitions(report: Report) -> list[str]:
-    """How the figures are counted (the same words in every format)."""
-    out = [
-        _(
-            "Carried over: cases received before the period and still open at its start. Received: by the "
-            "date the municipality received the case (for a letter, call or visit, the date it came in)."
-        )
-    ]
-    out.append(
-        _(
-            "The state at the end of the period follows each case's history: a case closed after the "
-            "period's end counts as still open. Pending means received or acknowledged."
-        )
-    )
-    out.append(
-        _(
-            "Due: cases received in the period whose deadline had passed by the date of the figures. Within "
-            "deadline: of the due cases, those acknowledged (answered) by their deadline; the share is over "
-            "the due cases only. Not yet due: cases whose deadline is still ahead, counted apart."
-        )
-    )
-    out.append(
-        _(
-            "Answered means the first reply to the person who wrote (a reply or a public note on the case), "
-            "not the closing of the case."
-        )
-    )
-    out.append(
-        _(
-            "Median days to acknowledge: over the cases acknowledged within the period. Median days to "
-            "close: over the cases closed within the period."
-        )
-    )
+    """How the figures are counted: each figure's one definition from figures.FIGURES (the same words in
+    every format, and under the public statistics), then the case loop's satisfaction and duplicates."""
+    out = definitions_of([*COUNT_KEYS, *DEADLINE_KEYS, "median_ack_days", "median_close_days"])
     out.append(
         _(
             "Satisfaction: the ratings citizens gave, once each, on how their closed case was handled, "
@@ -358,7 +349,7 @@ def document(report: Report, municipality: str) -> Document:
         definitions=definitions(report),
         tables=[by_channel, acknowledgement, answer, satisfaction, by_source, by_category, monthly],
         page_label=_("Page %(page)s of %(pages)s"),
-        period_name=str(PERIOD_NAMES[report.period.code]),
+        period_name=period_name(report.period),
         about_sheet=_("About this report"),
         title_row=_(
             "%(municipality)s · %(fiscal_year)s %(period)s · %(as_of)s",

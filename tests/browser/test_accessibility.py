@@ -13,7 +13,9 @@ from .conftest import AXE, WIDTHS, case_token, no_horizontal_scroll, submit_form
 
 pytestmark = pytest.mark.browser
 
-STATIC_PAGES = ["/", "/report/corruption", "/report/feedback", "/ask", "/track", "/stats", "/faq"]
+STATIC_PAGES = [
+    "/", "/report/corruption", "/report/feedback", "/ask", "/track", "/stats", "/faq", "/guide", "/ita",
+]  # fmt: skip
 
 
 def axe_problems(page: Page) -> list[str]:

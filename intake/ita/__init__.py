@@ -1,0 +1,1 @@
+"""ITA evidence: the assessment items intake serves, their codes per fiscal year, and the page (/ita)."""
