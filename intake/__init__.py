@@ -8,7 +8,20 @@ from flask import Flask
 
 from config import ASSETS, PACKAGE, load_config
 
-from . import cli, errors, findable, i18n, maintenance, security, storage, tenancy, tenant_cli, urls
+from . import (
+    cli,
+    errors,
+    findable,
+    i18n,
+    maintenance,
+    notify,
+    proxy_page,
+    security,
+    storage,
+    tenancy,
+    tenant_cli,
+    urls,
+)
 from .answers.views import bp as answers
 from .citizen.views import bp as citizen
 from .db import Database
@@ -75,4 +88,6 @@ def register_commands(app: Flask) -> None:
     cli.register(app)
     report_cli.register(app)
     maintenance.register(app)
+    notify.register(app)
+    proxy_page.register(app)
     tenant_cli.register(app)

@@ -15,7 +15,7 @@ from flask import current_app
 from limits import parse_many
 
 from .attachments import AttachmentRejected
-from .extensions import client_key, limiter
+from .extensions import client_key, counts
 
 SCOPE = "citizen-megapixels"
 
@@ -25,9 +25,8 @@ def charge_megapixels(pixels: int) -> None:
     if pixels <= 0 or not current_app.config.get("RATELIMIT_ENABLED", True):
         return
     cost = math.ceil(pixels / 1_000_000)
-    strategy = limiter.limiter
     key = client_key()
     for item in parse_many(str(current_app.config["RATELIMIT_MEGAPIXELS"])):
-        if not strategy.hit(item, SCOPE, key, cost=cost):
-            reset = strategy.get_window_stats(item, SCOPE, key).reset_time
+        if not counts.hit(item, SCOPE, key, cost=cost):
+            reset = counts.reset_time(item, SCOPE, key)
             raise AttachmentRejected("busy", retry_after=max(1, math.ceil(reset - time.time())))

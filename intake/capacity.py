@@ -11,6 +11,7 @@ Without them one address could store 25 MB x 60 submissions an hour, kept for ye
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from flask_babel import gettext
 from limits import parse_many
 
 from . import storage
-from .extensions import client_key, limiter
+from .extensions import client_key, counts, limiter
 
+log = logging.getLogger(__name__)
 MB = 1024 * 1024
 UPLOAD_SCOPE = "citizen-upload-mb"
 
@@ -75,7 +77,8 @@ def megabytes(size: int) -> int:
 def spend_upload_budget(size: int) -> bool:
     """Charge `size` bytes (in whole megabytes) to this client's upload budget; False once it is spent.
 
-    Atomic in the limiter's storage (increment, then compare), so parallel uploads cannot all pass.
+    Atomic in the limiter's storage (increment, then compare), so parallel uploads cannot all pass; while
+    that storage is away, counted in this process's memory (extensions.counts).
     """
     cost = megabytes(size)
     if cost == 0 or not limiter.enabled:
@@ -83,6 +86,6 @@ def spend_upload_budget(size: int) -> bool:
     prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
     identifiers = [*([prefix] if prefix else []), client_key(), UPLOAD_SCOPE]
     return all(
-        limiter.limiter.hit(item, *identifiers, cost=cost)
+        counts.hit(item, *identifiers, cost=cost)
         for item in parse_many(str(current_app.config["RATELIMIT_UPLOAD_MB"]))
     )

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import attachments, audit, bodies, crypto, dates, key_contexts, keyring, settings, tokens
+from . import attachments, audit, bodies, crypto, dates, key_contexts, keyring, notices, settings, tokens
 from .bodies import Body
 from .models import (
     Agency,
@@ -337,6 +337,8 @@ def submit(
     new = create(session, body=body, contact=contact, source=source, received_at=received_at, officer=officer)
     submitted = Submitted(new.case, new.token)
     _before_commit(session, before_commit, submitted, files)
+    if new.case.needs_attention:  # a citizen's case (one an officer records has been seen by them)
+        notices.on_new_case(session, new.case)  # the outbox, in this transaction
     _commit_with_files(session, new.case, new.submission, new.keys.content, files, store)
     return submitted
 
@@ -501,6 +503,7 @@ def add_followup(
         session, case, EntryKind.FOLLOWUP, keys=found.keys, body={"message": message}
     )
     case.needs_attention = True  # the queue marks it until an officer of the channel opens it
+    notices.on_followup(session, case)  # the outbox, in this transaction
     _before_commit(session, before_commit, entry, files)
     _commit_with_files(session, case, entry, found.keys.content, files, store)
     return entry
@@ -849,6 +852,7 @@ def assign(session: Session, case: Case, officer: Officer, assignee: Officer | N
     if assignee is not None and (case.channel not in assignee.channels or not assignee.active):
         raise NotEligible("assignee does not hold this channel")
     case.assignee_id = assignee.id if assignee else None
+    notices.on_assigned(session, case, assignee, by=officer)
     entry = _add_entry(session, case, EntryKind.ASSIGN, officer=officer)
     detail = f"assignee={assignee.username if assignee else '-'}"
     audit.record(session, officer.username, "case.assign", case.id, detail)

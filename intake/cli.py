@@ -19,7 +19,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, db, keyring, migrate, passphrases, register_import, tenancy, tenants
+from . import audit, db, keyring, mailer, migrate, passphrases, register_import, storage, tenancy, tenants
 from .models import CHANNELS, Channel, Officer, Role, Tenant
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
@@ -303,6 +303,7 @@ recovery_key_option = click.option(
 @click.option("--admin", "is_admin", is_flag=True, help="Make the officer an administrator.")
 @click.option("--executive", "is_executive", is_flag=True, help="Reports only, never case content.")
 @recovery_key_option
+@click.option("--email", "email", default=None, help="Where notification mails go (none: no mail).")
 @for_tenant
 def officer_add(
     username: str,
@@ -310,9 +311,15 @@ def officer_add(
     is_admin: bool,
     is_executive: bool,
     recovery_key: Path | None,
+    email: str | None,
 ) -> None:
     """Create an officer and grant channels with the recovery key."""
     wanted = parse_channels(channels)
+    if email is not None:
+        try:
+            email = mailer.normalise_address(email)
+        except mailer.AddressInvalid as exc:
+            raise CommandFailed(f"--email: {exc}") from exc
     if is_executive and (wanted or is_admin):
         raise CommandFailed("an executive gets no channels and is not an administrator")
     session = db.session()
@@ -324,6 +331,7 @@ def officer_add(
     password = secret_input("INTAKE_OFFICER_PASSWORD", f"Password for {username}", confirm=True)
     role = Role.ADMIN if is_admin else Role.EXECUTIVE if is_executive else Role.OFFICER
     officer = keyring.create_officer(session, username, password, role)
+    officer.email = email
     for channel in wanted:
         assert recovery is not None  # noqa: S101 - opened above when channels were asked for
         keyring.grant_by_recovery(session, officer, channel, recovery)
@@ -332,10 +340,11 @@ def officer_add(
         "cli",
         "officer.create",
         username,
-        f"role={role.value}; channels={','.join(wanted) or '-'}",
+        f"role={role.value}; channels={','.join(wanted) or '-'}; email={'set' if email else '-'}",
     )
     session.commit()
-    click.echo(f"Created {role.value} {username} with channels: {', '.join(wanted) or 'none'}.")
+    mail = f"; notices to {email}" if email else ""
+    click.echo(f"Created {role.value} {username} with channels: {', '.join(wanted) or 'none'}{mail}.")
 
 
 @officer_cli.command("grant")
@@ -420,50 +429,71 @@ def import_register_command(path: Path) -> None:
     )
 
 
-DEMO_PASSWORD = "demo-password-only"  # noqa: S105 - printed for the quick start, development only
-DEMO_RECOVERY = "demo recovery passphrase, never for real cases"  # noqa: S105 - the same
-DEMO_OFFICERS = (
-    ("legal", Role.OFFICER, ("corruption",)),
-    ("pr", Role.OFFICER, ("feedback", "question")),
-    ("executive", Role.EXECUTIVE, ()),
-)
-
-
 @click.command("demo")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="Where the demo is served.")
 @with_appcontext
-def demo_command() -> None:
-    """Set up a demonstration instance (development only) and print its sign-ins."""
+def demo_command(url: str) -> None:
+    """Set up a demonstration instance (development only): officers, cases, and how to sign in."""
+    from . import demo  # not at the top: demo uses the domain, whose notices use the worker, which uses cli
     if current_app.config["ENV"] == "production":
         raise CommandFailed("demo is for development only")
-    os.environ.setdefault("INTAKE_ADMIN_PASSWORD", DEMO_PASSWORD)
-    os.environ.setdefault("INTAKE_RECOVERY_PASSPHRASE", DEMO_RECOVERY)
+    os.environ.setdefault("INTAKE_ADMIN_PASSWORD", demo.PASSWORD)
+    os.environ.setdefault("INTAKE_RECOVERY_PASSPHRASE", demo.RECOVERY)
     # A demo keeps its recovery key in keys/ (its passphrase is printed below anyway); a real setup may not.
-    for line in run_setup("admin", keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE, allow_keys_dir=True):
+    key_file = keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE
+    for line in run_setup("admin", key_file, allow_keys_dir=True):
         click.echo(line)
     session = db.session()
-    recovery = keyring.open_recovery(
-        keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE, os.environ["INTAKE_RECOVERY_PASSPHRASE"]
-    )
-    for name, role, channels in DEMO_OFFICERS:
-        if session.scalar(select(Officer).where(Officer.username == name)) is not None:
-            continue
-        officer = keyring.create_officer(session, name, DEMO_PASSWORD, role)
-        for channel in channels:
-            keyring.grant_by_recovery(session, officer, channel, recovery)
-        audit.record(session, "cli", "officer.create", name, f"role={role.value}; demo")
-    session.commit()
-    click.echo("")
-    click.echo("DEMO ONLY - for trying it out, never for real cases:")
-    click.echo(f"  sign in at /officer/login as admin, legal, pr or executive; password {DEMO_PASSWORD}")
-    if os.environ["INTAKE_RECOVERY_PASSPHRASE"] == DEMO_RECOVERY:  # never echo a passphrase it was given
-        click.echo(f"  recovery key in keys/recovery.key, passphrase {DEMO_RECOVERY!r}")
-    click.echo("  (legal, the legal-affairs unit, holds the corruption channel and enrols a TOTP app at")
-    click.echo("  first sign-in; admin manages accounts with feedback and question only, as setup does)")
+    demo.ensure_officers(session, keyring.open_recovery(key_file, os.environ["INTAKE_RECOVERY_PASSPHRASE"]))
+    instance = Path(current_app.config["INSTANCE_DIR"])
+    made = demo.seed(session, storage.current(), int(current_app.config["ATTACHMENT_MAX_FILE"]))
+    if made is not None:
+        demo.save_codes(instance, made.codes)
+        click.echo(f"Made {made.cases} demo cases over the previous and the current fiscal year.")
+    _print_demo(url, instance)
+
+
+def _print_demo(url: str, instance: Path) -> None:
+    from . import demo
+    say = click.echo
+    say("")
+    say("=" * 78)
+    say("ทดลองใช้เท่านั้น ห้ามใช้กับเรื่องจริง  |  DEMO ONLY: for trying it out, never for real cases")
+    say("=" * 78)
+    say(f"เปิด / open: {url}/    เจ้าหน้าที่ / officers: {url}/officer/login")
+    say(f"รหัสผ่านทุกบัญชี / every password: {demo.PASSWORD}")
+    for spec in demo.OFFICERS:
+        say(f"  {spec.name:<10} {spec.may_th}")
+        say(f"  {'':<10} {spec.may_en}")
+    say("")
+    say("legal ต้องใช้รหัส 6 หลักจากแอปยืนยันตัวตน / legal needs a 6-digit code from an authenticator app:")
+    say(f"  secret: {demo.totp_base32()}")
+    say(f"  {demo.totp_uri('legal')}")
+    say("  without an app / ไม่มีแอป:  .venv/bin/flask --app wsgi demo-code")
+    codes = demo.saved_codes(instance)
+    if codes:
+        say("")
+        say(f"รหัสติดตามเรื่องของเรื่องตัวอย่าง / tracking codes of demo cases ({url}/track):")
+        for line in codes:
+            say(f"  {line}")
+    if os.environ["INTAKE_RECOVERY_PASSPHRASE"] == demo.RECOVERY:  # never echo a passphrase it was given
+        say(f"Recovery key: keys/recovery.key, passphrase {demo.RECOVERY!r}")
+
+
+@click.command("demo-code")
+@with_appcontext
+def demo_code_command() -> None:
+    """Print the demo officer's current TOTP code (development only; the demo's secret is public)."""
+    from . import demo
+    if current_app.config["ENV"] == "production":
+        raise CommandFailed("demo-code is for development only")
+    click.echo(demo.current_code())
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(demo_code_command)
     app.cli.add_command(officer_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(audit_cli)

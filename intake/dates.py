@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -56,8 +59,23 @@ ENGLISH_MONTHS_SHORT = (
 )
 
 
+_AS_OF: ContextVar[datetime | None] = ContextVar("intake_as_of", default=None)
+
+
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The current moment (UTC), or the moment `as_of` set for the code running inside it."""
+    return _AS_OF.get() or datetime.now(UTC)
+
+
+@contextmanager
+def as_of(moment: datetime) -> Iterator[None]:
+    """Run domain operations as if at `moment` (the demo's history over two fiscal years): every
+    timestamp they write, audit entries included, is that moment. Never used by a request."""
+    token = _AS_OF.set(moment)
+    try:
+        yield
+    finally:
+        _AS_OF.reset(token)
 
 
 def local(dt: datetime) -> datetime:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,9 +12,11 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+log = logging.getLogger(__name__)
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -40,6 +44,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# The database is away (restarting, failing over, unreachable, every connection busy): try again shortly.
+# OperationalError covers a refused or dropped connection and a server shutting down (psycopg's
+# AdminShutdown), SQLite's "database is locked"; InterfaceError a connection closed under us; TimeoutError
+# the pool's wait for a free connection. Not a bug of ours and not bad input: a 503, never a 500.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError,
+)
 
 
 class Base(DeclarativeBase):
@@ -97,10 +110,21 @@ def new_session() -> Iterator[Session]:
     try:
         yield s
     finally:
+        close(s)
+
+
+def close(s: Session) -> None:
+    """Close a session; if the database went away meanwhile (closing rolls back, which then fails), drop
+    its connections instead: the page was answered already, and a teardown error would be a bare 500."""
+    try:
         s.close()
+    except UNAVAILABLE as exc:
+        log.warning("database went away before a session was closed: %s", type(exc).__name__)
+        with contextlib.suppress(Exception):
+            s.invalidate()
 
 
 def _close_session(_exc: BaseException | None) -> None:
     s = g.pop("db_session", None)
     if s is not None:
-        s.close()
+        close(s)

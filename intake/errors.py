@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -13,6 +14,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream
 
 from . import crypto
+from .db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from .extensions import limiter
 from .i18n import human_wait
 from .storage import StoreUnavailable
@@ -85,6 +87,22 @@ def handle_store_unavailable(exc: StoreUnavailable) -> tuple[str, int, dict[str,
     return render_template("errors/503.html", code=503), 503, unavailable_headers()
 
 
+def _rolled_back() -> None:
+    """Roll back the request's session, if it has one, so that the error page itself can read the database
+    (a failed flush leaves the session unusable until then: the page would fail in turn)."""
+    s = g.get("db_session")
+    if s is not None:
+        with contextlib.suppress(Exception):
+            s.rollback()
+
+
+def handle_database_unavailable(exc: Exception) -> tuple[str, int, dict[str, str]]:
+    """The database is away (a restart, a failover): the same 503 page; the class name only in the log."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+    _rolled_back()
+    return render_template("errors/503.html", code=503), 503, unavailable_headers()
+
+
 def handle_kdf_busy(exc: crypto.KdfBusy) -> tuple[str, int, dict[str, str]]:
     """Password derivations are serialised per process (crypto.py); a long queue gets 503, not a wait."""
     return render_template("errors/busy.html", code=503), 503, unavailable_headers()
@@ -93,6 +111,7 @@ def handle_kdf_busy(exc: crypto.KdfBusy) -> tuple[str, int, dict[str, str]]:
 def handle_unexpected(exc: Exception) -> tuple[str, int]:
     # The trace goes to the log with the path only: no form data, no address, no headers.
     log.exception("unhandled error on %s %s", request.method, request.path)
+    _rolled_back()
     return render_template("errors/generic.html", code=500), 500
 
 
@@ -100,5 +119,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(StoreUnavailable, handle_store_unavailable)
+    for kind in DATABASE_UNAVAILABLE:
+        app.register_error_handler(kind, handle_database_unavailable)
     app.register_error_handler(crypto.KdfBusy, handle_kdf_busy)
     app.register_error_handler(Exception, handle_unexpected)

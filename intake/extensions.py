@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
-from limits.strategies import FixedWindowRateLimiter
+from limits import RateLimitItem
+from limits.errors import StorageError
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter, RateLimiter
 
 from . import crypto, key_contexts
 from .catalogs import CatalogueBabel
@@ -25,6 +30,51 @@ def client_key() -> str:
 # Short windows only; the address itself is never kept (see client_key).
 limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=False)
 
+log = logging.getLogger(__name__)
+
+
+class Counts:
+    """Our own counts (budgets, tracking limits, refunds) where the limiter counts: its strategy on Redis
+    (or memory), and this process's memory while that storage is away, as flask-limiter's in-memory fallback
+    does for the route limits (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED). Each call falls back on its own, so a
+    Redis outage is never an error for the request and the limits stay on, counted per process meanwhile."""
+
+    def __init__(self) -> None:
+        self.fallback: RateLimiter = FixedWindowRateLimiter(MemoryStorage())
+
+    def _away(self, exc: StorageError) -> RateLimiter:
+        log.warning("rate limit storage unreachable: counting in this process's memory (%s)",
+                    type(exc.storage_error).__name__)
+        return self.fallback
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        try:
+            return limiter.limiter.hit(item, *identifiers, cost=cost)
+        except StorageError as exc:
+            return self._away(exc).hit(item, *identifiers, cost=cost)
+
+    def test(self, item: RateLimitItem, *identifiers: str) -> bool:
+        try:
+            return limiter.limiter.test(item, *identifiers)
+        except StorageError as exc:
+            return self._away(exc).test(item, *identifiers)
+
+    def clear(self, item: RateLimitItem, *identifiers: str) -> None:
+        try:
+            limiter.limiter.clear(item, *identifiers)
+        except StorageError as exc:
+            self._away(exc).clear(item, *identifiers)
+
+    def reset_time(self, item: RateLimitItem, *identifiers: str) -> float:
+        """When the window of `item` turns (epoch seconds); at most its length from now if nobody knows."""
+        try:
+            return float(limiter.limiter.get_window_stats(item, *identifiers).reset_time)
+        except StorageError as exc:
+            return float(self._away(exc).get_window_stats(item, *identifiers).reset_time)
+
+
+counts = Counts()
+
 
 def refund(scope: str) -> None:
     """Give back this request's hit on the limit `scope`: the attempt turned out not to be a failure.
@@ -37,9 +87,9 @@ def refund(scope: str) -> None:
     """
     if not limiter.enabled or not isinstance(limiter.limiter, FixedWindowRateLimiter):
         return
-    for hit in limiter.current_limits:
-        if not hit.breached and hit.request_args and hit.request_args[-1] == scope:
-            limiter.limiter.hit(hit.limit, *hit.request_args, cost=-1)
+    for counted in limiter.current_limits:
+        if not counted.breached and counted.request_args and counted.request_args[-1] == scope:
+            counts.hit(counted.limit, *counted.request_args, cost=-1)
 
 
 def select_locale() -> str:

@@ -25,11 +25,12 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from . import dates
 from .db import Base, UTCDateTime
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return dates.now()
 
 
 class Channel(enum.StrEnum):
@@ -96,6 +97,13 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     OFFICER = "officer"
     EXECUTIVE = "executive"
+
+
+class NotifyMode(enum.StrEnum):
+    """How an officer with an e-mail address hears of what needs attention."""
+
+    IMMEDIATE = "immediate"  # a mail as soon as the worker finds it
+    DIGEST = "digest"  # one mail a day, at the digest hour (Bangkok)
 
 
 class EntryKind(enum.StrEnum):
@@ -356,6 +364,11 @@ class Officer(TenantScoped, Base):
     # HMAC (server secret in keys/) over the fields whose change would hand over keys or skip a factor:
     # username, role, public key, TOTP enrolled or not. See keyring.stamp_officer / check_officer.
     record_tag: Mapped[bytes] = mapped_column(LargeBinary(32), default=b"")
+    # Where notices go (intake/notices.py); None: this officer gets no mail.
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_mode: Mapped[NotifyMode] = mapped_column(
+        stored(NotifyMode, 16), default=NotifyMode.IMMEDIATE, server_default=NotifyMode.IMMEDIATE.value
+    )
 
     grants: Mapped[list[Grant]] = relationship(
         back_populates="officer", cascade="all, delete-orphan", foreign_keys="Grant.officer_id"
@@ -523,3 +536,62 @@ class PublishedAnswer(TenantScoped, Base):
     answer: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+
+
+class NoticeState(enum.StrEnum):
+    PENDING = "pending"  # to send once `due_at` has come (and no worker holds a live lease on it)
+    SENT = "sent"  # the SMTP server accepted the mail that carried it
+    FAILED = "failed"  # the last attempt failed: shown to administrators, who may send it again
+    DROPPED = "dropped"  # nobody to tell any more (address removed, account deactivated, channel revoked)
+
+
+class Notice(TenantScoped, Base):
+    """The outbox: one thing to tell one recipient, written in the transaction of the event that causes it.
+
+    It holds no content: a kind, counts (administrators' notices: a few facts), and for checks at sending
+    time the officer, the case's channel and the case (never put in a mail). The worker (intake/notify.py)
+    claims due rows under a lease, sends one mail per recipient and marks them. Reminders found by the
+    worker carry `dedupe_key` (case, kind, recipient, Bangkok day): unique, so whichever worker or run finds
+    one first writes it and every other finds it there."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        Index("ix_notices_state_due", "state", "due_at"),
+        Index("ix_notices_tenant", "tenant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    # No index on officer_id or case_id: officers and cases are never deleted (deactivated, purged), and
+    # each index is paid on the submit path, once per recipient (bench/notify.py).
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
+    address: Mapped[str | None] = mapped_column(String(254))  # for a recipient who is not an officer
+    channel: Mapped[Channel | None] = mapped_column(stored(Channel, 16))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    facts: Mapped[dict[str, int | str] | None] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    state: Mapped[NoticeState] = mapped_column(stored(NoticeState, 16), default=NoticeState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim: Mapped[str | None] = mapped_column(String(32))
+    message_id: Mapped[str | None] = mapped_column(String(160))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class Delivery(TenantScoped, Base):
+    """The delivery log: one line per mail handed to the SMTP server (or not). Never any content."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_tenant", "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    address: Mapped[str] = mapped_column(String(254))
+    kinds: Mapped[str] = mapped_column(String(200))  # the notice kinds the mail carried, comma-separated
+    notices: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[str] = mapped_column(String(16))  # sent | retry | failed | dropped
+    detail: Mapped[str] = mapped_column(String(200), default="")  # the server's code and reason, or the error
+    message_id: Mapped[str | None] = mapped_column(String(160))

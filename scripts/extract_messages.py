@@ -25,7 +25,7 @@ def files(paths: list[str]) -> list[Path]:
     for p in paths:
         path = (ROOT / p).resolve()
         out.extend(sorted(path.rglob("*")) if path.is_dir() else [path])
-    return [f for f in out if f.suffix in (".py", ".html")]
+    return [f for f in out if f.suffix in (".py", ".html", ".txt")]  # .txt: plain-text mail templates
 
 
 def main(area: str, paths: list[str]) -> int:

@@ -217,3 +217,23 @@ def post_form(client: FlaskClient, url: str, data: dict[str, Any], **kwargs: Any
     """GET the form for its CSRF token, then POST `data` to it."""
     payload = {"csrf_token": csrf_token(client, kwargs.pop("form_url", url)), **data}
     return client.post(url, data=payload, **kwargs)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Any]:
+    """A real SMTP server on 127.0.0.1 (tests/mailbox.py). Every mail it received must pass
+    `assert_no_content` with the markers the test registered (`mailbox.forbid(...)`)."""
+    from .mailbox import Mailbox, assert_no_content
+
+    box = Mailbox().start()
+    try:
+        yield box
+    finally:
+        box.stop()
+    assert_no_content(box.received, box.forbidden)
+
+
+@pytest.fixture
+def mail_app(make_app: Any, mailbox: Any) -> Flask:
+    """An app whose notices go to `mailbox`."""
+    return make_app(**mailbox.config())

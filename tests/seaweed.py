@@ -59,6 +59,8 @@ class SeaweedS3:
     data_dir: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     grpc_ports: list[int] = field(default_factory=list)
+    command: list[str] = field(default_factory=list)  # how we started it, to start it again the same way
+    log_path: Path | None = None
 
     def env(self) -> dict[str, str]:
         out = {
@@ -103,6 +105,25 @@ class SeaweedS3:
                 with contextlib.suppress(OSError):
                     Path(f"/tmp/seaweedfs-{role}-grpc-{port}.sock").unlink()  # noqa: S108 - weed's own path
         self.process = None
+
+
+def launch(server: SeaweedS3) -> None:
+    """Run `server.command` (the same ports, keys and data as before) and wait until it serves S3."""
+    assert server.command and server.log_path is not None and server.data_dir is not None
+    log = open(server.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+    env = {**os.environ, "TMPDIR": str(server.data_dir.parent)}
+    try:
+        server.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+            server.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+    try:
+        _wait_ready(server)
+    except BaseException:
+        server.stop()
+        raise
 
 
 def from_environment() -> SeaweedS3 | None:
@@ -154,24 +175,11 @@ def start(state: Path) -> SeaweedS3:
         "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={grpc['s3']}", f"-s3.config={config}",
         "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.localSocket={state / 's3.sock'}",
     ]
-    log = open(logs / "weed.out", "ab")  # noqa: SIM115 - handed to the child, closed below
-    env = {**os.environ, "TMPDIR": str(state)}
-    try:
-        process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
     server = SeaweedS3(
         endpoint=f"http://127.0.0.1:{ports['s3']}", access_key=access, secret_key=secret,
-        data_dir=data, process=process, grpc_ports=list(grpc.values()),
+        data_dir=data, grpc_ports=list(grpc.values()), command=args, log_path=logs / "weed.out",
     )
-    try:
-        _wait_ready(server)
-    except BaseException:
-        server.stop()
-        raise
+    launch(server)
     return server
 
 

@@ -181,14 +181,15 @@ def start_gunicorn(
     python: str = sys.executable,
     config: str | None = None,
     threads: int = 1,
+    port: int | None = None,
 ) -> Server:
     """gunicorn with the gunicorn.conf.py of `root` (this checkout, or a copy; `config` for another, e.g.
-    python:intake.gunicorn_conf of an installed wheel) on a free loopback port, run from `root`; returns
-    once it answers.
+    python:intake.gunicorn_conf of an installed wheel) on `port` (default: a free loopback port), run from
+    `root`; returns once it answers.
 
     `threads` > 1 is what GUNICORN_CMD_ARGS="--threads N" does to the shipped config (gthread workers).
     """
-    port = free_port()
+    port = port or free_port()
     full = dict(env)
     full["INTAKE_BIND"] = f"127.0.0.1:{port}"
     full["INTAKE_WORKERS"] = str(workers)

@@ -136,6 +136,15 @@ def test_attachment_through_gunicorn(bench_dir: Path) -> None:
     assert len(ratios(figures)) == 4  # the memory bound on file: and on s3:, upload and download
 
 
+def test_notify(bench_dir: Path) -> None:
+    figures = run("notify.py", bench_dir)
+    assert isinstance(figures["mails_per_minute_one_notice_each"], int)
+    assert figures["mails_per_minute_one_notice_each"] > 0
+    assert figures["officer_mails"] == 20  # 40 notices to 20 officers: one mail each
+    assert figures["notices_written"] == (21 + 4) * 6  # 20 officers + admin; 3 + admin
+    assert len(ratios(figures)) == 2
+
+
 def test_pixel_budget(bench_dir: Path) -> None:
     figures = run("pixel_budget.py", bench_dir)
     cases = figures["cases"]

@@ -273,6 +273,11 @@ def _admin_pages(pages: Pages, officer_id: int) -> None:
             "2567-12-01\n")
     pages.post("/officer/import", {"register": (io.BytesIO(good.encode()), "ทะเบียน.csv")},
                content_type="multipart/form-data")
+    pages.get("/officer/admin/notifications")
+    pages.post("/officer/admin/notifications", {"escalation_days": "0", "digest_hour": "99"}, status=BAD)
+    pages.get("/officer/admin/notifications/log")
+    pages.get("/officer/profile")
+    pages.post("/officer/profile", {"email": "ไม่ใช่อีเมล", "mode": "digest"}, status=BAD)
 
 
 def test_every_citizen_and_officer_page_is_thai(make_app: Any) -> None:

@@ -15,7 +15,11 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 def extracted() -> dict[str, str]:
     found: dict[str, str] = {}
-    sources = [*sorted((ROOT / "intake").rglob("*.py")), *sorted((ROOT / "templates").rglob("*.html"))]
+    sources = [
+        *sorted((ROOT / "intake").rglob("*.py")),
+        *sorted((ROOT / "templates").rglob("*.html")),
+        *sorted((ROOT / "templates").rglob("*.txt")),  # plain-text mail templates
+    ]
     for path in sources:
         method = "python" if path.suffix == ".py" else "jinja2"
         options = {"extensions": "jinja2.ext.do"} if method == "jinja2" else {}

@@ -23,7 +23,8 @@ address gets at most 300 guesses a day, 109,500 a year: ≈ 8.6 × 10^-20; a mil
 ≈ 8.6 × 10^-14.
 
 Counters live in the rate limiter's storage (memory, or Redis shared by every worker and server) under
-keyed hashes of the address and of the prefix, in short windows; nothing is written to the database.
+keyed hashes of the address and of the prefix, in short windows; nothing is written to the database. While
+Redis is away they are counted in each process's memory (extensions.counts): the limits stay on.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from limits import RateLimitItem, parse_many
 from sqlalchemy.orm import Session
 
 from .. import cases, crypto, key_contexts, keyring, tokens
-from ..extensions import client_key, limiter
+from ..extensions import client_key, counts, limiter
 
 CEILING, PREFIX, FAILURES = "track-ceiling", "track-prefix", "track-failures"
 
@@ -82,10 +83,8 @@ def _prefix_key(typed: str) -> str | None:
 def _wait(items: list[RateLimitItem], scope: str, key: str) -> int:
     """Seconds until the windows of `items` (the limits that said no) have turned: at least one second,
     at most each window's length."""
-    strategy = limiter.limiter
     now = time.time()
-    waits = [min(item.get_expiry(), math.ceil(strategy.get_window_stats(item, scope, key).reset_time - now))
-             for item in items]
+    waits = [min(item.get_expiry(), math.ceil(counts.reset_time(item, scope, key) - now)) for item in items]
     return max(1, *waits) if waits else 1
 
 
@@ -93,7 +92,7 @@ def lookup(session: Session, typed: str) -> cases.CitizenCase:
     """The case this code opens, under the limits above; raises TokenNotFound or TooMany."""
     if not limiter.enabled:
         return cases.find_by_token(session, typed)
-    strategy = limiter.limiter
+    strategy = counts  # the limiter's storage, or this process's memory while it is away
     rules = _limits()
     address = client_key()
     charged = {item: strategy.hit(item, CEILING, address) for item in rules.ceiling}

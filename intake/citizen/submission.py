@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,8 @@ def _charge(form: Any, field_name: str, files: list[CleanFile]) -> None:
 
 
 class NotStored(Exception):
-    """The store was away: nothing was accepted, the form goes back with its text and a message (503)."""
+    """The store or the database was away: nothing was accepted, the form goes back with its text and a
+    message (503)."""
 
 
 def not_stored_message() -> str:
@@ -70,10 +72,25 @@ def not_stored_message() -> str:
     )
 
 
-def _not_stored(form: Any) -> NotStored:
+def not_saved_message() -> str:
+    return gettext(
+        "Nothing was sent: the system could not save your message just now. Your text is still here. "
+        "Please send it again in a few minutes (attach any files again)."
+    )
+
+
+def _not_stored(form: Any, message: str | None = None) -> NotStored:
     field = getattr(form, "attachments", None) or form.details
-    field.errors = [*field.errors, not_stored_message()]
+    field.errors = [*field.errors, message or not_stored_message()]
     return NotStored()
+
+
+def _database_away(form: Any) -> NotStored:
+    """The database failed under the submission: roll back what the session held (the objects already put
+    in the store are orphans the sweep removes) and give the form back."""
+    with contextlib.suppress(Exception):
+        db.session().rollback()
+    return _not_stored(form, not_saved_message())
 
 
 @dataclass(frozen=True)
@@ -88,8 +105,15 @@ def receive(form: CitizenForm, channel: Channel, earlier: list[str]) -> Filed | 
 
     The same rendered form sent again files nothing: it is answered with its first receipt
     (receipts.py), and so is a form restored by Back that says exactly what one of this browser's
-    `earlier` receipts said. Raises NotStored (the message set on the form) when the store is away: no
-    case, no token."""
+    `earlier` receipts said. Raises NotStored (the message set on the form) when the store or the database
+    is away: no case, no token."""
+    try:
+        return _receive(form, channel, earlier)
+    except db.UNAVAILABLE as exc:  # reading receipts and settings, storing, committing: any may fail
+        raise _database_away(form) from exc
+
+
+def _receive(form: CitizenForm, channel: Channel, earlier: list[str]) -> Filed | None:
     session = db.session()
     form_id = form.stamp()
     if receipts.find(session, form_id) is not None:
@@ -134,7 +158,14 @@ def follow_up(form: FollowupForm, found: cases.CitizenCase) -> bool:
     """Add the citizen's message (and files) to an open case; False when the form has errors.
 
     The same rendered form sent again adds nothing (True: it was added). Raises NotStored when the store
-    is away (nothing added; the message is on the form)."""
+    or the database is away (nothing added; the message is on the form)."""
+    try:
+        return _follow_up(form, found)
+    except db.UNAVAILABLE as exc:
+        raise _database_away(form) from exc
+
+
+def _follow_up(form: FollowupForm, found: cases.CitizenCase) -> bool:
     if found.case.is_closed:
         raise FollowupRefused
     session = db.session()

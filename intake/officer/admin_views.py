@@ -31,6 +31,7 @@ from .forms import (
     NewOfficerForm,
     SettingsForm,
 )
+from .notify_forms import NotifyForm
 from .views import bp
 
 AUDIT_PAGE = 100
@@ -105,6 +106,7 @@ def admin_officer(officer_id: int) -> tuple[str, int]:
         grant_form=grant_form,
         form=EmptyForm(formdata=None),
         is_self=target.id == admin.id,
+        notify_form=NotifyForm(formdata=None, email=target.email or "", mode=target.notify_mode),
     ), 200
 
 

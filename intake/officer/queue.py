@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, UnaryExpression, and_, func, literal_colum
 from sqlalchemy.orm import Session, selectinload
 
 from .. import audit, dates
-from ..models import CLOSED_STATUSES, Case, Officer, Source, Status
+from ..models import CHANNELS, CLOSED_STATUSES, Case, Officer, Source, Status
 
 PAGE_SIZE = 50
 OPEN = "open"
@@ -66,8 +66,11 @@ class QueueFilter:
             page = max(1, min(int(args.get("page") or 1), 100_000))
         except ValueError:
             page = 1
+        channel = args.get("channel") or None
+        if channel not in CHANNELS:  # an unknown channel would reach the audit entry (a NUL: a 500)
+            channel = None
         return cls(
-            channel=args.get("channel") or None,
+            channel=channel,
             status=status,
             source=source,
             assignee=assignee,

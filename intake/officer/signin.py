@@ -211,12 +211,21 @@ def finish_enrolment(
         step = crypto.totp_match(secret, normalise_code(code), None, at)
     except crypto.CryptoError as exc:
         raise EnrolmentFailed from exc
+    enrol(session, officer, private_key, secret, last_counter=step)
+    row.pending_totp = None
+
+
+def enrol(
+    session: Session, officer: Officer, private_key: bytes, secret: bytes, *, last_counter: int | None = None,
+    actor: str | None = None,
+) -> None:
+    """Store `secret` as the officer's TOTP secret, encrypted under a key derived from their private key
+    (first sign-in enrolment; the demo enrols its officers ahead, `actor` "demo")."""
     keyring.check_officer(officer)
     officer.totp_secret = crypto.encrypt(_totp_key(private_key), secret, _totp_aad(officer))
-    officer.totp_last_counter = step
+    officer.totp_last_counter = last_counter
     keyring.stamp_officer(officer)
-    row.pending_totp = None
-    audit.record(session, officer.username, "totp.enrol", officer.username)
+    audit.record(session, actor or officer.username, "totp.enrol", officer.username)
 
 
 def totp_secret_of(officer: Officer, private_key: bytes) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import Blueprint, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -145,6 +147,14 @@ def intake() -> Response | tuple[str, int]:
         form.attachments.errors = [
             _("The case was not recorded: the files could not be stored just now. Attach them again "
               "and try again in a few minutes.")
+        ]
+        return _intake_page(form, 503)
+    except db.UNAVAILABLE:  # the database went away under the commit: nothing recorded, form kept
+        with contextlib.suppress(Exception):
+            session.rollback()
+        form.details.errors = [
+            _("The case was not recorded: the system could not save it just now. Try again in a few "
+              "minutes (attach the files again).")
         ]
         return _intake_page(form, 503)
     else:

@@ -1,7 +1,7 @@
 """tenants: every municipality's rows carry its tenant; row-level security on PostgreSQL
 
 Revision ID: 7a3e5d1c9b20
-Revises: 9a93bb5fdbb3
+Revises: 5c9e2f0eafd2
 Create Date: 2026-12-03 12:00:00
 
 A `tenants` table (and `tenant_hosts`); a NOT NULL `tenant_id` on every table a municipality owns,
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "7a3e5d1c9b20"
-down_revision = "9a93bb5fdbb3"
+down_revision = "5c9e2f0eafd2"
 branch_labels = None
 depends_on = None
 
@@ -28,7 +28,7 @@ depends_on = None
 TENANT_TABLES = (
     "cases", "entries", "attachments", "officers", "grants", "channel_keys", "officer_sessions",
     "audit_entries", "audit_checkpoints", "settings", "published_answers", "site_images", "receipts",
-    "imported_rows",
+    "imported_rows", "notices", "deliveries",
 )
 CONDITION = (
     "(tenant_id = NULLIF(current_setting('intake.tenant_id', true), '')::integer"
@@ -119,7 +119,7 @@ def upgrade() -> None:
         batch.create_index("ix_cases_attention", ["tenant_id", "needs_attention", "channel", "status"])
         batch.create_unique_constraint("uq_cases_tenant_number", ["tenant_id", "number"])
     for table in ("entries", "attachments", "grants", "officer_sessions", "audit_checkpoints",
-                  "published_answers", "receipts", "imported_rows"):
+                  "published_answers", "receipts", "imported_rows", "notices", "deliveries"):
         with op.batch_alter_table(table) as batch:
             batch.create_index(f"ix_{table}_tenant", ["tenant_id"])
     with op.batch_alter_table("officers") as batch:
