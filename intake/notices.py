@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import audit, capacity, dates
+from . import audit, capacity, dates, tenancy
 from .db import UTCDateTime
 from .models import (
     CLOSED_STATUSES,
@@ -93,7 +93,7 @@ def enabled() -> bool:
 
 def setting(session: Session, name: str) -> str:
     """One of SETTING_DEFAULTS' settings: as stored (the settings table), else its default."""
-    row = session.get(Setting, name)
+    row = session.scalar(select(Setting).where(Setting.name == name))  # the tenant's (tenancy.py)
     return row.value if row is not None else SETTING_DEFAULTS[name]
 
 
@@ -455,6 +455,8 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     """Insert notices whose dedupe_key is not there yet (another worker may be inserting the same now)."""
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    tenant_id = tenancy.current_id()  # a Core insert: the session does not stamp it (intake/tenancy.py)
+    rows = [{**row, "tenant_id": tenant_id} for row in rows]
     statement = upsert(Notice).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
     return len(session.execute(statement.returning(Notice.id)).all())  # rowcount: -1 on psycopg here
 
