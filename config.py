@@ -63,6 +63,8 @@ class Config:
     # addresses or networks those proxies connect from (comma-separated); anyone else's header is ignored.
     PROXY_FIX_X_FOR = 0
     TRUSTED_PROXIES = "127.0.0.1,::1"
+    # ... and X-Forwarded-Host from them (the name a tenant is found by; 0 = the Host header as received).
+    PROXY_FIX_X_HOST = 0
 
     # The site's public address (https://host[:port][/mount-point]), for every absolute link: receipts,
     # the officer's slip, the ITA page, the guideline, robots.txt (intake/urls.py). Required in production,
@@ -132,6 +134,9 @@ class Config:
     NOTIFY_RETRY_SECONDS = 60.0  # first retry after a failed attempt; doubled each time, at most 6 hours
     NOTIFY_MAX_ATTEMPTS = 10  # then the notice is failed and shown to administrators
     NOTIFY_LEASE_SECONDS = 300.0  # a worker's claim on the notices it is sending
+
+    # Tenants: how long an app server trusts its cache of tenants and their host names (seconds).
+    TENANT_CACHE_SECONDS = 30
 
     DEMO = False
 

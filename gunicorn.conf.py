@@ -128,11 +128,8 @@ def production_problems(env: dict[str, str], workers: int = 1, threads: int = 1)
     for name in ("token.secret", "recovery.pub"):
         if not (keys / name).is_file():
             problems.append(f"{keys / name} is missing (run `flask --app wsgi setup` first)")
-    if (keys / "recovery.key").exists():
-        print(
-            f"WARNING: {keys / 'recovery.key'} is on the server: move it offline (docs/deployment.md)",
-            file=sys.stderr,
-        )
+    for private in sorted(keys.glob("recovery*.key")):  # the first tenant's, and recovery-SLUG.key of others
+        print(f"WARNING: {private} is on the server: move it offline (docs/deployment.md)", file=sys.stderr)
     return problems
 
 

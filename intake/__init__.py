@@ -8,7 +8,20 @@ from flask import Flask
 
 from config import ASSETS, PACKAGE, load_config
 
-from . import cli, errors, findable, i18n, maintenance, notify, proxy_page, security, storage, urls
+from . import (
+    cli,
+    errors,
+    findable,
+    i18n,
+    maintenance,
+    notify,
+    proxy_page,
+    security,
+    storage,
+    tenancy,
+    tenant_cli,
+    urls,
+)
 from .answers.views import bp as answers
 from .citizen.views import bp as citizen
 from .db import Database
@@ -44,6 +57,7 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
 def register_extensions(app: Flask) -> None:
     Database().init_app(app)
     storage.init_app(app)
+    tenancy.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -76,3 +90,4 @@ def register_commands(app: Flask) -> None:
     maintenance.register(app)
     notify.register(app)
     proxy_page.register(app)
+    tenant_cli.register(app)

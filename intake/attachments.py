@@ -28,9 +28,9 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import crypto, filenames, key_contexts, storage
+from . import crypto, filenames, key_contexts, storage, tenancy
 from .cleaning import Refused, images, kinds, media, office, pdf, sandbox
-from .models import Attachment, KeyKind
+from .models import Attachment, Case, KeyKind
 from .storage import Store
 
 READ_CHUNK = 64 * 1024
@@ -224,25 +224,34 @@ def close_all(files: list[CleanFile]) -> None:
 # --- encrypted storage ---------------------------------------------------------------------------
 
 
-def put(store: Store, case_id: int, key: bytes, clean: CleanFile, key_kind: KeyKind) -> Attachment:
-    """Encrypt a clean file into the store (durably, streamed) and return its unsaved row.
+def put(store: Store, case: Case, key: bytes, clean: CleanFile, key_kind: KeyKind) -> Attachment:
+    """Encrypt a clean file into the store (durably, streamed) and return its unsaved row (its ciphertext
+    bound to the case's number in its tenant).
 
     Raises StoreUnavailable when the store cannot take it (nothing is then stored under its name)."""
+    assert case.number is not None  # noqa: S101 - a flushed case has its number
+    number = case.number
     stored_name = storage.new_name()
     clean.data.seek(0)
-    aad = key_contexts.attachment(case_id, stored_name)
+    aad = key_contexts.attachment(number, stored_name)
     store.put(stored_name, crypto.encrypt_chunks(key, clean.data, aad))
     meta = json.dumps({"name": clean.name, "type": clean.media_type, "size": clean.size}).encode()
     return Attachment(
-        case_id=case_id,
+        case_id=case.id,
         stored_name=stored_name,
         key=key_kind,
-        meta=crypto.encrypt(key, meta, key_contexts.attachment_meta(case_id)),
+        meta=crypto.encrypt(key, meta, key_contexts.attachment_meta(number)),
     )
 
 
+def _number(attachment: Attachment) -> int:
+    number = attachment.case.number
+    assert number is not None  # noqa: S101 - a stored case has its number
+    return number
+
+
 def read_meta(attachment: Attachment, key: bytes) -> dict[str, object]:
-    return json.loads(crypto.decrypt(key, attachment.meta, key_contexts.attachment_meta(attachment.case_id)))
+    return json.loads(crypto.decrypt(key, attachment.meta, key_contexts.attachment_meta(_number(attachment))))
 
 
 def open_plain(store: Store, attachment: Attachment, key: bytes) -> Iterator[bytes]:
@@ -256,7 +265,7 @@ def open_plain(store: Store, attachment: Attachment, key: bytes) -> Iterator[byt
 
     def chunks() -> Iterator[bytes]:
         with fh:
-            aad = key_contexts.attachment(attachment.case_id, attachment.stored_name)
+            aad = key_contexts.attachment(_number(attachment), attachment.stored_name)
             yield from crypto.decrypt_stream(key, fh, aad)
 
     return chunks()
@@ -272,7 +281,8 @@ def sweep_orphans(session: Session, store: Store, grace: timedelta) -> list[str]
     """Remove objects that no committed row names and that are older than `grace` (crash leftovers),
     and uploads that never finished."""
     cutoff = datetime.now(UTC) - grace
-    known = set(session.scalars(select(Attachment.stored_name)))
+    with tenancy.as_host(session):  # the store is shared: every tenant's objects are known ones
+        known = set(session.scalars(select(Attachment.stored_name)))
     removed = []
     for info in list(store.list_objects()):
         if info.name in known or info.modified > cutoff:

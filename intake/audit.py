@@ -14,13 +14,14 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, aliased
 
-from . import crypto, dates, key_contexts, keyring
+from . import crypto, dates, key_contexts, keyring, tenancy
 from .models import AuditCheckpoint, AuditEntry, Officer
 
 GENESIS = "0" * 64
@@ -47,11 +48,14 @@ HASH_VERSION = 2  # what record() writes; verify() also reads version 1
 
 
 def _digest(key: bytes, prev: str, entry: AuditEntry) -> str:
+    """The entry's keyed hash (the tenant's audit-chain key). It covers the entry's place in its tenant's
+    chain (`seq`; for entries made before tenants, equal to the row id it covered then). Version 2 hashes an
+    unambiguous JSON list of the fields; version 1 entries verify as they were written."""
     if entry.hash_version == 1:
         return _digest_v1(key, prev, entry)
     fields = [
         prev,
-        entry.id,
+        entry.seq,
         entry.at.isoformat(timespec="microseconds"),
         entry.actor,
         entry.action,
@@ -66,7 +70,7 @@ def _digest_v1(key: bytes, prev: str, entry: AuditEntry) -> str:
     """Entries written before hash_version 2 (ambiguous: the separator is not escaped)."""
     fields = [
         prev,
-        str(entry.id),
+        str(entry.seq),
         entry.at.isoformat(timespec="microseconds"),
         entry.actor,
         entry.action,
@@ -79,11 +83,20 @@ def _digest_v1(key: bytes, prev: str, entry: AuditEntry) -> str:
 def record(
     session: Session, actor: str, action: str, target: str | int | None = None, detail: str = ""
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction (committed with the action it records)."""
+    """Append one entry to the tenant's chain in the caller's transaction (committed with its action).
+
+    Appends of one tenant are serialised (a PostgreSQL advisory lock on the tenant; SQLite's write lock),
+    so two app servers or threads appending at once never fork the chain: the row is written first, with
+    a provisional negative place, which on SQLite takes the write lock before the chain's end is read.
+    """
+    tenant = tenancy.current()
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:lock, :tenant)"), {"lock": _LOCK_ID, "tenant": tenant.id}
+        )
     entry = AuditEntry(
+        seq=-1 - secrets.randbits(30),  # fits the column (int4 on PostgreSQL)
         at=dates.now(),
         actor=actor[:64],
         action=action[:32],
@@ -95,10 +108,14 @@ def record(
     )
     session.add(entry)
     session.flush()
-    prev = session.scalar(
-        select(AuditEntry.hash).where(AuditEntry.id < entry.id).order_by(AuditEntry.id.desc()).limit(1)
-    )
-    entry.prev_hash = prev or GENESIS
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash)
+        .where(AuditEntry.seq > 0)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+    entry.seq = (last.seq + 1) if last else 1
+    entry.prev_hash = last.hash if last else GENESIS
     entry.hash = _digest(_audit_key(), entry.prev_hash, entry)
     session.flush()
     return entry
@@ -118,14 +135,14 @@ def verify(session: Session) -> ChainBreak | None:
     key = _audit_key()
     prev = GENESIS
     version = 1
-    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000))
+    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000))
     for entry in rows:
         if entry.prev_hash != prev:
-            return ChainBreak(entry.id, "link")
+            return ChainBreak(entry.seq, "link")
         if entry.hash_version < version or entry.hash_version not in (1, HASH_VERSION):
-            return ChainBreak(entry.id, "version")
+            return ChainBreak(entry.seq, "version")
         if not hmac.compare_digest(entry.hash, _digest(key, prev, entry)):
-            return ChainBreak(entry.id, "hash")
+            return ChainBreak(entry.seq, "hash")
         prev, version = entry.hash, entry.hash_version
     return None
 
@@ -156,11 +173,11 @@ class Tail:
 
 def tail(session: Session) -> Tail | None:
     """The newest entry and the number of entries."""
-    last = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+    last = session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
     if last is None:
         return None
     count = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
-    return Tail(last.id, last.hash, int(count))
+    return Tail(last.seq, last.hash, int(count))
 
 
 def _checkpoint_tag(row: AuditCheckpoint) -> bytes:
@@ -203,7 +220,7 @@ def check_tail(session: Session, expected: Tail | None) -> ChainBreak | None:
     """The checkpointed entry must still exist, unchanged, and no fewer entries than then."""
     if expected is None:
         return None
-    row = session.get(AuditEntry, expected.entry_id)
+    row = session.scalar(select(AuditEntry).where(AuditEntry.seq == expected.entry_id))
     if row is None:
         return ChainBreak(expected.entry_id, "missing")
     if not hmac.compare_digest(row.hash, expected.hash):
@@ -273,21 +290,21 @@ def verify_entries(session: Session, entries: list[AuditEntry]) -> ChainBreak | 
     before = aliased(AuditEntry)
     previous_hash = (
         select(before.hash)
-        .where(before.id < AuditEntry.id)
-        .order_by(before.id.desc())
+        .where(before.seq < AuditEntry.seq, before.tenant_id == AuditEntry.tenant_id)
+        .order_by(before.seq.desc())
         .limit(1)
         .correlate(AuditEntry)
         .scalar_subquery()
     )
     shown = select(AuditEntry.id, previous_hash).where(AuditEntry.id.in_([e.id for e in entries]))
     links: dict[int, str | None] = {entry_id: prev for entry_id, prev in session.execute(shown)}
-    for entry in sorted(entries, key=lambda e: e.id):
+    for entry in sorted(entries, key=lambda e: e.seq):
         if entry.prev_hash != (links.get(entry.id) or GENESIS):
-            return ChainBreak(entry.id, "link")
+            return ChainBreak(entry.seq, "link")
         if entry.hash_version not in (1, HASH_VERSION):
-            return ChainBreak(entry.id, "version")
+            return ChainBreak(entry.seq, "version")
         if not hmac.compare_digest(entry.hash, _digest(key, entry.prev_hash, entry)):
-            return ChainBreak(entry.id, "hash")
+            return ChainBreak(entry.seq, "hash")
     return None
 
 

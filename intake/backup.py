@@ -39,7 +39,7 @@ from typing import IO, Any
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from . import dates
+from . import dates, tenancy
 from .db import Base
 from .storage import StorageError, Store, iter_stream
 
@@ -246,6 +246,7 @@ def _libpq_env(url: str) -> dict[str, str]:
     for key, value in values.items():
         if value:
             env[key] = str(value)
+    env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {tenancy.HOST_PGOPTIONS}".strip()
     sslmode = parsed.query.get("sslmode")
     if isinstance(sslmode, str):
         env["PGSSLMODE"] = sslmode
@@ -266,6 +267,7 @@ def _postgres_snapshot(engine: Engine, target: Path) -> Snapshot:
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
+            tenancy.act_as_host(conn)  # the backup holds every tenant (row-level security, tenancy.py)
             snapshot_id = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
             tables = set(inspect(conn).get_table_names())
             if "cases" not in tables:
@@ -277,7 +279,7 @@ def _postgres_snapshot(engine: Engine, target: Path) -> Snapshot:
             names = list(conn.execute(text("SELECT stored_name FROM attachments ORDER BY id")).scalars())
             # The dump runs while this transaction holds the exported snapshot open.
             _run(
-                ["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
+                ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--enable-row-security",
                  f"--exclude-table-data={SESSION_TABLE}", f"--snapshot={snapshot_id}", f"--file={target}"],
                 _libpq_env(url),
                 "pg_dump",
@@ -352,6 +354,7 @@ def emptiness_problems(engine: Engine, store: Store | None, keys_dir: str | Path
     """Why the target is not an empty instance (an empty list when it is); `store` None: skip the store."""
     problems = []
     with engine.connect() as conn:
+        tenancy.act_as_host(conn)
         existing = set(inspect(conn).get_table_names())
         for table in Base.metadata.sorted_tables:
             if table.name in existing and conn.execute(table.select().limit(1)).first() is not None:

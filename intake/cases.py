@@ -176,7 +176,8 @@ def _channel_private(session: Session, officer: Officer, officer_private: bytes,
 
 def _open_keys(channel_private: bytes, case: Case) -> CaseKeys:
     try:
-        both = crypto.unseal(channel_private, case.sealed_for_channel, key_contexts.case_keys(case.id))
+        aad = key_contexts.case_keys(case_number(case))
+        both = crypto.unseal(channel_private, case.sealed_for_channel, aad)
     except crypto.CryptoError as exc:
         raise CaseUndecryptable(str(case.id)) from exc
     return CaseKeys(both[:32], both[32:])
@@ -184,13 +185,14 @@ def _open_keys(channel_private: bytes, case: Case) -> CaseKeys:
 
 def _encrypt_entry(case: Case, kind: EntryKind, key_kind: KeyKind, keys: CaseKeys, body: Any) -> bytes:
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return crypto.encrypt(keys.for_kind(key_kind), data, key_contexts.entry(case.id, kind))
+    return crypto.encrypt(keys.for_kind(key_kind), data, key_contexts.entry(case_number(case), kind))
 
 
 def decrypt_entry(entry: Entry, keys: CaseKeys) -> Any:
     if entry.body is None or entry.key is None:
         return None
-    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, key_contexts.entry(entry.case_id, entry.kind))
+    aad = key_contexts.entry(case_number(entry.case), entry.kind)
+    raw = crypto.decrypt(keys.for_kind(entry.key), entry.body, aad)
     return json.loads(raw)
 
 
@@ -288,16 +290,19 @@ def create(
     case.refresh_next_due()
     session.add(case)
     session.flush()
+    # Natively a case's number is its row id (unique in its tenant; a restored tenant's numbers are kept
+    # and the id sequence is moved past them, backup.py). It rides on the UPDATE that seals the keys.
+    case.number = case.id
     keys = CaseKeys(crypto.random_key(), crypto.random_key())
     assert keys.internal is not None  # noqa: S101 - made just above
     case.sealed_for_channel = crypto.seal(
         keyring.channel_public(session, channel),
         keys.content + keys.internal,
-        key_contexts.case_keys(case.id),
+        key_contexts.case_keys(case_number(case)),
     )
     citizen_key = crypto.derive_citizen_key(tokens.key_material(token), salt)
     case.sealed_for_citizen = crypto.encrypt(
-        citizen_key, keys.content, key_contexts.case_citizen_key(case.id)
+        citizen_key, keys.content, key_contexts.case_citizen_key(case_number(case))
     )
     entry = _add_entry(
         session,
@@ -368,7 +373,7 @@ def _commit_with_files(
     stored: list[str] = []
     try:
         for clean in files:
-            row = attachments.put(store, case.id, key, clean, KeyKind.CONTENT)
+            row = attachments.put(store, case, key, clean, KeyKind.CONTENT)
             row.entry_id = entry.id
             stored.append(row.stored_name)
             case.attachments.append(row)
@@ -399,7 +404,8 @@ def find_by_token(session: Session, typed: str) -> CitizenCase:
         raise TokenNotFound
     citizen_key = crypto.derive_citizen_key(tokens.key_material(typed), case.citizen_salt)
     try:
-        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, key_contexts.case_citizen_key(case.id))
+        aad = key_contexts.case_citizen_key(case_number(case))
+        content = crypto.decrypt(citizen_key, case.sealed_for_citizen, aad)
     except crypto.CryptoError as exc:
         raise TokenNotFound from exc
     return CitizenCase(case, CaseKeys(content))
@@ -557,9 +563,22 @@ def rate(session: Session, found: CitizenCase, rating: int, comment: str = "") -
 # --- officer side -------------------------------------------------------------------------------
 
 
+def case_number(case: Case) -> int:
+    """The case's number within its tenant (what its ciphertexts are bound to; see Case.number)."""
+    if case.number is None:
+        raise CaseError("a case has a number once it is flushed")
+    return case.number
+
+
+def by_number(session: Session, number: int) -> Case | None:
+    """The case with this number in the session's tenant."""
+    return session.scalar(select(Case).where(Case.number == number))
+
+
 def get_for_officer(session: Session, case_id: int, channels: set[str]) -> Case:
-    """A case the officer's channels cover; raises CaseNotFound otherwise (the web answers 404)."""
-    case = session.get(Case, case_id)
+    """A case (by its number, as URLs carry it) the officer's channels cover; raises CaseNotFound when there
+    is none in this tenant, CaseOutsideChannels when their channels do not cover it (the web answers 404)."""
+    case = by_number(session, case_id)
     if case is None:
         raise CaseNotFound(str(case_id))
     if case.channel not in channels:

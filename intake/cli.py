@@ -6,17 +6,21 @@ secret it was given. Passwords come from the environment variable named in docs/
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from . import audit, db, keyring, mailer, migrate, passphrases, register_import, storage
-from .models import CHANNELS, Channel, Officer, Role
+from . import audit, db, keyring, mailer, migrate, passphrases, register_import, storage, tenancy, tenants
+from .models import CHANNELS, Channel, Officer, Role, Tenant
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
 db_cli = AppGroup("db", help="Database schema.")
@@ -28,6 +32,66 @@ class CommandFailed(click.ClickException):
 
     Every command raises this one: intake/maintenance.py and intake/reports/cli.py too.
     """
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def for_tenant(command: F) -> F:
+    """`--tenant SLUG` on a command: it acts for that tenant (default: the deployment's first one)."""
+
+    @click.option("--tenant", "tenant_slug", default=None, metavar="SLUG",
+                  help="The tenant (municipality) to act for; default: the deployment's first tenant.")
+    @functools.wraps(command)
+    def wrapped(*args: Any, tenant_slug: str | None = None, **kwargs: Any) -> Any:
+        activate_tenant(tenant_slug)
+        return command(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def for_tenants(command: F) -> F:
+    """`--tenant SLUG` or `--all-tenants` (one run per tenant, in turn; one cron line for a whole host).
+    With --all-tenants a tenant's failure is reported and the others still run; the exit status is 1 if
+    any failed."""
+
+    @click.option("--tenant", "tenant_slug", default=None, metavar="SLUG",
+                  help="The tenant (municipality) to act for; default: the deployment's first tenant.")
+    @click.option("--all-tenants", "all_tenants", is_flag=True, help="Run once for every tenant.")
+    @functools.wraps(command)
+    def wrapped(*args: Any, tenant_slug: str | None = None, all_tenants: bool = False, **kwargs: Any) -> Any:
+        if not all_tenants:
+            activate_tenant(tenant_slug)
+            return command(*args, **kwargs)
+        if tenant_slug:
+            raise CommandFailed("--tenant and --all-tenants exclude each other")
+        failed = []
+        for tenant in tenancy.all_tenants():
+            click.echo(f"== {tenant.slug}")
+            tenancy.activate(tenant.id)
+            try:
+                command(*args, **kwargs)
+            except click.ClickException as exc:
+                db.session().rollback()
+                click.echo(f"{tenant.slug}: {exc.format_message()}", err=True)
+                failed.append(tenant.slug)
+        if failed:
+            raise CommandFailed(f"failed for {len(failed)} tenants: {', '.join(failed)}")
+        return None
+
+    return cast(F, wrapped)
+
+
+def activate_tenant(slug: str | None) -> tenancy.TenantInfo:
+    """Act for the tenant `slug` (or the first one) in this command; a one-line failure otherwise."""
+    try:
+        tenant = tenancy.by_slug(slug) if slug else tenancy.first()
+    except tenancy.TenantNotFound as exc:
+        raise CommandFailed(f"no tenant {slug!r} (flask --app wsgi tenant list)") from exc
+    if tenant is None:
+        raise CommandFailed("no tenant yet: run flask --app wsgi setup first")
+    tenancy.activate(tenant.id)
+    return tenant
 
 
 def secret_input(env_name: str, prompt: str, *, confirm: bool = False) -> str:
@@ -48,10 +112,12 @@ def recovery_passphrase(*, confirm: bool = False) -> str:
     return value
 
 
-def recovery_out(path: Path | None, *, allow_keys_dir: bool) -> Path:
+def recovery_out(
+    path: Path | None, *, allow_keys_dir: bool, name: str = keyring.RECOVERY_PRIVATE_FILE
+) -> Path:
     """Where setup writes the recovery key: never over an existing file, and not into keys/ (nor the
     instance folder) unless forced, because whoever takes the server or its backups takes those."""
-    out = (path or Path.cwd() / keyring.RECOVERY_PRIVATE_FILE).resolve()
+    out = (path or Path.cwd() / name).resolve()
     if out.exists():
         raise CommandFailed(f"{out} exists already: setup never overwrites a recovery key; name another path")
     server_dirs = [keyring.keys_dir().resolve(), Path(current_app.config["INSTANCE_DIR"]).resolve()]
@@ -63,12 +129,19 @@ def recovery_out(path: Path | None, *, allow_keys_dir: bool) -> Path:
     return out
 
 
-def recovery_key_path(path: Path | None) -> Path:
-    """The recovery key to read: the one given, else ./recovery.key, else (older set-ups) keys/."""
+def recovery_key_path(path: Path | None, name: str = keyring.RECOVERY_PRIVATE_FILE) -> Path:
+    """The recovery key to read: the one given, else ./NAME, else (older set-ups) keys/NAME. NAME is the
+    tenant's file name (keyring.recovery_file_name): recovery.key, or recovery-SLUG.key of a tenant added
+    with `tenant add`."""
     if path is not None:
         return path
-    here = Path.cwd() / keyring.RECOVERY_PRIVATE_FILE
-    return here if here.exists() else keyring.keys_dir() / keyring.RECOVERY_PRIVATE_FILE
+    here = Path.cwd() / name
+    return here if here.exists() else keyring.keys_dir() / name
+
+
+def tenant_recovery_key(path: Path | None) -> Path:
+    """The recovery key of the tenant this command acts for (recovery_key_path with its file name)."""
+    return recovery_key_path(path, keyring.recovery_file_name(tenancy.current()))
 
 
 def parse_channels(values: tuple[str, ...]) -> list[str]:
@@ -133,18 +206,51 @@ def run_setup(
     directory.mkdir(parents=True, exist_ok=True)
     if keyring.ensure_server_secret(directory):
         changes.append(f"Made the server secret in {directory / keyring.SERVER_SECRET_FILE}.")
-    recovery_pub = keyring.recovery_public(directory)
-    out = recovery_key_path(recovery_key_out)  # where an existing recovery key is read from
+    session = db.session()
+    with tenancy.acting_for(None):
+        tenant, made_tenant = tenants.ensure_default(session)
+        session.commit()
+    tenancy.activate(tenant.id)
+    changes += provision(
+        session, tenant, admin_name, recovery_key_out, with_corruption=with_corruption,
+        allow_keys_dir=allow_keys_dir,
+    )
+    if made_tenant and not changes[-1:]:
+        changes.append("Made the deployment's tenant.")
+    return changes
+
+
+def provision(
+    session: Session,
+    tenant: Tenant,
+    admin_name: str,
+    recovery_key_out: Path | None,
+    *,
+    with_corruption: bool = False,
+    allow_keys_dir: bool = False,
+) -> list[str]:
+    """A tenant's recovery key, channel keys and first administrator, where they do not exist yet
+    (`setup` for the deployment's first tenant, `tenant add` for the others). Commits."""
+    changes: list[str] = []
+    directory = keyring.keys_dir()
+    legacy = tenant.secret_wrapped is None  # the first tenant: its keys live in keys/, as they always did
+    name = keyring.recovery_file_name(tenant)
+    recovery_pub = keyring.recovery_public(directory, tenancy.by_id(tenant.id))
+    out = recovery_key_path(recovery_key_out, name)  # where an existing recovery key is read from
     if recovery_pub is None:
-        out = recovery_out(recovery_key_out, allow_keys_dir=allow_keys_dir)
+        out = recovery_out(recovery_key_out, allow_keys_dir=allow_keys_dir, name=name)
         passphrase = recovery_passphrase(confirm=True)
-        recovery_pub = keyring.create_recovery(directory, passphrase, out, current_app.config["KDF_PROFILE"])
+        recovery_pub = keyring.create_recovery(
+            passphrase, out, current_app.config["KDF_PROFILE"], public_dir=directory if legacy else None
+        )
+        if not legacy:
+            with tenancy.acting_for(None):
+                tenants.set_recovery_public(session, tenant, recovery_pub)
         changes.append(f"Wrote the encrypted recovery key to {out}.")
         changes.append(
             "WARNING: move the recovery key offline (e.g. a USB stick in a safe) and "
             "delete it from this server; keep its passphrase apart from it."
         )
-    session = db.session()
     made = keyring.ensure_channel_keys(session, recovery_pub)
     if made:
         changes.append(f"Made channel keys: {', '.join(made)}.")
@@ -186,7 +292,8 @@ def _open_recovery(path: Path) -> bytes:
 
 recovery_key_option = click.option(
     "--recovery-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="The recovery key that authorises granting channels (default KEYS_DIR/recovery.key).",
+    help="The recovery key that authorises granting channels (default ./recovery.key, else "
+    "KEYS_DIR/recovery.key; a tenant added with `tenant add`: recovery-SLUG.key).",
 )
 
 
@@ -197,6 +304,7 @@ recovery_key_option = click.option(
 @click.option("--executive", "is_executive", is_flag=True, help="Reports only, never case content.")
 @recovery_key_option
 @click.option("--email", "email", default=None, help="Where notification mails go (none: no mail).")
+@for_tenant
 def officer_add(
     username: str,
     channels: tuple[str, ...],
@@ -219,7 +327,7 @@ def officer_add(
         raise CommandFailed(f"officer {username} exists already")
     recovery = None
     if wanted:
-        recovery = _open_recovery(recovery_key_path(recovery_key))
+        recovery = _open_recovery(tenant_recovery_key(recovery_key))
     password = secret_input("INTAKE_OFFICER_PASSWORD", f"Password for {username}", confirm=True)
     role = Role.ADMIN if is_admin else Role.EXECUTIVE if is_executive else Role.OFFICER
     officer = keyring.create_officer(session, username, password, role)
@@ -243,6 +351,7 @@ def officer_add(
 @click.argument("username")
 @click.option("--channel", "channels", multiple=True, required=True)
 @recovery_key_option
+@for_tenant
 def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path | None) -> None:
     """Re-grant channels with the recovery key (when nobody holding them is left)."""
     wanted = parse_channels(channels)
@@ -252,7 +361,7 @@ def officer_grant(username: str, channels: tuple[str, ...], recovery_key: Path |
         raise CommandFailed(f"no active officer {username}")
     if officer.role == Role.EXECUTIVE:
         raise CommandFailed("an executive cannot hold channels")
-    recovery = _open_recovery(recovery_key_path(recovery_key))
+    recovery = _open_recovery(tenant_recovery_key(recovery_key))
     for channel in wanted:
         keyring.grant_by_recovery(session, officer, channel, recovery)
         audit.record(session, "cli", "grant.add", username, f"channel={channel}")
@@ -282,7 +391,9 @@ def db_upgrade() -> None:
 @click.option("--expect", "expect", default=None, metavar="ID:HASH",
               help="A tail printed by an earlier run and kept elsewhere: it must still be there.")
 @click.option("--anchor", "anchor", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="The anchor file this run checks and then renews (default KEYS_DIR/audit.anchor).")
+              help="The anchor file this run checks and then renews (default KEYS_DIR/audit.anchor, "
+                   "audit-SLUG.anchor for a tenant other than the first).")
+@for_tenants
 def audit_verify(expect: str | None, anchor: Path | None) -> None:
     """Check the audit chain and its tail; exit 1 naming the first broken entry."""
     expected = None
@@ -291,10 +402,13 @@ def audit_verify(expect: str | None, anchor: Path | None) -> None:
         if not entry_id.isdigit() or len(digest) != 64:
             raise CommandFailed("--expect takes ID:HASH as printed by audit verify")
         expected = audit.Tail(int(entry_id), digest, 0)
-    anchor_path = anchor or keyring.keys_dir() / audit.ANCHOR_FILE
+    tenant = tenancy.current()
+    own = audit.ANCHOR_FILE if tenant.secret_wrapped is None else f"audit-{tenant.slug}.anchor"
+    anchor_path = anchor or keyring.keys_dir() / own
     session = db.session()
     legacy = None  # the instance folder's checkpoint file of earlier versions, until the first run here
-    if audit.latest_checkpoint(session) is None:
+    if audit.latest_checkpoint(session) is None and tenancy.current().secret_wrapped is None:
+        # (only the first tenant's chain is the one that file checkpointed)
         legacy = audit.legacy_checkpoint(current_app.config["INSTANCE_DIR"])
     try:
         anchored = audit.read_anchor(anchor_path)

@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, dates
@@ -86,7 +87,7 @@ def prepare(data: bytes) -> Prepared:
 
 
 def current(session: Session) -> SiteImage | None:
-    return session.get(SiteImage, NAME)
+    return session.scalar(select(SiteImage).where(SiteImage.name == NAME))
 
 
 def png(session: Session) -> bytes | None:

@@ -65,6 +65,8 @@ def handle_http(exc: HTTPException) -> tuple[str, int] | tuple[str, int, dict[st
     if code == 429 and (wait := retry_after()) is not None:
         page = render_template(template, code=code, wait=human_wait(wait))
         return page, code, {"Retry-After": str(wait)}
+    if code == 503 and g.get("tenant_suspended"):
+        template = "errors/suspended.html"  # the host suspended this tenant (intake/tenancy.py)
     return render_template(template, code=code), code
 
 

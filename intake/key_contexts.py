@@ -39,10 +39,19 @@ AUDIT_CHECKPOINT = b"intake audit checkpoint:"  # (7) prefix of a verification r
 AUDIT_ENTRY_V2 = b"intake audit entry v2:"  # (7) prefix of an entry's JSON-encoded fields (hash_version 2)
 AUDIT_ANCHOR = b"intake audit anchor:"  # (7) prefix of the tag of keys/audit.anchor (audit chain key)
 
-SERVER_SUBKEYS = (  # keyring.server_key() derives only these
+CHANNEL_RECORD = b"channel record"  # (2) subkey tagging each channel's public key in the database
+
+SERVER_SUBKEYS = (  # keyring.server_key() derives only these (from the tenant's server secret)
     AUDIT_CHAIN, OFFICER_RECORD, STATS_SHUFFLE,
-    RECEIPT_LOOKUP, RECEIPT_CONTENT, TRACKING_PREFIX, REGISTER_ROWS,
+    RECEIPT_LOOKUP, RECEIPT_CONTENT, TRACKING_PREFIX, REGISTER_ROWS, CHANNEL_RECORD,
 )  # fmt: skip
+
+# --- the deployment's master secret (keys/token.secret) -----------------------------------------------
+
+TENANT_RECORD = b"intake tenant record:"  # (8) subkey and prefix of a tenant row's tag (keyring.tenant_tag)
+TENANT_SECRET_WRAP = b"tenant secret wrap"  # (8) subkey of the master that encrypts each tenant's secret
+NATIONAL_SHUFFLE = b"national figures: secondary suppression"  # (8) subkey choosing the cells hidden second
+HOST_SUBKEYS = (TENANT_RECORD, TENANT_SECRET_WRAP, NATIONAL_SHUFFLE)  # what keyring.host_key derives
 
 # --- keyed with Flask's SECRET_KEY --------------------------------------------------------------------
 
@@ -65,6 +74,16 @@ RECOVERY_KEY = b"intake recovery key"  # (2) the recovery private key under its 
 def channel_key(channel: str) -> bytes:
     """(2) A channel's private key sealed to an officer or to the recovery key."""
     return f"intake channel key:{channel}".encode()
+
+
+def tenant_secret(tenant_id: int) -> bytes:
+    """(8) A tenant's server secret under the master secret's wrapping key: bound to that tenant."""
+    return f"intake tenant secret:{tenant_id}".encode()
+
+
+def channel_record(channel: str, public_hex: str) -> bytes:
+    """(2) What a channel key's tag covers."""
+    return f"intake channel record:{channel}:{public_hex}".encode()
 
 
 def officer_key(username: str) -> bytes:

@@ -17,8 +17,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from . import crypto, db, key_contexts
-from .models import Channel, ChannelKey, Grant, Officer, Role
+from . import crypto, db, key_contexts, tenancy
+from .models import Channel, ChannelKey, Grant, Officer, Role, Tenant
 
 # The server secret's file was named when token lookup was its only use; the name stays so that existing
 # keys/ folders, backups and scripts keep working.
@@ -56,6 +56,10 @@ class OfficerTampered(KeyringError):
     """An officer's row no longer matches its tag: someone edited the database (public key, role, 2FA)."""
 
 
+class TenantTampered(KeyringError):
+    """A tenant's row no longer matches its tag: someone edited the database (its secret or recovery key)."""
+
+
 class OfficerExists(KeyringError):
     """An officer with this username exists already."""
 
@@ -87,43 +91,138 @@ def ensure_server_secret(directory: Path) -> bool:
     return True
 
 
-def server_secret() -> bytes:
-    """The server secret, kept outside the database: the one reader of its file, read once per app.
+def master_secret() -> bytes:
+    """The deployment's master secret, kept outside the database (keys/token.secret), read once per app.
 
-    It is the root of token lookup, the audit chain, the officer-record tags and the /stats shuffle
-    (intake/key_contexts.py lists them); use it through `server_key` or `tokens.lookup_hash`.
+    It wraps each tenant's own server secret (stored in the tenants table), and it is the server secret of
+    the tenant that an older single-municipality deployment became (`Tenant.secret_wrapped` is NULL).
     """
-    cached: bytes | None = current_app.extensions.get("intake.server_secret")
+    cached: bytes | None = current_app.extensions.get("intake.master_secret")
     if cached is None:
         path = keys_dir() / SERVER_SECRET_FILE
         try:
             cached = base64.b64decode(path.read_bytes().strip())
         except FileNotFoundError as exc:
             raise KeysMissing(str(path)) from exc
-        current_app.extensions["intake.server_secret"] = cached
+        current_app.extensions["intake.master_secret"] = cached
     return cached
 
 
-def server_key(purpose: bytes) -> bytes:
-    """The subkey of the server secret for one of key_contexts.SERVER_SUBKEYS (derived once per app)."""
+def server_secret(tenant: tenancy.TenantInfo | None = None) -> bytes:
+    """The server secret of `tenant` (default: the tenant this request or command acts for).
+
+    It is the root of token lookup, the audit chain, the officer-record tags, the channel-key tags and the
+    /stats shuffle of that tenant (intake/key_contexts.py lists them); use it through `server_key` or
+    `tokens.lookup_hash`. Each tenant's is its own random secret, wrapped under the master secret.
+    """
+    tenant = tenant or tenancy.current()
+    _check_tenant(tenant)
+    if tenant.secret_wrapped is None:
+        return master_secret()
+    # Cached by id and wrapped secret: a removed tenant's id given again (SQLite) never finds its secret.
+    secrets: dict[tuple[int, bytes], bytes] = current_app.extensions.setdefault("intake.tenant_secrets", {})
+    entry = (tenant.id, tenant.secret_wrapped)
+    if entry not in secrets:
+        try:
+            secrets[entry] = crypto.decrypt(
+                _wrapping_key(), tenant.secret_wrapped, key_contexts.tenant_secret(tenant.id)
+            )
+        except crypto.CryptoError as exc:
+            raise KeyringError(f"tenant {tenant.slug}: its secret does not open with this master") from exc
+    return secrets[entry]
+
+
+def tenant_tag(
+    tenant_id: int, slug: str, secret_wrapped: bytes | None, recovery_public: bytes | None
+) -> bytes:
+    """The HMAC (master secret) a tenant's row carries over what a database editor must not change: its
+    wrapped server secret and its recovery public key (both fixed when the tenant is made)."""
+    record = {
+        "id": tenant_id,
+        "slug": slug,
+        "secret_wrapped": (secret_wrapped or b"").hex(),
+        "recovery_public": (recovery_public or b"").hex(),
+    }
+    key = host_key(key_contexts.TENANT_RECORD)
+    return crypto.keyed_hash(key, key_contexts.TENANT_RECORD + json.dumps(record, sort_keys=True).encode())
+
+
+def stamp_tenant(tenant: Tenant) -> None:
+    """Tag a tenant's row (it must have its id)."""
+    tenant.record_tag = tenant_tag(tenant.id, tenant.slug, tenant.secret_wrapped, tenant.recovery_public)
+
+
+def check_tenant_row(tenant: Tenant) -> None:
+    """Raise TenantTampered unless a tenant's row matches its tag."""
+    expected = tenant_tag(tenant.id, tenant.slug, tenant.secret_wrapped, tenant.recovery_public)
+    if not crypto.verifier_matches(tenant.record_tag or b"", expected):
+        raise TenantTampered(tenant.slug)
+
+
+def _check_tenant(tenant: tenancy.TenantInfo) -> None:
+    checked: set[tuple[int, bytes]] = current_app.extensions.setdefault("intake.tenants_checked", set())
+    if (tenant.id, tenant.record_tag) in checked:
+        return
+    if not tenant.record_tag and tenant.secret_wrapped is None and tenant.recovery_public is None:
+        return  # the tenant an older deployment became (migration): its row holds nothing to swap
+    expected = tenant_tag(tenant.id, tenant.slug, tenant.secret_wrapped, tenant.recovery_public)
+    if not crypto.verifier_matches(tenant.record_tag or b"", expected):
+        raise TenantTampered(tenant.slug)
+    checked.add((tenant.id, tenant.record_tag))
+
+
+def host_key(purpose: bytes) -> bytes:
+    """A subkey of the deployment's master secret for one of key_contexts.HOST_SUBKEYS: the host's own
+    keys, which open no tenant's content."""
+    if purpose not in key_contexts.HOST_SUBKEYS:
+        raise KeyringError(f"not a purpose of the master secret: {purpose!r}")
+    return crypto.derive_subkey(master_secret(), purpose)
+
+
+def _wrapping_key() -> bytes:
+    return host_key(key_contexts.TENANT_SECRET_WRAP)
+
+
+def wrap_tenant_secret(tenant_id: int, secret: bytes) -> bytes:
+    """A tenant's server secret encrypted under the master secret, bound to the tenant's id."""
+    return crypto.encrypt(_wrapping_key(), secret, key_contexts.tenant_secret(tenant_id))
+
+
+def server_key(purpose: bytes, tenant: tenancy.TenantInfo | None = None) -> bytes:
+    """The subkey of a tenant's server secret for one of key_contexts.SERVER_SUBKEYS (cached)."""
     if purpose not in key_contexts.SERVER_SUBKEYS:
         raise KeyringError(f"not a purpose of the server secret: {purpose!r}")
-    keys: dict[bytes, bytes] = current_app.extensions.setdefault("intake.server_keys", {})
-    if purpose not in keys:
-        keys[purpose] = crypto.derive_subkey(server_secret(), purpose)
-    return keys[purpose]
+    tenant = tenant or tenancy.current()
+    keys: dict[tuple[int, bytes, bytes], bytes] = current_app.extensions.setdefault("intake.server_keys", {})
+    entry = (tenant.id, tenant.secret_wrapped or b"", purpose)
+    if entry not in keys:
+        keys[entry] = crypto.derive_subkey(server_secret(tenant), purpose)
+    return keys[entry]
 
 
 # --- recovery key ------------------------------------------------------------------------------
 
 
-def recovery_public(directory: Path) -> bytes | None:
+def recovery_public(directory: Path, tenant: tenancy.TenantInfo | None = None) -> bytes | None:
+    """The tenant's recovery public key: in its tenants row, or (an older deployment) keys/recovery.pub."""
+    if tenant is not None and tenant.recovery_public is not None:
+        return tenant.recovery_public
+    if tenant is not None and tenant.secret_wrapped is not None:
+        return None  # a tenant of its own: keys/recovery.pub is another tenant's
     path = directory / RECOVERY_PUBLIC_FILE
     return base64.b64decode(path.read_bytes().strip()) if path.exists() else None
 
 
-def create_recovery(directory: Path, passphrase: str, out: Path, profile: str) -> bytes:
-    """Make the recovery keypair: public key in keys/, private key under the passphrase at `out`."""
+def recovery_file_name(tenant: tenancy.TenantInfo | Tenant) -> str:
+    """The usual file name of a tenant's encrypted recovery key: recovery.key for the deployment's first
+    tenant, recovery-SLUG.key for the others (so that no tenant's file overwrites another's)."""
+    return RECOVERY_PRIVATE_FILE if tenant.secret_wrapped is None else f"recovery-{tenant.slug}.key"
+
+
+def create_recovery(passphrase: str, out: Path, profile: str, public_dir: Path | None = None) -> bytes:
+    """Make a recovery keypair: the private key under the passphrase at `out`; returns the public key.
+    With `public_dir` (the deployment's first tenant) the public key is written to recovery.pub there, as
+    it always was; other tenants keep theirs in their tenants row (the caller's job)."""
     pair = crypto.generate_keypair()
     salt = crypto.random_salt()
     params = crypto.kdf_params(profile)
@@ -135,9 +234,10 @@ def create_recovery(directory: Path, passphrase: str, out: Path, profile: str) -
         "ciphertext": _b64(crypto.encrypt(kek, pair.private, key_contexts.RECOVERY_KEY)),
     }
     _write_private(out, json.dumps(blob, indent=2).encode() + b"\n")
-    pub = directory / RECOVERY_PUBLIC_FILE
-    pub.parent.mkdir(parents=True, exist_ok=True)
-    pub.write_bytes(base64.b64encode(pair.public) + b"\n")
+    if public_dir is not None:
+        pub = public_dir / RECOVERY_PUBLIC_FILE
+        pub.parent.mkdir(parents=True, exist_ok=True)
+        pub.write_bytes(base64.b64encode(pair.public) + b"\n")
     return pair.public
 
 
@@ -156,11 +256,15 @@ def open_recovery(path: Path, passphrase: str) -> bytes:
 # --- channel keys ------------------------------------------------------------------------------
 
 
+def _channel_row(session: Session, channel: str) -> ChannelKey | None:
+    return session.scalar(select(ChannelKey).where(ChannelKey.channel == channel))
+
+
 def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, bytes]:
-    """Make the channel keypairs that do not exist. Returns {channel: private key} of those made."""
+    """Make the tenant's channel keypairs that do not exist. Returns {channel: private key} of those made."""
     made: dict[str, bytes] = {}
     for channel in Channel:
-        if session.get(ChannelKey, channel.value) is not None:
+        if _channel_row(session, channel.value) is not None:
             continue
         pair = crypto.generate_keypair()
         session.add(
@@ -170,6 +274,7 @@ def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, byte
                 sealed_for_recovery=crypto.seal(
                     recovery_pub, pair.private, key_contexts.channel_key(channel)
                 ),
+                tag=_channel_tag(channel.value, pair.public),
             )
         )
         made[channel.value] = pair.private
@@ -178,17 +283,29 @@ def ensure_channel_keys(session: Session, recovery_pub: bytes) -> dict[str, byte
 
 
 def channel_public(session: Session, channel: str) -> bytes:
-    """The channel's public key from the database, checked against its pin in keys/."""
-    row = session.get(ChannelKey, channel)
+    """The channel's public key from the database, checked against its pin in keys/ (the deployment's
+    first tenant, as always) or its tag under the tenant's own server secret (every other tenant)."""
+    row = _channel_row(session, channel)
     if row is None:
         raise KeysMissing(channel)
-    _check_pin(channel, row.public_key)
+    if tenancy.current().secret_wrapped is None:
+        _check_pin(channel, row.public_key)
+    elif not crypto.verifier_matches(row.tag or b"", _channel_tag(channel, row.public_key)):
+        raise ChannelKeyChanged(channel)
     return row.public_key
 
 
 # Whoever can edit the database could swap a channel's public key for one of their own and read every
-# later case. So each channel public key is pinned in keys/ (outside the database) when first used,
-# normally by `setup`, and a key that differs from its pin is refused. Channel keys are never rotated.
+# later case. So each channel public key is held against something outside the database: for the
+# deployment's first tenant a pin in keys/ written when first used (normally by `setup`); for every other
+# tenant an HMAC in the row under that tenant's server secret (which the database holds only wrapped
+# under the master secret in keys/). A key that differs is refused. Channel keys are never rotated.
+
+
+def _channel_tag(channel: str, public: bytes) -> bytes:
+    return crypto.keyed_hash(
+        server_key(key_contexts.CHANNEL_RECORD), key_contexts.channel_record(channel, public.hex())
+    )
 
 
 def _pins() -> dict[str, bytes]:
@@ -224,7 +341,7 @@ def _check_pin(channel: str, public: bytes) -> None:
 
 
 def channel_private_by_recovery(session: Session, channel: str, recovery_private: bytes) -> bytes:
-    row = session.get(ChannelKey, channel)
+    row = _channel_row(session, channel)
     if row is None:
         raise KeysMissing(channel)
     return crypto.unseal(recovery_private, row.sealed_for_recovery, key_contexts.channel_key(channel))

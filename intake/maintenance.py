@@ -12,8 +12,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import attachments, backup, db, migrate, retention, settings, storage, storage_move
-from .cli import CommandFailed
+from . import attachments, backup, db, migrate, retention, settings, storage, storage_move, tenancy
+from .cli import CommandFailed, for_tenants
 from .sessions import sweep_expired
 
 
@@ -70,6 +70,7 @@ def restore_command(path: Path) -> None:
 
 @click.command("purge")
 @with_appcontext
+@for_tenants
 def purge_command() -> None:
     """Apply the retention policy: delete the content of cases closed longer than the period."""
     session = db.session()
@@ -125,6 +126,7 @@ def migrate_storage_command(to_url: str, from_url: str | None, delete_source: bo
             "app servers, then run this again"
         )
     session = db.session()
+    tenancy.bind(session, tenancy.HOST)  # the store is the deployment's: every tenant's files move
     click.echo(f"Copying attachment files from {source.identity} to {target.identity} ...")
 
     def progress(done: int, total: int) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 
 from config import ASSETS
 
-from . import models  # noqa: F401 - registers the tables
+from . import models, tenancy  # noqa: F401 - models registers the tables
 from .db import Base
 
 
@@ -62,6 +62,7 @@ def create_from_models(engine: Engine) -> None:
     Base.metadata.create_all(engine)
     cfg = alembic_config()
     with engine.begin() as conn:
+        tenancy.apply_rls(conn)
         cfg.attributes["connection"] = conn
         command.stamp(cfg, "head")
 

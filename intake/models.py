@@ -145,18 +145,76 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
-class Case(Base):
+class TenantStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class Tenant(Base):
+    """A municipality served by this deployment: every row it owns carries its id (TenantScoped).
+
+    `secret_wrapped` is the tenant's own server secret (token lookup, audit chain, officer tags, the /stats
+    shuffle), encrypted under the deployment's master secret in keys/; NULL for the tenant an older
+    single-municipality deployment became, whose secret is the master itself (keyring.server_secret).
+    `recovery_public` likewise; NULL falls back to keys/recovery.pub.
+    """
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    province: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[TenantStatus] = mapped_column(stored(TenantStatus, 16), default=TenantStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    secret_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    recovery_public: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # HMAC under the master secret over id, slug, secret_wrapped and recovery_public (keyring.tenant_tag):
+    # an editor of the database cannot swap a tenant's secret or recovery key.
+    record_tag: Mapped[bytes] = mapped_column(LargeBinary(32), default=b"")
+
+    hosts: Mapped[list[TenantHost]] = relationship(
+        back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"
+    )
+
+    @property
+    def active(self) -> bool:
+        return self.status == TenantStatus.ACTIVE
+
+
+class TenantHost(Base):
+    """A host name that a tenant's site answers on (lower case, no port)."""
+
+    __tablename__ = "tenant_hosts"
+
+    host: Mapped[str] = mapped_column(String(253), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="hosts")
+
+
+class TenantScoped:
+    """A row that belongs to one tenant: filtered and stamped by intake/tenancy.py, walled by RLS."""
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+
+
+class Case(TenantScoped, Base):
     __tablename__ = "cases"
     __table_args__ = (
-        Index("ix_cases_channel_status_received", "channel", "status", "received_at"),
-        Index("ix_cases_received_at", "received_at"),
-        Index("ix_cases_answer_due_at", "answer_due_at"),
-        Index("ix_cases_channel_received", "channel", "received_at"),  # the queue of one channel
-        Index("ix_cases_next_due", "next_due_at", "channel", "status"),  # the queue: nearest deadline first
-        Index("ix_cases_attention", "needs_attention", "channel", "status"),  # the queue: needs attention
+        Index("ix_cases_channel_status_received", "tenant_id", "channel", "status", "received_at"),
+        Index("ix_cases_received_at", "tenant_id", "received_at"),
+        Index("ix_cases_answer_due_at", "tenant_id", "answer_due_at"),
+        Index("ix_cases_channel_received", "tenant_id", "channel", "received_at"),  # one channel's queue
+        Index("ix_cases_next_due", "tenant_id", "next_due_at", "channel", "status"),  # nearest deadline first
+        Index("ix_cases_attention", "tenant_id", "needs_attention", "channel", "status"),  # needs attention
+        UniqueConstraint("tenant_id", "number", name="uq_cases_tenant_number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The case's number within its tenant: what officers see, what URLs carry and what its ciphertexts are
+    # bound to (key_contexts), so a tenant moved to another deployment keeps them (cases.py sets it).
+    number: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[Channel] = mapped_column(stored(Channel, 16))
     source: Mapped[Source] = mapped_column(stored(Source, 16), default=Source.WEB)
     category: Mapped[Category | None] = mapped_column(stored(Category, 32))
@@ -223,13 +281,14 @@ class Case(Base):
             self.next_due_at = NO_DEADLINE
 
 
-class Entry(Base):
+class Entry(TenantScoped, Base):
     """One event on a case's timeline, with an optional encrypted body."""
 
     __tablename__ = "entries"
     __table_args__ = (
         # Reports: a case's last status entry before a moment (history survives retention).
         Index("ix_entries_status_history", "case_id", "kind", "at", "id"),
+        Index("ix_entries_tenant", "tenant_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -247,10 +306,11 @@ class Entry(Base):
     officer: Mapped[Officer | None] = relationship()
 
 
-class Attachment(Base):
+class Attachment(TenantScoped, Base):
     """An encrypted file; its name, type and size are encrypted in `meta`."""
 
     __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_tenant", "tenant_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -279,11 +339,12 @@ class StorageCopy(Base):
     copied_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Officer(Base):
+class Officer(TenantScoped, Base):
     __tablename__ = "officers"
+    __table_args__ = (UniqueConstraint("tenant_id", "username", name="uq_officers_tenant_username"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(64))
     role: Mapped[Role] = mapped_column(stored(Role, 16), default=Role.OFFICER)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -318,11 +379,11 @@ class Officer(Base):
         return {g.channel.value for g in self.grants}
 
 
-class Grant(Base):
+class Grant(TenantScoped, Base):
     """A channel's private key sealed to one officer's public key."""
 
     __tablename__ = "grants"
-    __table_args__ = (UniqueConstraint("officer_id", "channel"),)
+    __table_args__ = (UniqueConstraint("officer_id", "channel"), Index("ix_grants_tenant", "tenant_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
@@ -334,21 +395,26 @@ class Grant(Base):
     officer: Mapped[Officer] = relationship(back_populates="grants", foreign_keys=[officer_id])
 
 
-class ChannelKey(Base):
+class ChannelKey(TenantScoped, Base):
     """A channel's public key, and its private key sealed to the recovery key."""
 
     __tablename__ = "channel_keys"
 
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     channel: Mapped[Channel] = mapped_column(stored(Channel, 16), primary_key=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     sealed_for_recovery: Mapped[bytes] = mapped_column(LargeBinary)
+    # HMAC (tenant's server secret) over tenant, channel and public key: a database editor cannot swap a
+    # channel's public key for their own (keyring.channel_public). Empty until first stamped.
+    tag: Mapped[bytes] = mapped_column(LargeBinary(32), default=b"")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class OfficerSession(Base):
+class OfficerSession(TenantScoped, Base):
     """Server half of a signed-in session: the officer's private key under a key only the cookie holds."""
 
     __tablename__ = "officer_sessions"
+    __table_args__ = (Index("ix_officer_sessions_tenant", "tenant_id"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's session id
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
@@ -360,15 +426,22 @@ class OfficerSession(Base):
     pending_totp: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
-class AuditEntry(Base):
+class AuditEntry(TenantScoped, Base):
     """Append-only, hash-chained record of what officers did."""
 
     __tablename__ = "audit_entries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "seq", name="uq_audit_entries_tenant_seq"),
+        Index("ix_audit_entries_tenant_action", "tenant_id", "action"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Position in the tenant's own chain (1, 2, ...): the digest covers it, not the row id, so a tenant
+    # moved to another deployment keeps a chain that verifies.
+    seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))  # officer username, or "system" / "cli"
-    action: Mapped[str] = mapped_column(String(32), index=True)
+    action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
@@ -378,7 +451,7 @@ class AuditEntry(Base):
     hash_version: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="1")
 
 
-class AuditCheckpoint(Base):
+class AuditCheckpoint(TenantScoped, Base):
     """One run of `flask audit verify`: what it found and the newest entry it saw, tagged by the audit key.
 
     The latest intact row is the checkpoint the next run checks the tail against (the chain alone cannot
@@ -387,6 +460,7 @@ class AuditCheckpoint(Base):
     """
 
     __tablename__ = "audit_checkpoints"
+    __table_args__ = (Index("ix_audit_checkpoints_tenant", "tenant_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -398,21 +472,23 @@ class AuditCheckpoint(Base):
     tag: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
-class Setting(Base):
+class Setting(TenantScoped, Base):
     """Operator settings edited in the admin pages (municipality name, deadlines, limits, retention)."""
 
     __tablename__ = "settings"
 
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
 
 
-class SiteImage(Base):
+class SiteImage(TenantScoped, Base):
     """An image for the municipality's documents (today: the crest), uploaded by an administrator and
     re-encoded as PNG. Kept in the database, not in a file, so that every app server sees the same one."""
 
     __tablename__ = "site_images"
 
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     media_type: Mapped[str] = mapped_column(String(32), default="image/png")
     data: Mapped[bytes] = mapped_column(LargeBinary)
@@ -422,7 +498,7 @@ class SiteImage(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Receipt(Base):
+class Receipt(TenantScoped, Base):
     """A submission's receipt, so that sending the same rendered form again shows the same code, no new case.
 
     Each rendered form carries a random one-time value (128 bits) that only the browser holds (in the
@@ -432,6 +508,7 @@ class Receipt(Base):
     (receipts.sweep), and with it the memory that the form was sent."""
 
     __tablename__ = "receipts"
+    __table_args__ = (Index("ix_receipts_tenant", "tenant_id"),)
 
     lookup: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -440,19 +517,21 @@ class Receipt(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
-class ImportedRow(Base):
+class ImportedRow(TenantScoped, Base):
     """A register row already imported (register_import.py): a keyed hash of its content, never the text."""
 
     __tablename__ = "imported_rows"
+    __table_args__ = (Index("ix_imported_rows_tenant", "tenant_id"),)
 
     digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class PublishedAnswer(Base):
+class PublishedAnswer(TenantScoped, Base):
     """A question and its answer published on /faq with the asker's consent (public by design)."""
 
     __tablename__ = "published_answers"
+    __table_args__ = (Index("ix_published_answers_tenant", "tenant_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
@@ -469,7 +548,7 @@ class NoticeState(enum.StrEnum):
     DROPPED = "dropped"  # nobody to tell any more (address removed, account deactivated, channel revoked)
 
 
-class Notice(Base):
+class Notice(TenantScoped, Base):
     """The outbox: one thing to tell one recipient, written in the transaction of the event that causes it.
 
     It holds no content: a kind, counts (administrators' notices: a few facts), and for checks at sending
@@ -479,7 +558,10 @@ class Notice(Base):
     one first writes it and every other finds it there."""
 
     __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_state_due", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_notices_state_due", "state", "due_at"),
+        Index("ix_notices_tenant", "tenant_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(48))
@@ -502,10 +584,11 @@ class Notice(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
 
 
-class Delivery(Base):
+class Delivery(TenantScoped, Base):
     """The delivery log: one line per mail handed to the SMTP server (or not). Never any content."""
 
     __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_tenant", "tenant_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

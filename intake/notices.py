@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import audit, capacity, dates
+from . import audit, capacity, dates, tenancy
 from .db import UTCDateTime
 from .models import (
     CLOSED_STATUSES,
@@ -93,7 +93,7 @@ def enabled() -> bool:
 
 def setting(session: Session, name: str) -> str:
     """One of SETTING_DEFAULTS' settings: as stored (the settings table), else its default."""
-    row = session.get(Setting, name)
+    row = session.scalar(select(Setting).where(Setting.name == name))  # the tenant's (tenancy.py)
     return row.value if row is not None else SETTING_DEFAULTS[name]
 
 
@@ -196,6 +196,7 @@ def _tell_about(session: Session, case_row: Case, kind: Kind, exclude: Officer |
         "now": now,
         "digest_at": next_digest(now, digest_hour(session)),
         "exclude": exclude.id if exclude is not None else 0,  # ids start at 1: 0 excludes nobody
+        "tenant_id": case_row.tenant_id,  # Core INSERT … SELECT: the tenant is named (intake/tenancy.py)
     }
     result = session.execute(_tell_holders(), params)
     return max(0, int(getattr(result, "rowcount", 0) or 0))
@@ -207,6 +208,7 @@ def _tell_holders() -> Any:
     :now (immediate) or :digest_at (digest). Built once: the submit path does not rebuild it each time."""
     now = bindparam("now", type_=UTCDateTime())
     rows = select(
+        bindparam("tenant_id", type_=Integer()),
         bindparam("kind", type_=String()),
         Officer.id,
         bindparam("channel", type_=String()),
@@ -219,12 +221,15 @@ def _tell_holders() -> Any:
         literal(NoticeState.PENDING.value, String()),
         literal(0, Integer()),
     ).where(
+        Officer.tenant_id == bindparam("tenant_id"),
         Officer.active.is_(True),
         Officer.email.is_not(None),
         Officer.id != bindparam("exclude", type_=Integer()),
         Officer.id.in_(select(Grant.officer_id).where(Grant.channel == bindparam("channel"))),
     )
-    columns = ["kind", "officer_id", "channel", "case_id", "created_at", "due_at", "state", "attempts"]
+    columns = [
+        "tenant_id", "kind", "officer_id", "channel", "case_id", "created_at", "due_at", "state", "attempts",
+    ]  # fmt: skip
     table: Table = Notice.__table__  # type: ignore[assignment]  # Core: the ORM would read params as rows
     return insert(table).from_select(columns, rows)
 
@@ -450,6 +455,8 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     """Insert notices whose dedupe_key is not there yet (another worker may be inserting the same now)."""
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    tenant_id = tenancy.current_id()  # a Core insert: the session does not stamp it (intake/tenancy.py)
+    rows = [{**row, "tenant_id": tenant_id} for row in rows]
     statement = upsert(Notice).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
     return len(session.execute(statement.returning(Notice.id)).all())  # rowcount: -1 on psycopg here
 

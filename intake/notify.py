@@ -50,7 +50,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import audit, dates, db, mailer, notices, settings, urls
+from . import audit, dates, db, mailer, notices, settings, tenancy, urls
 from .cli import CommandFailed
 from .models import Case, Delivery, Notice, NoticeState, NotifyMode, Officer
 from .notices import ADMIN_PREFIX, Kind
@@ -378,13 +378,19 @@ class Worker:
         is set). A notice that fails is tried again in a later run, after its backoff, never in this one."""
         clock: Callable[[], datetime] = (lambda: now) if now is not None else dates.now
         total = Summary()
-        with self.app.app_context(), db.new_session() as session:
-            if reminders:
-                total.reminders = notices.find_reminders(session, clock())
-                prune(session, clock())
-                session.commit()
-            started = clock()
-            with mailer.Connection(self.mail) as conn:
+        # Each tenant's outbox in turn, in that tenant's scope (intake/tenancy.py): its officers, its cases,
+        # its public address in the links.
+        with self.app.app_context(), db.new_session() as session, mailer.Connection(self.mail) as conn:
+            for tenant in tenancy.all_tenants():
+                if self.stop.is_set():
+                    break
+                tenancy.activate(tenant.id)
+                tenancy.bind(session, tenancy.Scope(tenant.id))
+                if reminders:
+                    total.reminders += notices.find_reminders(session, clock())
+                    prune(session, clock())
+                    session.commit()
+                started = clock()
                 while not self.stop.is_set():
                     token, rows = claim(session, clock(), self.config.lease, due_by=started)
                     if not rows:

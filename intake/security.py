@@ -113,10 +113,9 @@ class TrustedProxyFix:
     in X-Forwarded-For and so get a fresh rate-limit allowance with every request.
     """
 
-    def __init__(self, app: WSGIApplication, x_for: int, trusted: list[str]) -> None:
-
+    def __init__(self, app: WSGIApplication, x_for: int, trusted: list[str], x_host: int = 0) -> None:
         self.app = app
-        self.fixed = ProxyFix(app, x_for=x_for)
+        self.fixed = ProxyFix(app, x_for=x_for, x_host=x_host)
         self.trusted = [ipaddress.ip_network(n) for n in trusted]
 
     def _from_proxy(self, peer: str) -> bool:
@@ -161,7 +160,8 @@ def register(app: Flask) -> None:
         app.before_request(refuse_unshared_limits)
     app.after_request(set_headers)
     logging.getLogger("werkzeug").addFilter(NoClientAddress())
-    if app.config["PROXY_FIX_X_FOR"]:
+    x_for, x_host = int(app.config["PROXY_FIX_X_FOR"]), int(app.config.get("PROXY_FIX_X_HOST", 0))
+    if x_for or x_host:
         app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, int(app.config["PROXY_FIX_X_FOR"]), app.config["TRUSTED_PROXIES"]
+            app.wsgi_app, x_for, app.config["TRUSTED_PROXIES"], x_host=x_host
         )

@@ -64,7 +64,7 @@ def get(session: Session, name: str) -> str:
 
 def put(session: Session, name: str, value: str) -> None:
     session.info.pop(_CACHE, None)
-    row = session.get(Setting, name)
+    row = session.scalar(select(Setting).where(Setting.name == name))
     if row is None:
         session.add(Setting(name=name, value=value))
     else:
@@ -104,7 +104,7 @@ def with_prefix(session: Session, prefix: str) -> dict[str, str]:
 def delete(session: Session, name: str) -> bool:
     """Remove a stored setting (its default, if any, applies again); True if there was one."""
     session.info.pop(_CACHE, None)
-    row = session.get(Setting, name)
+    row = session.scalar(select(Setting).where(Setting.name == name))  # the tenant's (tenancy.py)
     if row is None:
         return False
     session.delete(row)

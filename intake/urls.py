@@ -16,6 +16,8 @@ from urllib.parse import quote, urlsplit
 
 from flask import Flask, current_app, has_request_context, request, url_for
 
+from . import tenancy
+
 
 class PublicUrlUnknown(RuntimeError):
     """No INTAKE_PUBLIC_URL and no request to take the address from (a command run outside a request)."""
@@ -50,8 +52,30 @@ def check(value: str) -> str:
 
 
 def public_base() -> str:
-    """The public address of the site, without a trailing slash."""
+    """The public address of the site, without a trailing slash.
+
+    A tenant that claims host names (intake/tenancy.py) is reached on its own: the name this request came
+    by when it is one of them (only a claimed name reaches the tenant, so the client cannot choose it),
+    else its first name; with the scheme, port and path of INTAKE_PUBLIC_URL (or of the request, in
+    development). A tenant that claims none (a single-municipality deployment) uses INTAKE_PUBLIC_URL as
+    it is.
+    """
     configured = str(current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    try:
+        hosts = tenancy.current().hosts
+    except tenancy.TenantNotFound:
+        hosts = ()
+    if hosts:
+        name = hosts[0]
+        if has_request_context() and tenancy.normalise_host(request.host) in hosts:
+            name = tenancy.normalise_host(request.host)
+        if configured:
+            parts = urlsplit(configured)
+            port = f":{parts.port}" if parts.port else ""
+            return f"{parts.scheme}://{name}{port}{parts.path.rstrip('/')}"
+        if has_request_context():
+            return f"{request.scheme}://{request.host}{request.script_root}".rstrip("/")
+        return f"https://{name}"
     if configured:
         return configured
     if has_request_context():

@@ -13,7 +13,7 @@ if (_CHECKOUT / "config.py").is_file():  # plain `alembic` in the checkout; inst
     sys.path.insert(0, str(_CHECKOUT))
 
 from config import database_url_from_env  # noqa: E402
-from intake import models  # noqa: E402,F401 - registers the tables
+from intake import models, tenancy  # noqa: E402,F401 - models registers the tables
 from intake.db import Base, make_engine  # noqa: E402
 from intake.migrate import foreign_keys_off  # noqa: E402
 
@@ -45,6 +45,8 @@ def run_online() -> None:
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
+        # Migrations act for the host: row-level security (intake/tenancy.py) lets them see every row.
+        tenancy.act_as_host(connection)
         context.run_migrations()
 
 

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import attachments, bodies, cases, keyring
+from intake import attachments, bodies, cases, keyring, tenancy
 from intake.models import Channel, Officer, Role, Source
 
 ADMIN = "admin"  # the administrator `setup` makes in every test app
@@ -24,6 +24,12 @@ PNG_1PX = (
     b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND"
     b"\xaeB`\x82"
 )
+
+
+def recovery_passphrase(slug: str | None = None) -> str:
+    """The recovery passphrase the tests give a tenant: RECOVERY for the first one (slug None), another
+    for each tenant added with `tenant add`."""
+    return RECOVERY if slug is None else f"{RECOVERY} of {slug}"
 
 
 @dataclass
@@ -75,8 +81,10 @@ class Factory:
         """An officer granted `channels` with the recovery key, as `officer add --recovery-key` does."""
         officer = keyring.create_officer(self.session, username, password, role)
         if channels:
-            path = Path(self.app.config["KEYS_DIR"]) / keyring.RECOVERY_PRIVATE_FILE
-            recovery = keyring.open_recovery(path, RECOVERY)
+            tenant = tenancy.current()  # the tests keep each tenant's recovery key in keys/
+            path = Path(self.app.config["KEYS_DIR"]) / keyring.recovery_file_name(tenant)
+            passphrase = recovery_passphrase(None if tenant.secret_wrapped is None else tenant.slug)
+            recovery = keyring.open_recovery(path, passphrase)
             for channel in channels:
                 private = keyring.channel_private_by_recovery(self.session, channel, recovery)
                 keyring.grant(self.session, officer, channel, private)

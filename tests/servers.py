@@ -49,15 +49,29 @@ def _on_server(server_url: str, sql: str) -> None:
 
 
 def create_database(server_url: str, name: str) -> str:
-    """A new, empty database `name` on the PostgreSQL server of `server_url` (same user); its URL."""
+    """A new, empty database `name` on the PostgreSQL server of `server_url`, owned by a role of its own
+    that is no superuser (row-level security binds it, as in production); the URL to it as that role."""
+    role = app_role(name)
     _on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _on_server(server_url, f'CREATE DATABASE "{name}"')
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    _on_server(server_url, f'DROP ROLE IF EXISTS "{role}"')
+    _on_server(server_url, f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE')
+    _on_server(server_url, f'CREATE DATABASE "{name}" OWNER "{role}"')
+    return make_url(server_url).set(database=name, username=role).render_as_string(hide_password=False)
+
+
+def app_role(database: str) -> str:
+    return f"{database}_app"[:63]
+
+
+def superuser_url(url: str, server_url: str) -> str:
+    """`url`'s database as the server's own (superuser) user: for what only a superuser may do in tests."""
+    return make_url(url).set(username=make_url(server_url).username).render_as_string(hide_password=False)
 
 
 def drop_database(server_url: str, name: str) -> None:
-    """Drop database `name` (connections to it are ended first)."""
+    """Drop database `name` (connections to it are ended first) and its role."""
     _on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _on_server(server_url, f'DROP ROLE IF EXISTS "{app_role(name)}"')
 
 
 @contextlib.contextmanager

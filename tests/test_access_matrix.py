@@ -8,21 +8,25 @@ one case per channel.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from intake import cases, keyring
 from intake.answers import publishing
 from intake.models import Case, Role
 
 from .conftest import ADMIN, PASSWORD, csrf_token
-from .factories import PNG_1PX
+from .factories import PNG_1PX, Factory
 from .officer_helpers import RECENT, OfficerActions, officer_named, world
 
+WorldContext = AbstractContextManager[tuple[Session, Factory]]
 OTHER_PASSWORD = "officer password 1"
 ROLES = ("admin", "legal", "pr", "executive", "anonymous")
 CHANNEL_HOLDERS = {"corruption": {"legal"}, "feedback": {"admin", "pr"}, "question": {"admin", "pr"}}
@@ -34,9 +38,10 @@ class World:
     ids: dict[str, Any]
 
 
-def build(app: Flask) -> World:
+def build(app: Flask, open_world: Callable[[Flask], WorldContext] = world) -> World:
+    """One case per channel and mutating route, officers of every role (in `open_world`'s tenant)."""
     ids: dict[str, Any] = {}
-    with world(app) as (s, factory):
+    with open_world(app) as (s, factory):
         legal = factory.officer("legal", OTHER_PASSWORD, channels=("corruption",))
         factory.officer("pr", OTHER_PASSWORD, channels=("feedback", "question"))
         factory.officer("executive", OTHER_PASSWORD, role=Role.EXECUTIVE)

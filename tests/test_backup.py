@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import insert, select
 
-from intake import attachments, audit, backup, cases, create_app, db, keyring, storage
+from intake import attachments, audit, backup, cases, create_app, db, keyring, storage, tenancy
 from intake.models import Case, Channel, Officer, OfficerSession, Setting
 
 from . import factories
@@ -105,7 +105,8 @@ def test_backup_restores_every_case_readable_and_holds_only_ciphertext(
     # A writer holds an open transaction while the backup runs (the app keeps serving).
     with app.app_context(), db.engine().connect() as writer:
         writer.begin()
-        writer.execute(insert(Setting).values(name="uncommitted", value=MARK))
+        tenancy.act_as_host(writer)
+        writer.execute(insert(Setting).values(tenant_id=1, name="uncommitted", value=MARK))
         result = app.test_cli_runner().invoke(args=["backup", "--output", str(out)])
         writer.rollback()
     assert result.exit_code == 0, result.output

@@ -107,6 +107,11 @@ def test_report(bench_dir: Path) -> None:
     assert len(ratios(figures)) == 3
 
 
+def test_tenants(bench_dir: Path) -> None:
+    figures = run("tenants.py", bench_dir)
+    assert len(ratios(figures)) == 2 and float(str(figures["lookup_us"])) > 0
+
+
 def test_officer_queue(bench_dir: Path) -> None:
     figures = run("officer_queue.py", bench_dir)
     assert len(ratios(figures)) == 2

@@ -124,7 +124,7 @@ def test_administrator_enters_a_new_years_codes(app: Flask, client: FlaskClient)
     last_year = client.get("/ita?fiscal_year=2569").get_data(as_text=True)
     assert 'data-item="oit_guideline" data-code="O16"' in last_year
     with world(app) as (session, _f):
-        assert session.get(Setting, "ita.items.2570") is not None  # in the database ...
+        assert session.scalar(select(Setting).where(Setting.name == "ita.items.2570")) is not None  # stored
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "ita.items")).one()
         assert entry.target == "2570" and "oit_guideline=O15" in entry.detail
     assert hashlib.sha256(catalogue.ITEMS_FILE.read_bytes()).hexdigest() == shipped  # ... not in a file

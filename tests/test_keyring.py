@@ -83,7 +83,7 @@ def test_channel_public_keys_are_pinned_outside_the_database_at_setup(app: Flask
 def test_a_swapped_channel_key_is_refused_and_nothing_is_sealed_to_it(app: Flask) -> None:
     thief = crypto.generate_keypair()
     with world(app) as (s, factory):
-        row = s.get(ChannelKey, "corruption")
+        row = s.scalar(select(ChannelKey).where(ChannelKey.channel == "corruption"))
         assert row is not None
         row.public_key = thief.public
         s.commit()
@@ -99,7 +99,7 @@ def test_a_swapped_key_cannot_be_granted_from_the_web_either(app: Flask) -> None
     with world(app) as (s, _f):
         admin = officer_named(s, ADMIN)
         private = keyring.channel_private(s, admin, keyring.unlock(admin, PASSWORD), "feedback")
-        row = s.get(ChannelKey, "feedback")
+        row = s.scalar(select(ChannelKey).where(ChannelKey.channel == "feedback"))
         assert row is not None
         row.public_key = crypto.generate_keypair().public
         s.commit()

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, MetaData, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake import migrate
+from intake import migrate, tenancy
 from intake.db import Base, make_engine
 from intake.models import Case, Channel, EntryKind, Status
 
@@ -87,6 +87,7 @@ def test_upgrade_keeps_existing_data_and_checks_enum_values(empty_database: str)
     migrate.upgrade(engine)
     tables = ("cases", "entries", "attachments", "officers", "grants", "officer_sessions", "channel_keys")
     with engine.connect() as conn:
+        tenancy.act_as_host(conn)  # raw SQL sees no tenant's rows otherwise (row-level security)
         counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}  # noqa: S608
         columns = {c["name"] for c in inspect(conn).get_columns("entries")}
     assert counts == {"cases": 1, "entries": 2, "attachments": 1, "officers": 1, "grants": 1,
@@ -96,8 +97,10 @@ def test_upgrade_keeps_existing_data_and_checks_enum_values(empty_database: str)
         case = session.get(Case, 1)
         assert case is not None and case.status == Status.IN_PROGRESS and case.channel == Channel.FEEDBACK
         assert [e.kind for e in case.entries] == [EntryKind.SUBMISSION, EntryKind.NOTE]
-    with pytest.raises(IntegrityError), engine.begin() as conn:
-        conn.execute(text("UPDATE cases SET status = 'lost' WHERE id = 1"))
+    with engine.connect() as conn:
+        tenancy.act_as_host(conn)
+        with pytest.raises(IntegrityError):
+            conn.execute(text("UPDATE cases SET status = 'lost' WHERE id = 1"))
     engine.dispose()
 def test_the_case_loop_migration_keeps_every_row_and_fills_the_queue_columns(empty_database: str) -> None:
     """Upgrading a database with cases in it: `cases` is not copied (SQLite would cascade its entries away),
@@ -138,8 +141,11 @@ def test_the_case_loop_migration_keeps_every_row_and_fills_the_queue_columns(emp
     new = MetaData()
     new.reflect(engine, only=["cases", "entries"])
     with engine.begin() as conn:  # the database now takes the citizen's satisfaction entry
-        conn.execute(insert(new.tables["entries"]), [{"case_id": 2, "kind": "satisfaction", "at": at(5)}])
+        tenancy.act_as_host(conn)  # (the rows are the default tenant's since the tenants revision)
+        row = {"tenant_id": 1, "case_id": 2, "kind": "satisfaction", "at": at(5)}
+        conn.execute(insert(new.tables["entries"]), [row])
     with engine.connect() as conn:
+        tenancy.act_as_host(conn)
         assert len(conn.execute(select(new.tables["entries"])).all()) == 4
         rows = {r.id: r for r in conn.execute(select(new.tables["cases"]))}
     engine.dispose()

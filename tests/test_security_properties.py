@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from intake import db, keyring, tokens
+from intake import db, keyring, tenancy, tokens
 from intake.models import Attachment
 from intake.officer import signin
 from intake.storage import S3Store
@@ -72,9 +72,11 @@ def database_dump(app: Flask) -> bytes:
             conn.close()
         assert b"CREATE TABLE" in dump and raw
         return raw + b"\n" + dump
-    env = {**os.environ, "PGPASSWORD": url.password or ""}
-    args = [_pg_dump(), "--no-owner", "--no-privileges", "-h", url.host or "127.0.0.1",
-            "-p", str(url.port or 5432), "-U", url.username or "postgres", url.database or ""]
+    # Every tenant's rows, as whoever stole the database would see them (past row-level security).
+    env = {**os.environ, "PGPASSWORD": url.password or "", "PGOPTIONS": tenancy.HOST_PGOPTIONS}
+    args = [_pg_dump(), "--no-owner", "--no-privileges", "--enable-row-security",
+            "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+            "-U", url.username or "postgres", url.database or ""]
     out = subprocess.run(args, capture_output=True, check=True, env=env, timeout=120)  # noqa: S603
     assert b"CREATE TABLE" in out.stdout
     return out.stdout

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from .. import db
-from ..cli import CommandFailed
+from ..cli import CommandFailed, for_tenant
 from . import exports
 from .periods import PERIOD_CODES, PeriodInvalid, period
 
@@ -29,6 +29,7 @@ from .periods import PERIOD_CODES, PeriodInvalid, period
 )
 @click.option("--thai-digits", is_flag=True, help="Thai digits (๐-๙) in the PDF.")
 @with_appcontext
+@for_tenant
 def report_command(fiscal_year: str, code: str, fmt: str, output: Path, thai_digits: bool) -> None:
     """Write the report of a fiscal year's period as PDF, XLSX, CSV or the long CSV."""
     try:
