@@ -590,14 +590,14 @@ def record_refusal(session: Session, actor: str, case_id: int, exc: Exception, w
     """An officer was refused a case (the web answers 404 as for a case that does not exist): on the
     record with why, so that probing other channels' cases shows on the audit trail."""
     if isinstance(exc, CaseOutsideChannels):
-        reason = "outside the officer's channels"
+        reason = "channel"  # the case exists, in a channel the officer does not hold
     elif isinstance(exc, ChannelForbidden):
-        reason = "no key for the channel"
+        reason = "grant"  # no key for the channel (a grant revoked during the session)
     elif isinstance(exc, attachments.AttachmentMissing):
-        reason = "no such attachment"
+        reason = "attachment"  # no such file in this case
     else:
-        reason = "no such case"
-    audit.refused(session, actor, "case", case_id, f"{what}; {reason}")
+        reason = "missing"  # no case with this id
+    audit.refused(session, actor, "case", case_id, f"{what}; reason={reason}")
 
 
 @dataclass

@@ -449,7 +449,7 @@ def test_finding_09_views_and_refusals_are_on_the_record(app: Flask) -> None:
     assert wanted <= seen, wanted - seen
     assert any(e.actor == ADMIN and e.action == "report.view" for e in rows)
     refusals = [e for e in rows if e.actor == "pr" and e.action == "case.refused" and e.target == str(other)]
-    assert len(refusals) == 3 and all("outside the officer's channels" in e.detail for e in refusals)
+    assert len(refusals) == 3 and all("reason=channel" in e.detail for e in refusals)
     assert any(e.detail.startswith("POST officer.note") for e in refusals)
     assert any(e.action == "audit.view" and "actor=pr" in e.detail for e in rows)
     assert any(e.actor == "pr" and e.action == "access.refused" and "role=officer" in e.detail for e in rows)
