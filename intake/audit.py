@@ -80,6 +80,11 @@ def _digest_v1(key: bytes, prev: str, entry: AuditEntry) -> str:
     return crypto.keyed_hash(key, "\x1f".join(fields).encode("utf-8")).hex()
 
 
+def _text(value: str) -> str:
+    """What the trail can hold on both engines: PostgreSQL's text takes no NUL (a filter typed with one)."""
+    return value.replace("\x00", "")
+
+
 def record(
     session: Session, actor: str, action: str, target: str | int | None = None, detail: str = ""
 ) -> AuditEntry:
@@ -98,10 +103,10 @@ def record(
     entry = AuditEntry(
         seq=-1 - secrets.randbits(30),  # fits the column (int4 on PostgreSQL)
         at=dates.now(),
-        actor=actor[:64],
+        actor=_text(actor)[:64],
         action=action[:32],
-        target=None if target is None else str(target)[:64],
-        detail=detail,
+        target=None if target is None else _text(str(target))[:64],
+        detail=_text(detail),
         prev_hash=GENESIS,
         hash="",
         hash_version=HASH_VERSION,
