@@ -455,7 +455,8 @@ def import_register_command(path: Path) -> None:
 @with_appcontext
 def demo_command(url: str) -> None:
     """Set up a demonstration instance (development only): officers, cases, and how to sign in."""
-    from . import demo  # not at the top: demo uses the domain, whose notices use the worker, which uses cli
+    from . import demo, demo_tenant  # not at the top: demo uses the domain, whose notices use the worker,
+    # which uses cli
     if current_app.config["ENV"] == "production":
         raise CommandFailed("demo is for development only")
     os.environ.setdefault("INTAKE_ADMIN_PASSWORD", demo.PASSWORD)
@@ -471,11 +472,17 @@ def demo_command(url: str) -> None:
     if made is not None:
         demo.save_codes(instance, made.codes)
         click.echo(f"Made {made.cases} demo cases over the previous and the current fiscal year.")
+    max_file = int(current_app.config["ATTACHMENT_MAX_FILE"])
+    second = demo_tenant.ensure(session, storage.current(), max_file, instance)
+    for line in second.lines:
+        click.echo(line)
+    if second.cases:
+        click.echo(f"Made a second municipality ({demo_tenant.SLUG}) with {second.cases} demo cases.")
     _print_demo(url, instance)
 
 
 def _print_demo(url: str, instance: Path) -> None:
-    from . import demo
+    from . import demo, demo_tenant
     say = click.echo
     say("")
     say("=" * 78)
@@ -497,8 +504,13 @@ def _print_demo(url: str, instance: Path) -> None:
         say(f"รหัสติดตามเรื่องของเรื่องตัวอย่าง / tracking codes of demo cases ({url}/track):")
         for line in codes:
             say(f"  {line}")
+    say("")
+    say(f"ท้องถิ่นที่สองบนเครื่องเดียวกัน / a second municipality on the same deployment: {demo_tenant.url_of(url)}/")
+    say("  ชื่อผู้ใช้และรหัสผ่านเหมือนกัน แต่กุญแจ เรื่อง และเจ้าหน้าที่เป็นของตนเอง / the same user names and password,")
+    say("  but its own keys, officers and cases: a code of one is 'not found' on the other")
     if os.environ["INTAKE_RECOVERY_PASSPHRASE"] == demo.RECOVERY:  # never echo a passphrase it was given
-        say(f"Recovery key: keys/recovery.key, passphrase {demo.RECOVERY!r}")
+        say(f"Recovery keys: keys/recovery.key, keys/recovery-{demo_tenant.SLUG}.key")
+        say(f"  passphrase {demo.RECOVERY!r}")
 
 
 @click.command("demo-code")

@@ -251,6 +251,14 @@ ROUTINE = {
 }
 
 
+def _one_answered(s: Seeder) -> None:
+    """The second municipality's case to track: a feedback answered last week."""
+    lamp = s.submit(12, "feedback", {"details": "ขอให้ซ่อมหอกระจายข่าวหมู่ 4 เสียงไม่ชัด"})
+    s.act(11, "pr", lamp, "acknowledge")
+    s.act(6, "pr", lamp, "reply", "กองช่างเปลี่ยนลำโพงหอกระจายข่าวหมู่ 4 แล้ว")
+    s.code("ข้อเสนอแนะ ตอบแล้ว / feedback answered", lamp)
+
+
 def _routine(s: Seeder, rng: random.Random) -> None:
     """Enough ordinary cases over the two fiscal years for every quarter's figures (small counts hidden)."""
     sources = (Source.WEB, Source.WEB, Source.PHONE, Source.FACEBOOK, Source.LINE, Source.WALK_IN)
@@ -269,18 +277,25 @@ def _routine(s: Seeder, rng: random.Random) -> None:
             s.act(days - rng.uniform(20, 30), who, submitted, "change_status", Status.RESOLVED)
 
 
-def seed(session: Session, store: Store, max_file: int, now: datetime | None = None) -> Seeded | None:
-    """Make the demo cases once; None when this instance has them already."""
+def seed(
+    session: Session, store: Store, max_file: int, now: datetime | None = None, *,
+    municipality: str = MUNICIPALITY, stories: bool = True, rng: random.Random | None = None,
+) -> Seeded | None:
+    """Make the demo cases of the tenant acted for, once; None when it has them already. Without `stories`
+    (the demo's second municipality) only the routine cases and one answered feedback to track."""
     if settings.with_prefix(session, SEEDED).get(SEEDED) == "1":
         return None
     seeder = Seeder(session, store, now or dates.now(), max_file)
-    settings.put(session, "municipality_name", MUNICIPALITY)
+    settings.put(session, "municipality_name", municipality)
     settings.put(session, "contact_phone", "045-000-000")
     settings.put(session, "contact_address", "99 หมู่ 1 ตำบลตัวอย่าง อำเภอเมือง จังหวัดอุบลราชธานี")
     settings.put(session, "contact_hours", "จันทร์–ศุกร์ 08.30–16.30 น.")
     session.commit()
-    _stories(seeder)
-    _routine(seeder, random.Random(2569))  # noqa: S311 - demo data, not security
+    if stories:
+        _stories(seeder)
+    else:
+        _one_answered(seeder)
+    _routine(seeder, rng or random.Random(2569))  # noqa: S311 - demo data, not security
     settings.put(session, SEEDED, "1")
     session.commit()
     return seeder.made
@@ -312,11 +327,14 @@ def current_code() -> str:
     return crypto.totp_now(TOTP_SECRET)
 
 
-def save_codes(instance: Path, codes: dict[str, str]) -> Path:
+def save_codes(instance: Path, codes: dict[str, str], *, append: bool = False) -> Path:
     path = instance / CODES_FILE
-    lines = ["# DEMO ONLY: tracking codes of the demo cases (a real instance keeps no code anywhere)"]
+    lines = [] if append and path.exists() else [
+        "# DEMO ONLY: tracking codes of the demo cases (a real instance keeps no code anywhere)"
+    ]
     lines += [f"{code}  {what}" for what, code in codes.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with path.open("a" if append else "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
     return path
 
 

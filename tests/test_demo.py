@@ -95,3 +95,27 @@ def test_every_page_of_the_tour_has_content(demo_app: Flask) -> None:
     executive.login("executive", demo.PASSWORD)
     report = _page(executive.client, f"/officer/reports?fiscal_year={previous}&period=year")
     assert "<table" in report and "ไฟส่องสว่าง" not in report
+
+
+def test_the_second_municipality_has_its_own_site_officers_and_codes(demo_app: Flask) -> None:
+    from intake import demo_tenant
+
+    from .test_tenants_walls import client_on
+
+    first, second = client_on(demo_app, "127.0.0.1"), client_on(demo_app, demo_tenant.HOST)
+    assert demo_tenant.NAME in _page(second, "/") and demo_tenant.NAME not in _page(first, "/")
+    assert "045-000-111" in _page(second, "/contact")
+    lines = demo.saved_codes(Path(demo_app.config["INSTANCE_DIR"]))
+    song = [line.split("  ", 1)[0] for line in lines if demo_tenant.CODE_PREFIX in line]
+    assert len(song) == 1
+    tracked = track(second, song[0])
+    assert tracked.status_code == 200 and "เปลี่ยนลำโพงหอกระจายข่าว" in tracked.get_data(as_text=True)
+    refused = track(first, song[0])  # a code of one municipality is not found on the other's site
+    assert "เปลี่ยนลำโพงหอกระจายข่าว" not in refused.get_data(as_text=True)
+    pr = OfficerActions(second)
+    pr.login("pr", demo.PASSWORD)  # the same user name and password, another tenant's account
+    queue = _page(second, "/officer/queue")
+    assert "หอกระจายข่าว" in queue and "ภาษีป้าย" not in queue
+    again = demo_app.test_cli_runner().invoke(args=["demo"])
+    assert again.exit_code == 0 and "second municipality (song) with" not in again.output
+    assert "http://song.localhost:5000/" in again.output
