@@ -227,7 +227,8 @@ def case_rows(i: int, layout: Layout) -> tuple[tuple[Any, ...], list[tuple[Any, 
         entry("status", plan.progress, "in_progress", officer=who)
     if plan.answered:
         reply = {"message": rng.choice(thai_text.REPLIES)}
-        entry("reply", plan.answered, key="content", blob=_sealed(content, number, "reply", reply), officer=who)
+        blob = _sealed(content, number, "reply", reply)
+        entry("reply", plan.answered, key="content", blob=blob, officer=who)
     if plan.referred:
         referral = {"agency": "nacc", "reference": f"ปปช.{rng.randint(100, 999)}/2568", "date": "2025-01-15"}
         entry("referral", plan.referred, key="internal", blob=_sealed(internal, number, "referral", referral),
@@ -414,7 +415,8 @@ def generate(
 
 
 def ensure(
-    database_url: str | None, data_dir: Path, tenants: int, cases: int, *, alone: bool = False, workers: int = 2,
+    database_url: str | None, data_dir: Path, tenants: int, cases: int, *, alone: bool = False,
+    workers: int = 2,
     now: datetime | None = None, fresh: bool = False, log: bool = True,
 ) -> tuple[benchlib.Instance, dict[str, Any]]:
     """The data set (made, or reused when its manifest is complete and the schema unchanged)."""
