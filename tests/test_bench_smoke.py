@@ -112,6 +112,14 @@ def test_tenants(bench_dir: Path) -> None:
     assert len(ratios(figures)) == 2 and float(str(figures["lookup_us"])) > 0
 
 
+def test_tenant_scale(bench_dir: Path) -> None:
+    figures = run("tenant_scale.py", bench_dir)
+    assert figures["tenants"] == 20 and figures["cases"] == 2000 and figures["first_tenant_cases"] == 100
+    national = figures["national"]
+    assert isinstance(national, dict) and national["floor_agrees"] is True and national["tenants"] == 20
+    assert len(ratios(figures)) == 7  # queue x2, tracking, report, submit, GET /, national
+
+
 def test_officer_queue(bench_dir: Path) -> None:
     figures = run("officer_queue.py", bench_dir)
     assert len(ratios(figures)) == 2

@@ -43,6 +43,7 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     Float,
+    Select,
     and_,
     case,
     cast,
@@ -456,7 +457,17 @@ def _is_closed(column: Any) -> ColumnElement[bool]:
 
 
 def _count_rows(session: Session, p: Period, as_of: datetime) -> list[CountRow]:
-    pc = _per_case(p, session.get_bind().dialect.name)
+    return _run_counts(session, count_statement(p, as_of, session.get_bind().dialect.name))
+
+
+def _run_counts(session: Session, stmt: Select[Any]) -> list[CountRow]:
+    return [CountRow(*row) for row in session.execute(stmt)]
+
+
+def count_statement(p: Period, as_of: datetime, dialect: str) -> Select[Any]:
+    """The grouped query behind a period's counts (built once, run in any tenant's scope: the seam adds the
+    tenant when it runs, so the national figures build it once for every tenant)."""
+    pc = _per_case(p, dialect)
     received = pc.c.received_at >= p.start
     ack_due = and_(received, pc.c.ack_due_at <= as_of)
     answer_due = and_(received, pc.c.answer_due_at <= as_of)
@@ -481,8 +492,7 @@ def _count_rows(session: Session, p: Period, as_of: datetime) -> list[CountRow]:
     c = classified.c
     keys = (c.channel, c.source, c.category, c.in_period, c.status, c.close_month)
     sums = (func.sum(c.ack_due), func.sum(c.ack_ok), func.sum(c.answer_due), func.sum(c.answer_ok))
-    stmt = select(*keys, func.count(), *sums).group_by(*keys)
-    return [CountRow(*row) for row in session.execute(stmt)]
+    return select(*keys, func.count(), *sums).group_by(*keys)
 
 
 def _received_by_month(session: Session, p: Period) -> list[MonthRow]:
@@ -635,10 +645,12 @@ def compute(session: Session, p: Period, as_of: datetime | None = None) -> Repor
     )
 
 
-def channel_counts(session: Session, p: Period) -> dict[str, Counts]:
+def channel_counts(session: Session, p: Period, statement: Select[Any] | None = None) -> dict[str, Counts]:
     """The cases of period `p` by channel: `compute(...).by_channel` in one query (the same SQL, the same
-    definitions), for pages that need nothing else (public statistics)."""
-    by_channel, _sources, _categories = _counts_from(_count_rows(session, p, p.end))
+    definitions), for pages that need nothing else (public statistics). `statement`: the same query built
+    beforehand (`count_statement(p, p.end, dialect)`), for a caller that runs it for many tenants."""
+    stmt = statement if statement is not None else count_statement(p, p.end, session.get_bind().dialect.name)
+    by_channel, _sources, _categories = _counts_from(_run_counts(session, stmt))
     return by_channel
 
 
