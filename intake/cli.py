@@ -509,7 +509,9 @@ def _print_demo(url: str, instance: Path) -> None:
     say("  ชื่อผู้ใช้และรหัสผ่านเหมือนกัน แต่กุญแจ เรื่อง และเจ้าหน้าที่เป็นของตนเอง / the same user names and password,")
     say("  but its own keys, officers and cases: a code of one is 'not found' on the other")
     if os.environ["INTAKE_RECOVERY_PASSPHRASE"] == demo.RECOVERY:  # never echo a passphrase it was given
-        say(f"Recovery keys: keys/recovery.key, keys/recovery-{demo_tenant.SLUG}.key")
+        keys = keyring.keys_dir()
+        second = keys / f"recovery-{demo_tenant.SLUG}.key"
+        say(f"Recovery keys: {keys / keyring.RECOVERY_PRIVATE_FILE}, {second}")
         say(f"  passphrase {demo.RECOVERY!r}")
 
 

@@ -39,10 +39,16 @@ def display(normalised: str) -> str:
     return "-".join(normalised[i : i + GROUP] for i in range(0, len(normalised), GROUP))
 
 
+def _ascii_digit(ch: str) -> str:
+    """Any script's decimal digit as its ASCII digit: a code read out or copied with Thai digits (๐-๙)."""
+    value = unicodedata.decimal(ch, None)
+    return str(value) if value is not None and not ch.isascii() else ch
+
+
 def normalise(typed: str) -> str:
     """The canonical form of a typed token; raises TokenMalformed."""
     text = unicodedata.normalize("NFKC", typed)
-    text = "".join(ch for ch in text if not _separator(ch)).upper().translate(_SEPARATORS)
+    text = "".join(_ascii_digit(ch) for ch in text if not _separator(ch)).upper().translate(_SEPARATORS)
     text = text.translate(_LOOKALIKES)
     if len(text) != LENGTH or any(ch not in ALPHABET for ch in text):
         raise TokenMalformed

@@ -54,6 +54,7 @@ def test_hash_is_keyed() -> None:
         lambda t: t + "\n",  # a trailing newline from a paste
         lambda t: "\r\n" + t.lower() + "\r\n",
         lambda t: t.replace("-", "\u00ad"),  # a soft hyphen
+        lambda t: "".join(chr(ord(c) + 0x0E50 - 0x30) if c.isdigit() else c for c in t),  # Thai digits
     ],
 )
 def test_finding_11_typing_forgives_dashes_fullwidth_and_newlines(variant: object) -> None:
