@@ -143,12 +143,7 @@ class Tenant:
 
 
 def cpu_timed(fn: Callable[[], Any], repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        out.append(time.process_time() - start)
-    return out
+    return benchlib.timed(fn, repeat, warmup=0, clock=time.process_time)
 
 
 def interleaved(
@@ -244,25 +239,7 @@ def national_parts(app: Flask, p: periods.Period, as_of: datetime, passes: int) 
 
 
 def lookup_figures(app: Flask, tenants: int, r: benchlib.Results) -> None:
-    with app.app_context():
-        start = time.perf_counter()
-        tenancy.forget()
-        tenancy.for_host("localhost")
-        r.figure("registry_load_s", time.perf_counter() - start, f"loading the cache of {tenants:,} tenants")
-        hosts = [tenantgen.host_of(i) for i in range(tenants)]
-        rng = random.Random(1)  # noqa: S311 - choosing host names to look up
-        sample = [rng.choice(hosts) for _ in range(20_000)]
-        floor = {h: i for i, h in enumerate(hosts)}
-        t0 = time.perf_counter()
-        for h in sample:
-            tenancy.for_host(h)
-        lookup = (time.perf_counter() - t0) / len(sample)
-        t0 = time.perf_counter()
-        for h in sample:
-            floor.get(h.lower())
-        plain = (time.perf_counter() - t0) / len(sample)
-    r.figure("lookup_us", round(lookup * 1e6, 3), "tenant by host name, cached (microseconds)")
-    r.figure("dict_lookup_us", round(plain * 1e6, 3), "a plain dict lookup of the same size (floor)")
+    benchlib.host_lookup_figures(app, [tenantgen.host_of(i) for i in range(tenants)], r, 20_000, digits=3)
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ a host name (rows only: routing does not open a tenant's keys). Measured in the 
 
 from __future__ import annotations
 
-import random
 import time
 
 import benchlib
@@ -87,24 +86,7 @@ def main() -> None:
             seed_cases(apps[-1], 20 if args.quick else 200)
         alone, app = apps
         hosts = add_tenants(app, n - 1)
-        with app.app_context():
-            start = time.perf_counter()
-            tenancy.forget()
-            tenancy.for_host("localhost")
-            r.figure("registry_load_s", time.perf_counter() - start, f"loading the cache of {n} tenants")
-            rng = random.Random(1)  # noqa: S311 - choosing host names to look up
-            sample = [rng.choice(hosts) for _ in range(10_000)]
-            floor = {h: i for i, h in enumerate(hosts)}
-            t0 = time.perf_counter()
-            for h in sample:
-                tenancy.for_host(h)
-            lookup = (time.perf_counter() - t0) / len(sample)
-            t0 = time.perf_counter()
-            for h in sample:
-                floor.get(h.lower())
-            plain = (time.perf_counter() - t0) / len(sample)
-        r.figure("lookup_us", round(lookup * 1e6, 2), "tenant by host name, cached (microseconds)")
-        r.figure("dict_lookup_us", round(plain * 1e6, 2), "a plain dict lookup of the same size (floor)")
+        benchlib.host_lookup_figures(app, hosts, r, 10_000)
         one: list[float] = []
         lots: list[float] = []
         for _ in range(10):  # interleaved, so that machine noise hits both alike
