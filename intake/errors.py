@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream
 
-from . import crypto
+from . import crypto, sessions
 from .db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from .extensions import limiter
 from .i18n import human_wait
@@ -89,7 +89,10 @@ def handle_store_unavailable(exc: StoreUnavailable) -> tuple[str, int, dict[str,
 
 def _rolled_back() -> None:
     """Roll back the request's session, if it has one, so that the error page itself can read the database
-    (a failed flush leaves the session unusable until then: the page would fail in turn)."""
+    (a failed flush leaves the session unusable until then: the page would fail in turn). The rollback
+    expires what the request loaded, so the page forgets the signed-in officer rather than reload them
+    (with the database away that second failure escaped Flask as gunicorn's bare 500)."""
+    sessions.forget_loaded()
     s = g.get("db_session")
     if s is not None:
         with contextlib.suppress(Exception):

@@ -171,6 +171,13 @@ def loaded() -> Current | None:
     return cast("Current | None", request.environ.get(_CACHE)) if has_request_context() else None
 
 
+def forget_loaded() -> None:
+    """Drop the session this request loaded: after a rollback its officer is expired, and a page that
+    read it again (the menu of an error page) would query a database that may be gone."""
+    if has_request_context():
+        request.environ.pop(_CACHE, None)
+
+
 def current() -> Current:
     """This request's session (loaded once per request); raises NotSignedIn."""
     cached = loaded()

@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake import cases
 from intake.db import make_engine
+from intake.officer import queue
 
 from .citizen_helpers import domain, field_values, image_bytes, submit, token_of, track, valid_data
 from .conftest import ADMIN, PASSWORD, MakeApp
@@ -88,6 +90,37 @@ def test_a_database_lost_after_the_page_was_made_costs_no_500(
     monkeypatch.setattr(Session, "close", closing_fails)
     response = client.get("/ask")
     assert response.status_code == 200
+
+
+def test_the_database_lost_in_the_middle_of_an_officer_page_is_a_503_not_a_bare_500(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue dies halfway (PostgreSQL crashed after the session loaded the officer): rolling back
+    expires the officer, and the error page's menu must not load it again from a database that is gone
+    (it did: the second failure escaped Flask and gunicorn answered its own bare 500; found by
+    tests/test_faults.py)."""
+    actions = OfficerActions(client)
+    actions.login(ADMIN, PASSWORD)
+    gone = {"now": False}
+
+    def refuse(*_args: Any) -> None:
+        if gone["now"]:
+            raise OperationalError("SELECT", {}, Exception("the database system is shutting down"))
+
+    def fetch_dies(*_args: Any, **_kwargs: Any) -> None:
+        gone["now"] = True
+        raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
+
+    engine = app.extensions["intake.engine"]
+    event.listen(engine, "before_cursor_execute", refuse)
+    monkeypatch.setattr(queue, "fetch", fetch_dies)
+    try:
+        response = client.get("/officer/queue")
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503, page[:500]
+    assert TRY_AGAIN_TH in page and "Traceback" not in page
 
 
 def test_an_officer_intake_whose_commit_fails_keeps_the_letter(
