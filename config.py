@@ -137,6 +137,9 @@ class Config:
 
     # Tenants: how long an app server trusts its cache of tenants and their host names (seconds).
     TENANT_CACHE_SECONDS = 30
+    # National figures (intake/reports/national_views.py): published at /national on every host of the
+    # deployment when the host chooses to (for the NACC or the DLA); whole ended fiscal years only.
+    PUBLISH_NATIONAL = False
 
     DEMO = False
 

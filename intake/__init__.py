@@ -30,6 +30,7 @@ from .guide.views import bp as guide
 from .ita.views import bp as ita
 from .officer.views import bp as officer
 from .reports import cli as report_cli
+from .reports.national_views import bp as national
 from .reports.views import bp as reports
 
 
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(citizen)
     app.register_blueprint(officer)
     app.register_blueprint(reports)
+    app.register_blueprint(national)
     app.register_blueprint(answers)
     app.register_blueprint(guide)
     app.register_blueprint(ita)

@@ -28,6 +28,9 @@ INDEXABLE = frozenset(
         "guide.page",
         "guide.pdf",
         "ita.page",
+        "national.page",  # 404 unless the host publishes the national figures
+        "national.xlsx",
+        "national.csv",
         "findable.robots_txt",
         "findable.sitemap",
     }

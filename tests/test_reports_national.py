@@ -102,3 +102,53 @@ def test_the_command_writes_csv_and_xlsx_in_thai(app: Flask, tmp_path: Path) -> 
     bad = runner.invoke(args=["tenant", "figures", "--fiscal-year", "1999", "--period", "q1", "--format",
                               "csv", "--output", str(tmp_path / "x.csv")])
     assert bad.exit_code == 1
+
+
+def last_year_cases(app: Flask, slug: str | None, channel: str, n: int, marker: str) -> int:
+    """Cases received in the last fiscal year that has ended; returns that year."""
+    year = current_fiscal_year(dates.now()) - 1
+    received = period(year, "year").start + timedelta(days=40)
+    with tenant_world(app, slug) as (_s, factory):
+        for i in range(n):
+            factory.case(channel, f"{marker} {slug} {i}", received_at=received)
+    return year
+
+
+def test_the_national_page_is_not_there_unless_the_host_publishes_it(app: Flask) -> None:
+    client = app.test_client()
+    for url in ("/national", "/national.xlsx", "/national.csv"):
+        assert client.get(url).status_code == 404
+
+
+def test_the_published_page_and_files_show_ended_years_without_content(app: Flask) -> None:
+    app.config["PUBLISH_NATIONAL"] = True
+    marker = "NATIONALMARK"
+    add(app, "c", "อุดรธานี")
+    add(app, "d", "อุดรธานี")
+    year = last_year_cases(app, "c", "feedback", 4, marker)
+    last_year_cases(app, "c", "corruption", 2, marker)
+    last_year_cases(app, "d", "corruption", 8, marker)
+    client = app.test_client()
+    page = client.get("/national")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'data-fiscal-year="{year}"' in text and "สถิติระดับประเทศ" in text and "อุดรธานี" in text
+    assert marker not in text
+    row = text.split('data-level="tenant" data-slug="c" data-channel="feedback"')[1].split("</tr>")[0]
+    assert 'data-figure="received" data-value="4"' in row
+    hidden = text.split('data-level="tenant" data-slug="c" data-channel="corruption"')[1].split("</tr>")[0]
+    assert 'data-suppressed="1"' in hidden and 'data-value="2"' not in hidden
+    # One sibling more is hidden: d's 8 cannot be worked out from the province's 10.
+    other = text.split('data-level="tenant" data-slug="d" data-channel="corruption"')[1].split("</tr>")[0]
+    assert 'data-suppressed="1"' in other
+    for fmt in ("xlsx", "csv"):
+        got = client.get(f"/national.{fmt}?fiscal_year={year}")
+        assert got.status_code == 200 and marker.encode() not in got.data
+        assert f"national-fy{year}.{fmt}" in got.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(client.get(f"/national.xlsx?fiscal_year={year}").data)).active
+    assert sheet is not None and str(sheet["A1"].value).startswith("สถิติระดับประเทศ ปีงบประมาณ")
+    # The running year is not published (quarters and halves neither: only whole ended years).
+    running = client.get(f"/national?fiscal_year={year + 1}")
+    assert running.status_code == 400 and "ปีงบประมาณที่สิ้นสุดแล้ว" in running.get_data(as_text=True)
+    assert client.get("/national?fiscal_year=abc").status_code == 400
+    assert client.get(f"/national?fiscal_year={year - 3}").status_code == 200
