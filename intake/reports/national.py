@@ -25,7 +25,7 @@ from flask_babel import force_locale, gettext
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
-from .. import crypto, dates, key_contexts, keyring, tenancy
+from .. import crypto, dates, key_contexts, keyring, settings, tenancy
 from ..models import CHANNELS, Channel
 from . import figures
 from .as_csv import neutralise
@@ -87,8 +87,11 @@ def compute(session: Session, p: Period, as_of: datetime | None = None) -> Natio
     for tenant in sorted(tenancy.all_tenants(), key=lambda t: (t.province, t.slug)):
         with tenancy.acting_for(tenant.id):
             counts = figures.channel_counts(session, p, statement)
+            # The first tenant of a deployment that grew from one municipality has no name of its own
+            # (its slug): its municipality's name is in its settings.
+            name = tenant.name if tenant.name != tenant.slug else settings.get(session, "municipality_name")
         for channel in CHANNELS:
-            row = Row("tenant", tenant.province, tenant.slug, tenant.name, channel, counts[channel])
+            row = Row("tenant", tenant.province, tenant.slug, name, channel, counts[channel])
             by_province.setdefault(tenant.province, []).append(row)
             provinces.setdefault(tenant.province, {c: figures.Counts() for c in CHANNELS})[channel].add(
                 counts[channel]
