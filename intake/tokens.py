@@ -55,6 +55,11 @@ def normalise(typed: str) -> str:
     return text
 
 
+def thai_letters_in(typed: str) -> bool:
+    """Whether the text holds Thai letters (not Thai digits): typed with the keyboard set to Thai."""
+    return any("\u0e01" <= ch <= "\u0e4f" or "\u0e5a" <= ch <= "\u0e5b" for ch in typed)
+
+
 def lookup_hash(secret: bytes, token: str) -> bytes:
     """What the database stores: HMAC-SHA256 with a server secret kept outside the database."""
     return crypto.keyed_hash(secret, key_contexts.TOKEN_LOOKUP + normalise(token).encode())

@@ -32,7 +32,8 @@ RECENT = (dates.local_date(dates.now()) - timedelta(days=3)).isoformat()
 NOT_PAGES = {
     "static", "citizen.set_language", "citizen.followup_form", "officer.attachment", "officer.index",
     "officer.admin_home", "citizen.favicon", "reports.public_stats_pdf", "reports.public_stats_xlsx",
-    "guide.pdf", "findable.robots_txt", "findable.sitemap", "officer.admin_crest_image",
+    "guide.pdf", "findable.robots_txt", "findable.sitemap", "officer.admin_crest_image", "national.xlsx",
+    "national.csv",
 }
 CITIZEN_FORMS = {
     "/report/corruption": {
@@ -137,6 +138,8 @@ def _citizen(pages: Pages) -> dict[str, str]:
     pages.get("/stats?fiscal_year=abc", status=BAD)
     pages.get("/stats?view=monthly", status=BAD)
     pages.get("/ita?fiscal_year=abc", status=BAD)
+    pages.get("/national?fiscal_year=abc", status=BAD)
+    pages.get("/national")
     pages.get("/officer/logout", status=405)
     pages.post("/track", {"token": "ABCD-EFGH-JKMN-PQRS-TVWX"}, status=404)
     pages.post("/track", {"token": "ไม่ใช่รหัส"}, status=404)
@@ -283,7 +286,7 @@ def _admin_pages(pages: Pages, officer_id: int) -> None:
 def test_every_citizen_and_officer_page_is_thai(make_app: Any) -> None:
     app: Flask = make_app(
         RATELIMIT_SUBMIT="1000 per minute", ATTACHMENT_MAX_FILE=256 * 1024, ATTACHMENT_MAX_TOTAL=512 * 1024,
-        MAX_CONTENT_LENGTH=1024 * 1024,
+        MAX_CONTENT_LENGTH=1024 * 1024, PUBLISH_NATIONAL=True,
     )
     client = app.test_client()
     ids = _world(app)

@@ -41,6 +41,19 @@ def test_a_wrong_code_is_said_plainly_and_kept_in_the_field(make_app: Any) -> No
     assert thai("No case was found for this code. Check it and try again.") in page
 
 
+def test_a_code_typed_with_the_keyboard_left_in_thai_is_told_to_switch(make_app: Any) -> None:
+    """The 360 px walk: with the keyboard in Thai, "7KQ2M" comes out as Thai letters; say why."""
+    app = _app(make_app)
+    client = app.test_client()
+    typed = "ึาๆ/ท-ปตยฟิ"  # 7kq2m x9pab on the Kedmanee layout
+    page = track(client, typed).get_data(as_text=True)
+    hint = thai("The code you typed has Thai letters: your keyboard may be set to Thai. Switch it to English "
+                "(the code has only the letters A to Z and the digits 0 to 9) and type the code again.")
+    assert hint in page and hint != "The code you typed has Thai letters"[:10]
+    assert hint not in track(client, "7kq2m x9pab").get_data(as_text=True)
+    assert hint not in track(client, "๗KQ๒M").get_data(as_text=True)  # Thai digits are read as digits
+
+
 def test_a_right_code_opens_after_a_neighbours_wrong_ones_and_forgives_them(make_app: Any) -> None:
     app = _app(make_app)
     neighbour, citizen = app.test_client(), app.test_client()  # one village Wi-Fi: one address

@@ -204,3 +204,10 @@ def _follow_up(form: FollowupForm, found: cases.CitizenCase) -> bool:
 
 def not_found_message() -> str:
     return gettext("No case was found for this code. Check it and try again.")
+
+
+def thai_keyboard_message() -> str:
+    return gettext(
+        "The code you typed has Thai letters: your keyboard may be set to Thai. Switch it to English "
+        "(the code has only the letters A to Z and the digits 0 to 9) and type the code again."
+    )

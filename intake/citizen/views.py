@@ -153,6 +153,8 @@ def _not_found(typed: str) -> Page:
     """The one answer to a wrong or malformed code: said plainly, what was typed kept in the field."""
     form = TrackForm(formdata=None, token=typed)
     form.token.errors = [submission.not_found_message()]
+    if tokens.thai_letters_in(typed):  # the walk found codes typed with the keyboard left in Thai
+        form.token.errors.append(submission.thai_keyboard_message())
     return render_template("citizen/track.html", form=form, not_found=True), 404
 
 
