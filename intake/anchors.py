@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 from flask import current_app
@@ -191,7 +191,7 @@ def daily(session: Session, now: datetime | None = None) -> int:
     if now < due or (latest is not None and latest.at >= due):
         return 0
     try:
-        with dates.as_of(now):
+        with dates.as_of(now.astimezone(UTC)):  # as stored: the checkpoint's tag covers its time
             result = verify(session)
     except audit.AnchorInvalid:
         session.rollback()
