@@ -14,11 +14,13 @@ from sqlalchemy import delete, func, select
 from intake import anchors, audit, dates
 from intake.models import AuditCheckpoint, AuditEntry, Role
 
-from .mailbox import Mailbox
+from .mailbox import Mailbox, assert_no_content
 from .notify_helpers import admin_with_mail, officer_with_mail, outbox, run
 from .officer_helpers import world
+from .test_tenants_walls import add_tenant_b, tenant_world
 
 COMMAND = re.compile(r"--anchor-hash ([0-9a-f]{64}) --anchor-count (\d+)")
+WHOLE_COMMAND = re.compile(r"audit verify (--tenant \S+ --anchor-hash [0-9a-f]{64} --anchor-count \d+)")
 
 
 def _fill(app: Flask, n: int = 4) -> list[int]:
@@ -160,3 +162,32 @@ def test_the_worker_does_not_verify_when_told_not_to(make_app: Any, mailbox: Mai
     _people(app)
     _fill(app)
     assert run(app, _digest_time()).mails == 0 and _checkpoints(app) == 0
+
+
+def test_each_tenant_mails_its_own_anchor_and_the_command_names_the_tenant(
+    make_app: Any, mailbox: Mailbox
+) -> None:
+    app = make_app(**mailbox.config())
+    add_tenant_b(app)
+    with tenant_world(app, None) as (_s, factory):
+        admin_with_mail(factory)
+    with tenant_world(app, "b") as (_s, factory):
+        admin_with_mail(factory, "admin-b@example.go.th")
+    code, out = _verify(app, "--all-tenants")
+    assert code == 0, out
+    run(app)
+    commands = {}
+    for mail in mailbox.received:
+        found = WHOLE_COMMAND.search(mail.parts()["text/plain"])
+        assert found is not None
+        commands[mail.to] = found.group(1).split()
+    assert commands["admin-b@example.go.th"][:2] == ["--tenant", "b"]
+    assert commands["admin@example.go.th"][:2] == ["--tenant", "default"]
+    for typed in commands.values():
+        assert _verify(app, *typed)[0] == 0
+    a_hash = commands["admin@example.go.th"][2:]
+    assert _verify(app, "--tenant", "b", *a_hash)[0] != 0  # one tenant's anchor is not in another's chain
+    for mail in mailbox.received:  # each tenant's mail links to its own sign-in page (checked, then cleared)
+        own = "https://b.example.go.th" if mail.to == "admin-b@example.go.th" else "https://report.example.go.th"
+        assert_no_content([mail], login_url=f"{own}/officer/login")
+    mailbox.clear()
