@@ -7,6 +7,8 @@ the last entry's id and hash, the date (BE). Each anchor is told once to each ad
 in the outbox). Typed back from the mail or a printout, `audit verify --anchor-hash HASH --anchor-count N`
 fails unless the chain still holds that hash as its N-th entry: a database editor can delete the newest
 entries, their checkpoints and even keys/audit.anchor (with write access to keys/), but not the mails.
+When the worker's daily verification finds a break, the administrators are told that instead
+(`admin.audit_broken`, once a Bangkok day).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import audit, dates, keyring, notices, tenancy
@@ -46,6 +49,27 @@ notices.register_topic(
         "count": _l("Entries in the trail"),
         "entry_id": _l("Last entry"),
         "hash": _l("Hash of the last entry"),
+        "tenant": _l("Tenant"),
+    },
+    fill=True,
+    english=True,
+)
+
+
+BROKEN_TOPIC = "audit_broken"
+BROKEN_KIND = notices.ADMIN_PREFIX + BROKEN_TOPIC
+notices.register_topic(
+    BROKEN_TOPIC,
+    _l("The audit trail does not verify"),
+    _l(
+        "Today's verification by the notification worker found the audit trail altered or shortened. "
+        "Run flask --app wsgi audit verify --tenant %(tenant)s, and again with the anchor of an earlier "
+        "mail, to see since when."
+    ),
+    {
+        "date": _l("Verified on (BE)"),
+        "entry_id": _l("First broken entry"),
+        "reason": _l("Reason"),
         "tenant": _l("Tenant"),
     },
     fill=True,
@@ -133,6 +157,37 @@ def tell(session: Session, kept: audit.Tail, now: datetime | None = None) -> int
     return notices.insert_once(session, rows)
 
 
+def tell_broken(session: Session, broken: audit.ChainBreak, now: datetime | None = None) -> int:
+    """Queue a warning that the daily verification failed for every active administrator with an
+    address, once a Bangkok day each (the caller commits); returns how many notices are new."""
+    if not notices.enabled():
+        return 0
+    now = now or dates.now()
+    day = dates.local_date(now).isoformat()
+    facts = notices.check_facts(
+        {
+            "date": be_date(now),
+            "entry_id": broken.entry_id,
+            "reason": broken.reason.replace(" ", "-"),
+            "tenant": tenancy.current().slug,
+        }
+    )
+    rows = [
+        {
+            "kind": BROKEN_KIND,
+            "officer_id": admin.id,
+            "facts": facts,
+            "dedupe_key": f"{BROKEN_KIND}:o{admin.id}:{day}",
+            "created_at": now,
+            "due_at": now,  # at once, whatever the administrator's mode
+            "state": NoticeState.PENDING,
+            "attempts": 0,
+        }
+        for admin in notices.administrators(session)
+    ]
+    return notices.insert_once(session, rows) if rows else 0
+
+
 @dataclass(frozen=True)
 class Verified:
     """What a verification found: the first break (None: intact), the tail, the notices queued."""
@@ -197,10 +252,21 @@ def daily(session: Session, now: datetime | None = None) -> int:
         session.rollback()
         log.warning("notify: the audit anchor file of tenant %s is not one audit verify wrote",
                     tenancy.current().slug)
+        told = tell_broken(session, audit.ChainBreak(0, "anchor-file"), now)
+        session.commit()
+        return told
+    except SQLAlchemyError:
+        raise  # the database is away: the worker waits and tries again
+    except Exception:  # one tenant's trouble must not stop the mails of every tenant
+        session.rollback()
+        log.exception("notify: the daily audit verification of tenant %s failed", tenancy.current().slug)
         return 0
     if result.broken is not None:
         log.warning("notify: the audit chain of tenant %s is broken at entry %d (%s)",
                     tenancy.current().slug, result.broken.entry_id, result.broken.reason)
+        told = tell_broken(session, result.broken, now)
+        session.commit()
+        return told
     if result.anchor_error:
         log.warning("notify: %s", result.anchor_error)
     return result.told

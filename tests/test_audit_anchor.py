@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from intake import anchors, audit, dates
 from intake.models import AuditCheckpoint, AuditEntry, Role
@@ -191,3 +191,23 @@ def test_each_tenant_mails_its_own_anchor_and_the_command_names_the_tenant(
         own = "https://b.example.go.th" if mail.to == "admin-b@example.go.th" else "https://report.example.go.th"
         assert_no_content([mail], login_url=f"{own}/officer/login")
     mailbox.clear()
+
+
+def test_the_worker_tells_administrators_once_a_day_when_the_trail_does_not_verify(
+    make_app: Any, mailbox: Mailbox
+) -> None:
+    app = make_app(**mailbox.config(NOTIFY_AUDIT_DAILY=True))
+    _people(app)
+    ids = _fill(app)
+    with world(app) as (s, _f):
+        s.execute(update(AuditEntry).where(AuditEntry.seq == ids[1]).values(detail="innocent"))
+        s.commit()
+    assert run(app, _digest_time()).mails == 1
+    (mail,) = mailbox.received
+    text = mail.parts()["text/plain"]
+    assert mail.to == "admin@example.go.th" and mail.message["Subject"].startswith("บันทึกการตรวจสอบ")
+    assert f"รายการแรกที่ไม่ถูกต้อง: {ids[1]}" in text and "Reason: hash" in text
+    assert "--anchor-hash" not in text  # no anchor for a broken trail
+    assert run(app, _digest_time(hour=11)).mails == 0  # once a day
+    assert run(app, _digest_time(days=1)).mails == 1  # and again the next day, while it lasts
+    assert {n.kind for n in outbox(app)} == {anchors.BROKEN_KIND}
