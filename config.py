@@ -134,6 +134,9 @@ class Config:
     NOTIFY_RETRY_SECONDS = 60.0  # first retry after a failed attempt; doubled each time, at most 6 hours
     NOTIFY_MAX_ATTEMPTS = 10  # then the notice is failed and shown to administrators
     NOTIFY_LEASE_SECONDS = 300.0  # a worker's claim on the notices it is sending
+    # Once a Bangkok day (from the digest hour) the worker runs `audit verify` for each tenant and mails the
+    # administrators the anchor (intake/anchors.py); false: only `audit verify` (e.g. from cron) does.
+    NOTIFY_AUDIT_DAILY = True
 
     # Tenants: how long an app server trusts its cache of tenants and their host names (seconds).
     TENANT_CACHE_SECONDS = 30

@@ -166,7 +166,8 @@ def verify(session: Session) -> ChainBreak | None:
 # (outside the database, beside the server secret the chain is keyed with), and the next run checks the
 # chain against it. A database editor can delete entries and checkpoints but not this file; whoever can
 # write keys/ holds the audit key and could rewrite the whole chain anyway, so the anchor is as strong as
-# the chain. The printed tail is the copy to keep elsewhere (mail, paper) for `--expect`.
+# the chain. The printed tail is the copy to keep elsewhere (mail, paper) for `--expect`; each intact run
+# also mails it to the administrators (intake/anchors.py), to be typed back as --anchor-hash/--anchor-count.
 
 
 @dataclass(frozen=True)
@@ -254,10 +255,13 @@ def _emptied(session: Session) -> ChainBreak | None:
     return None
 
 
-def verify_and_record(session: Session, *expected: Tail | None) -> ChainBreak | None:
+def verify_and_record(
+    session: Session, *expected: Tail | None, found: ChainBreak | None = None
+) -> ChainBreak | None:
     """The whole chain, then its tail against the last checkpoint (and each `expected`, e.g. a tail kept
-    offline or the anchor in keys/); the result is recorded as a new checkpoint row, in the caller's
-    transaction. An empty chain once one has existed is a break."""
+    offline or the anchor in keys/), then `found` (a break the caller's own check found: an anchor typed
+    from a mail); the result is recorded as a new checkpoint row, in the caller's transaction. An empty
+    chain once one has existed is a break."""
     broken = (
         verify(session)
         or _emptied(session)
@@ -266,6 +270,7 @@ def verify_and_record(session: Session, *expected: Tail | None) -> ChainBreak | 
     )
     for tail_kept in expected:
         broken = broken or check_tail(session, tail_kept)
+    broken = broken or found
     newest = tail(session)
     row = AuditCheckpoint(
         at=dates.now(),

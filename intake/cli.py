@@ -19,7 +19,19 @@ from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, db, keyring, mailer, migrate, passphrases, register_import, storage, tenancy, tenants
+from . import (
+    anchors,
+    audit,
+    db,
+    keyring,
+    mailer,
+    migrate,
+    passphrases,
+    register_import,
+    storage,
+    tenancy,
+    tenants,
+)
 from .models import CHANNELS, Channel, Officer, Role, Tenant
 
 officer_cli = AppGroup("officer", help="Manage officer accounts.")
@@ -390,43 +402,56 @@ def db_upgrade() -> None:
 @audit_cli.command("verify")
 @click.option("--expect", "expect", default=None, metavar="ID:HASH",
               help="A tail printed by an earlier run and kept elsewhere: it must still be there.")
+@click.option("--anchor-hash", "anchor_hash", default=None, metavar="HEX",
+              help="The hash of an anchor mailed to the administrators (or printed): with --anchor-count, "
+                   "the chain must still hold it as that entry.")
+@click.option("--anchor-count", "anchor_count", default=None, type=int, metavar="N",
+              help="The number of entries the same anchor counted.")
 @click.option("--anchor", "anchor", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="The anchor file this run checks and then renews (default KEYS_DIR/audit.anchor, "
                    "audit-SLUG.anchor for a tenant other than the first).")
 @for_tenants
-def audit_verify(expect: str | None, anchor: Path | None) -> None:
-    """Check the audit chain and its tail; exit 1 naming the first broken entry."""
+def audit_verify(
+    expect: str | None, anchor_hash: str | None, anchor_count: int | None, anchor: Path | None
+) -> None:
+    """Check the audit chain and its tail; exit 1 naming the first broken entry. When intact, renew the
+    anchor file and mail the anchor to the administrators."""
     expected = None
     if expect:
         entry_id, _, digest = expect.partition(":")
         if not entry_id.isdigit() or len(digest) != 64:
             raise CommandFailed("--expect takes ID:HASH as printed by audit verify")
         expected = audit.Tail(int(entry_id), digest, 0)
-    tenant = tenancy.current()
-    own = audit.ANCHOR_FILE if tenant.secret_wrapped is None else f"audit-{tenant.slug}.anchor"
-    anchor_path = anchor or keyring.keys_dir() / own
+    kept = None
+    if anchor_hash is not None or anchor_count is not None:
+        try:
+            kept = anchors.typed(anchor_hash or "", anchor_count or 0)
+        except anchors.TypedAnchorMalformed:
+            raise CommandFailed(
+                "--anchor-hash takes the 64 hex digits and --anchor-count the number of entries, both as "
+                "mailed (or printed) by audit verify"
+            ) from None
     session = db.session()
-    legacy = None  # the instance folder's checkpoint file of earlier versions, until the first run here
-    if audit.latest_checkpoint(session) is None and tenancy.current().secret_wrapped is None:
-        # (only the first tenant's chain is the one that file checkpointed)
-        legacy = audit.legacy_checkpoint(current_app.config["INSTANCE_DIR"])
     try:
-        anchored = audit.read_anchor(anchor_path)
-    except audit.AnchorInvalid:
-        raise CommandFailed(f"audit anchor {anchor_path} is not one audit verify wrote (anchor)") from None
-    broken = audit.verify_and_record(session, expected, legacy, anchored)
-    session.commit()
+        result = anchors.verify(session, expect=expected, kept=kept, anchor_file=anchor)
+    except audit.AnchorInvalid as exc:
+        raise CommandFailed(f"audit anchor {exc} is not one audit verify wrote (anchor)") from None
+    broken = result.broken
+    if broken is not None and kept is not None and broken.reason in anchors.TYPED_REASONS:
+        raise CommandFailed(
+            f"audit trail shortened or altered: it no longer holds the anchor typed ({kept.count} entries, "
+            f"hash {kept.hash}) as its entry number {kept.count} ({broken.reason})"
+        )
     if broken is not None:
         raise CommandFailed(f"audit chain broken at entry {broken.entry_id} ({broken.reason})")
-    last = audit.tail(session)
+    if result.anchor_error:
+        click.echo(f"Warning: {result.anchor_error}", err=True)
+    last = result.tail
     if last is None:
         click.echo("Audit chain intact (no entries yet).")
         return
-    try:
-        audit.write_anchor(anchor_path, last)
-    except OSError as exc:
-        click.echo(f"Warning: could not renew the anchor {anchor_path}: {exc.strerror}", err=True)
-    click.echo(f"Audit chain intact: {last.count} entries; tail {last.entry_id}:{last.hash}")
+    told = f"; anchor mailed to {result.told} administrators" if result.told else ""
+    click.echo(f"Audit chain intact: {last.count} entries; tail {last.entry_id}:{last.hash}{told}")
 
 
 @click.command("import-register")

@@ -9,7 +9,8 @@
   has a unique key (kind, case, recipient, the Bangkok day of its deadline), so whichever worker or run
   finds it first writes it and every later scan finds it there: once, and on the right day.
 - `tell_administrators` lets other work tell every administrator something without content (the audit
-  storage running low): a topic and a few numbers or machine words.
+  storage running low): a topic and a few numbers or machine words. The audit anchor (intake/anchors.py)
+  is one such topic, with a unique key per anchor and administrator.
 
 No content, ever: a notice is a kind, the officer, the case's channel and case id (for the checks at
 sending time, never put in a mail) and for administrators' topics a few facts that cannot carry text.
@@ -301,6 +302,8 @@ class Topic:
     subject: Any
     intro: Any
     labels: dict[str, Any] = field(default_factory=dict)
+    fill: bool = False  # the intro names facts: %(fact)s
+    english: bool = False  # the mail says it in Thai, then again in English
 
 
 TOPICS: dict[str, Topic] = {}
@@ -311,11 +314,20 @@ _FACT_WORD = re.compile(r"^[A-Za-z0-9:._+/=-]{1,160}$")
 MAX_FACTS = 8
 
 
-def register_topic(name: str, subject: Any, intro: Any, labels: Mapping[str, Any] | None = None) -> None:
-    """Declare an administrators' topic (strings through lazy_gettext, with their Thai in a catalogue)."""
+def register_topic(
+    name: str,
+    subject: Any,
+    intro: Any,
+    labels: Mapping[str, Any] | None = None,
+    *,
+    fill: bool = False,
+    english: bool = False,
+) -> None:
+    """Declare an administrators' topic (strings through lazy_gettext, with their Thai in a catalogue).
+    `fill`: the intro is completed with the notice's facts; `english`: the mail repeats it in English."""
     if not _TOPIC_NAME.match(name) or len(ADMIN_PREFIX + name) > 48:
         raise ValueError(f"bad topic name {name!r}")
-    TOPICS[name] = Topic(subject, intro, dict(labels or {}))
+    TOPICS[name] = Topic(subject, intro, dict(labels or {}), fill, english)
 
 
 register_topic(
@@ -451,7 +463,7 @@ def due_reminders(session: Session, now: datetime) -> list[Reminder]:
     return found
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
+def insert_once(session: Session, rows: list[dict[str, Any]]) -> int:
     """Insert notices whose dedupe_key is not there yet (another worker may be inserting the same now)."""
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -502,7 +514,7 @@ def find_reminders(session: Session, now: datetime | None = None) -> int:
             }
         )
     for start in range(0, len(rows), 200):
-        made += _insert_ignoring_duplicates(session, rows[start : start + 200])
+        made += insert_once(session, rows[start : start + 200])
     return made
 
 
@@ -529,7 +541,7 @@ def storage_warnings(session: Session, now: datetime) -> int:
         }
         for admin in admins
     ]
-    return _insert_ignoring_duplicates(session, rows)
+    return insert_once(session, rows)
 
 
 def still_due(notice: Notice, case_row: Case | None) -> bool:

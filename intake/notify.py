@@ -4,8 +4,9 @@
                                      finished, the rest released for the next run, exit 0)
     flask --app wsgi notify --once   sends what is due and exits 0 (cron, a systemd timer)
 
-Each round: write the deadline reminders due now (intake/notices.py: unique keys, so any number of runs
-and workers write each once), then claim due notices in batches. A claim is a short transaction: on
+Each round: write the deadline reminders due now (intake/notices.py: unique keys, so any number of runs and
+workers write each once), once a Bangkok day verify each tenant's audit chain and tell its administrators
+the anchor (intake/anchors.py), then claim due notices in batches. A claim is a short transaction: on
 PostgreSQL `SELECT … FOR UPDATE SKIP LOCKED` picks rows no other worker is looking at, and a lease
 (`lease_until`, `claim`) marks them as this worker's until it expires; the mail itself is sent outside any
 transaction. Before each mail the lease is renewed for exactly the rows still held (a fence: a worker that
@@ -50,7 +51,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import audit, dates, db, mailer, notices, settings, tenancy, urls
+from . import anchors, audit, dates, db, mailer, notices, settings, tenancy, urls
 from .cli import CommandFailed
 from .models import Case, Delivery, Notice, NoticeState, NotifyMode, Officer
 from .notices import ADMIN_PREFIX, Kind
@@ -182,16 +183,11 @@ def compose(session: Session, group: Group, now: datetime) -> mailer.Letter:
         for row in group.rows:
             if row.kind.startswith(ADMIN_PREFIX):
                 topic = notices.TOPICS.get(row.kind.removeprefix(ADMIN_PREFIX))
-                facts = [
-                    (str(topic.labels.get(k, k)) if topic else k, v) for k, v in (row.facts or {}).items()
-                ]
-                topics.append(
-                    {
-                        "subject": str(topic.subject) if topic else row.kind,
-                        "intro": str(topic.intro) if topic else "",
-                        "facts": facts,
-                    }
-                )
+                said = _topic_said(topic, row)
+                if topic is not None and topic.english:
+                    with force_locale("en"):
+                        said["english"] = _topic_said(topic, row)
+                topics.append(said)
         queue = notices.queue_counts(session, officer, now) if officer is not None and items else None
         total = sum(counts.values())
         if items and digest:
@@ -206,6 +202,8 @@ def compose(session: Session, group: Group, now: datetime) -> mailer.Letter:
             subject = _("Something needs your attention in the citizen channels")
         elif len(topics) == 1:
             subject = topics[0]["subject"]
+            if "english" in topics[0]:
+                subject = f"{subject} / {topics[0]['english']['subject']}"
         else:
             subject = _("Notices for administrators")
         context = {
@@ -220,6 +218,22 @@ def compose(session: Session, group: Group, now: datetime) -> mailer.Letter:
         text = render_template("mail/notice.txt", **context)
         html = render_template("mail/notice.html", subject=subject, **context)
     return mailer.Letter(str(subject), text, html)
+
+
+def _topic_said(topic: notices.Topic | None, row: Notice) -> dict[str, Any]:
+    """An administrators' notice in the current locale: subject, intro (with its facts, if it names
+    them), and the facts with their labels."""
+    facts = dict(row.facts or {})
+    if topic is None:
+        return {"subject": row.kind, "intro": "", "facts": list(facts.items())}
+    intro = str(topic.intro)
+    if topic.fill:
+        try:
+            intro = intro % facts
+        except (KeyError, TypeError, ValueError):  # a notice written before its topic named these facts
+            intro = str(topic.intro)
+    labelled = [(str(topic.labels.get(k, k)), v) for k, v in facts.items()]
+    return {"subject": str(topic.subject), "intro": intro, "facts": labelled}
 
 
 def login_url() -> str:
@@ -390,6 +404,7 @@ class Worker:
                     total.reminders += notices.find_reminders(session, clock())
                     prune(session, clock())
                     session.commit()
+                    total.reminders += anchors.daily(session, clock())  # commits what it verified
                 started = clock()
                 while not self.stop.is_set():
                     token, rows = claim(session, clock(), self.config.lease, due_by=started)

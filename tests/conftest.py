@@ -124,6 +124,7 @@ def app_config(database_url: str, tmp_path: Path, **extra: Any) -> dict[str, Any
         "SECRET_KEY": "test-secret-key-" + secrets.token_hex(8),
         "RATELIMIT_STORAGE_URI": "memory://",
         "SESSION_COOKIE_SECURE": False,
+        "NOTIFY_AUDIT_DAILY": False,  # the worker's daily audit verification: on where a test asks for it
         **extra,
     }
 

@@ -115,6 +115,7 @@ def env_for(config: Mapping[str, Any], **extra: Any) -> dict[str, str]:
             "S3_ACCESS_KEY",
             "S3_SECRET_KEY",
             "S3_REGION",
+            "NOTIFY_AUDIT_DAILY",
         )
         if key in config
     }
