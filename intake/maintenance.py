@@ -17,6 +17,7 @@ from . import (
     audit,
     backup,
     db,
+    keyring,
     migrate,
     passphrases,
     retention,
@@ -24,6 +25,8 @@ from . import (
     storage,
     storage_move,
     tenancy,
+    tenant_export,
+    tenant_import,
     tenant_move,
     tenants,
 )
@@ -79,7 +82,8 @@ def backup_command(output: Path, tenant_slug: str | None) -> None:
 @with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--tenant", "tenant_slug", default=None, metavar="SLUG",
-              help="Restore a tenant's export (backup --tenant) into tenant SLUG: made here, or an empty one.")
+              help="Restore a tenant's export (backup --tenant) into tenant SLUG: made here, or an empty "
+                   "one.")
 @click.option("--host", "hosts", multiple=True, help="With --tenant: its host names here (default: the "
               "export's).")
 @click.option("--name", "name", default=None, help="With --tenant: its name here (default: the export's).")
@@ -113,8 +117,14 @@ def _export_tenant(slug: str, output: Path) -> None:
     """`backup --tenant`: the export, then the tenant's exported_at and an audit entry."""
     tenant = activate_tenant(slug)
     passphrase = export_passphrase(confirm=True)
+    if tenant.secret_wrapped is None and len(tenancy.all_tenants()) > 1:
+        click.echo(
+            f"Warning: {slug} is this deployment's first tenant, whose server secret is the deployment's "
+            "master secret (keys/token.secret): its export carries that secret, which also unwraps the "
+            "other tenants' secrets. Give the export only to whom may hold it.", err=True,
+        )
     with _failure_said(tenant_move.MoveError, backup.BackupError):
-        made = tenant_move.export(
+        made = tenant_export.export(
             db.engine(), storage.current(), _keys(), tenant.slug, passphrase,
             current_app.config["KDF_PROFILE"], output,
         )
@@ -138,13 +148,14 @@ def _import_tenant(path: Path, slug: str, hosts: list[str] | None, name: str | N
     if not migrate.is_current(engine):
         raise CommandFailed("this deployment's database is not at the latest revision: run "
                             "`flask --app wsgi db upgrade` (or setup) first")
-    if keyring_missing():
-        raise CommandFailed("this deployment has no master secret yet: run `flask --app wsgi setup` first")
+    if keyring.ensure_server_secret(_keys()):  # a new deployment for this tenant alone: no `setup` needed
+        click.echo(f"Made this deployment's master secret in {_keys() / keyring.SERVER_SECRET_FILE}.")
     passphrase = export_passphrase(confirm=False)
     with _failure_said(tenant_move.MoveError, tenants.TenantRefused):
         try:
-            made = tenant_move.restore(
-                engine, storage.current(), _keys(), path, passphrase, slug, _instance(), hosts=hosts, name=name
+            made = tenant_import.restore(
+                engine, storage.current(), _keys(), path, passphrase, slug, _instance(),
+                hosts=hosts, name=name,
             )
         except storage.StorageError as exc:
             raise tenant_move.MoveError(f"the store could not be written: {exc}; nothing restored") from exc
@@ -153,10 +164,6 @@ def _import_tenant(path: Path, slug: str, hosts: list[str] | None, name: str | N
         "officers): its tracking codes, passwords and audit chain work here."
     )
     click.echo(f"Check it: flask --app wsgi audit verify --tenant {slug}")
-
-
-def keyring_missing() -> bool:
-    return not (_keys() / "token.secret").exists()
 
 
 @click.command("purge")
