@@ -33,6 +33,7 @@ from intake import (
     tenancy,
     tenant_import,
     tenant_move,
+    tenants,
 )
 from intake.models import Attachment, AuditEntry, Case, Officer, Status, Tenant
 from intake.officer import signin
@@ -177,7 +178,7 @@ def test_wrong_passphrase_altered_archive_and_a_tenant_not_empty_are_refused(
     app: Flask, deployment_b: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_tenant_b(app)
-    _tenant_with_everything(app, "b")
+    made = _tenant_with_everything(app, "b")
     out = tmp_path / "b.tar"
     weak = fails(app, "backup", "--tenant", "b", "--output", str(out),
                  env={"INTAKE_EXPORT_PASSPHRASE": "password1234567890"})
@@ -214,7 +215,22 @@ def test_wrong_passphrase_altered_archive_and_a_tenant_not_empty_are_refused(
     assert _counts(deployment_b) == before  # nothing half-written: no row, no object
     monkeypatch.undo()
 
-    run(deployment_b, "restore", "--tenant", "b", str(out), env=ENV)
+    with deployment_b.app_context():  # an empty tenant b there (as a `tenant add` cut short leaves one)
+        s = db.session()
+        tenancy.bind(s, tenancy.HOST)
+        empty = tenants.create(s, "b", "B", ["b-old.example"])
+        s.commit()
+        tenancy.activate(empty.id)
+        settings.put(s, "municipality_name", "B")
+        s.commit()
+    said = run(deployment_b, "restore", "--tenant", "b", str(out), "--name", "เทศบาลบี", env=ENV)
+    assert "Restored tenant b" in said
+    with tenant_world(deployment_b, "b") as (s, _f):
+        assert s.scalar(select(func.count()).select_from(Case)) == 2
+        assert settings.get(s, "municipality_name") == "เทศบาลตำบลบี"  # the export's settings
+    assert STATUS_RE.search(track(client_on(deployment_b, HOST_B), made["tokens"][0]).get_data(as_text=True))
+    assert STATUS_RE.search(track(client_on(deployment_b, "b-old.example"), made["tokens"][0])
+                            .get_data(as_text=True))
     again = fails(deployment_b, "restore", "--tenant", "c", str(out), "--host", "c.example", env=ENV)
     assert "restored before" in again
 
