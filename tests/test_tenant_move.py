@@ -39,7 +39,16 @@ from intake.models import Attachment, AuditEntry, Case, Officer, Status, Tenant
 from intake.officer import signin
 
 from .citizen_helpers import STATUS_RE, submit_ok, track
-from .conftest import ADMIN, PASSWORD, RECOVERY, app_config, create_schema, fresh_database, store_of
+from .conftest import (
+    ADMIN,
+    PASSWORD,
+    RECOVERY,
+    app_config,
+    create_schema,
+    fresh_database,
+    on_both_stores,
+    store_of,
+)
 from .factories import PNG_1PX, recovery_passphrase
 from .officer_helpers import OfficerActions
 from .test_tenants_walls import HOST_B, add_tenant_b, client_on, tenant_world
@@ -115,6 +124,7 @@ def _counts(app: Flask) -> dict[str, int]:
         } | {"objects": len(list(store_of(app).list_objects()))}
 
 
+@on_both_stores  # deployment A on `file:` or `s3:`, B on `file:`
 @pytest.mark.parametrize("slug", ["b", "default"])
 def test_a_tenant_moves_to_another_deployment_with_its_codes_passwords_files_and_audit(
     app: Flask, deployment_b: Flask, tmp_path: Path, slug: str
