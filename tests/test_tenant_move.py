@@ -137,6 +137,10 @@ def test_a_tenant_moves_to_another_deployment_with_its_codes_passwords_files_and
     assert oct(out.stat().st_mode & 0o777) == "0o600"
     raw = out.read_bytes()
     assert b"ZQX" not in raw and not any(t.encode() in raw for t in made["tokens"])
+    with tarfile.open(out) as tar:
+        names = set(tar.getnames())
+    assert "tables/cases.jsonl" in names and "manifest.mac" in names
+    assert not {"tables/officer_sessions.jsonl", "tables/receipts.jsonl"} & names  # never exported
     with app.app_context(), tenancy.as_host(db.session()) as s:
         assert s.scalar(select(Tenant.exported_at).where(Tenant.slug == slug)) is not None
     with tenant_world(app, None if slug == "default" else slug) as (s, _f):
@@ -276,7 +280,7 @@ def test_remove_wants_an_export_first(app: Flask, tmp_path: Path) -> None:
     assert "never exported" in fails(app, "tenant", "remove", "b", "--yes")
     assert "not confirmed" in fails(app, "tenant", "remove", "b", "--without-export", "--yes", input="\n")
     run(app, "backup", "--tenant", "b", "--output", str(tmp_path / "b.tar"), env=ENV)
-    assert "Removed tenant b" in run(app, "tenant", "remove", "b", input="b\n")
+    assert "Removed tenant b" in run(app, "tenant", "remove", "b", "--yes")  # exported: --yes suffices
     with app.app_context(), tenancy.as_host(db.session()) as s:
         assert s.scalar(select(func.count()).select_from(Tenant)) == 1
 
