@@ -13,6 +13,7 @@ import io
 import os
 import tarfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -249,13 +250,23 @@ def test_wrong_passphrase_altered_archive_and_a_tenant_not_empty_are_refused(
     assert "restored before" in again
 
 
-def test_a_tenant_moves_to_a_new_deployment_of_its_own(app: Flask, tmp_path: Path) -> None:
+@contextmanager
+def _database(tmp_path: Path, engine: str) -> Iterator[str]:
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / 'c.sqlite3'}"
+        return
+    with fresh_database(tmp_path, "intake_c") as url:
+        yield url
+
+
+@pytest.mark.parametrize("engine", ["suite", "sqlite"])  # with PostgreSQL as the suite's: across engines
+def test_a_tenant_moves_to_a_new_deployment_of_its_own(app: Flask, tmp_path: Path, engine: str) -> None:
     """No `setup` there: the database migrated, then restore makes the master secret and the tenant."""
     add_tenant_b(app)
     made = _tenant_with_everything(app, "b")
     out = tmp_path / "b.tar"
     run(app, "backup", "--tenant", "b", "--output", str(out), env=ENV)
-    with fresh_database(tmp_path, "intake_c") as url:
+    with _database(tmp_path, engine) as url:
         fresh = create_app(app_config(url, tmp_path / "c"))
         try:
             run(fresh, "db", "upgrade")
