@@ -47,6 +47,11 @@ def _audit_key() -> bytes:
 HASH_VERSION = 2  # what record() writes; verify() also reads version 1
 
 
+def digest_under(key: bytes, prev: str, entry: AuditEntry) -> str:
+    """An entry's hash under `key` (the AUDIT_CHAIN subkey of a tenant's server secret)."""
+    return _digest(key, prev, entry)
+
+
 def _digest(key: bytes, prev: str, entry: AuditEntry) -> str:
     """The entry's keyed hash (the tenant's audit-chain key). It covers the entry's place in its tenant's
     chain (`seq`; for entries made before tenants, equal to the row id it covered then). Version 2 hashes an
@@ -187,6 +192,11 @@ def tail(session: Session) -> Tail | None:
 
 
 def _checkpoint_tag(row: AuditCheckpoint) -> bytes:
+    return checkpoint_tag_under(_audit_key(), row)
+
+
+def checkpoint_tag_under(key: bytes, row: AuditCheckpoint) -> bytes:
+    """A checkpoint row's tag under `key` (the AUDIT_CHAIN subkey of a tenant's server secret)."""
     fields = [
         str(row.id),
         row.at.isoformat(timespec="microseconds"),
@@ -196,7 +206,7 @@ def _checkpoint_tag(row: AuditCheckpoint) -> bytes:
         str(row.broken_entry_id or ""),
         row.broken_reason or "",
     ]
-    return crypto.keyed_hash(_audit_key(), key_contexts.AUDIT_CHECKPOINT + "\x1f".join(fields).encode())
+    return crypto.keyed_hash(key, key_contexts.AUDIT_CHECKPOINT + "\x1f".join(fields).encode())
 
 
 def latest_checkpoint(session: Session) -> AuditCheckpoint | None:

@@ -53,6 +53,11 @@ TENANT_SECRET_WRAP = b"tenant secret wrap"  # (8) subkey of the master that encr
 NATIONAL_SHUFFLE = b"national figures: secondary suppression"  # (8) subkey choosing the cells hidden second
 HOST_SUBKEYS = (TENANT_RECORD, TENANT_SECRET_WRAP, NATIONAL_SHUFFLE)  # what keyring.host_key derives
 
+# --- a tenant's export (tenant_move.py): keyed by Argon2id of the export passphrase -------------------
+
+TENANT_EXPORT_SECRET = b"intake tenant export: server secret"  # (8) the tenant's secret in an export
+TENANT_EXPORT_MANIFEST = b"intake tenant export manifest"  # (8) subkey whose HMAC authenticates the manifest
+
 # --- keyed with Flask's SECRET_KEY --------------------------------------------------------------------
 
 RATE_LIMIT = b"intake rate limit:"  # (4) prefix of the HMAC of a client address: the limiter never holds one

@@ -303,9 +303,12 @@ def channel_public(session: Session, channel: str) -> bytes:
 
 
 def _channel_tag(channel: str, public: bytes) -> bytes:
-    return crypto.keyed_hash(
-        server_key(key_contexts.CHANNEL_RECORD), key_contexts.channel_record(channel, public.hex())
-    )
+    return channel_tag_under(server_key(key_contexts.CHANNEL_RECORD), channel, public)
+
+
+def channel_tag_under(key: bytes, channel: str, public: bytes) -> bytes:
+    """A channel key's tag under `key` (the CHANNEL_RECORD subkey of a tenant's server secret)."""
+    return crypto.keyed_hash(key, key_contexts.channel_record(channel, public.hex()))
 
 
 def _pins() -> dict[str, bytes]:
@@ -431,7 +434,13 @@ def create_officer(
 
 
 def _officer_tag(officer: Officer) -> bytes:
-    """Every column whose change would hand over keys, skip a factor, revive an account or slow sign-in
+    return officer_tag_under(server_key(key_contexts.OFFICER_RECORD), officer)
+
+
+def officer_tag_under(key: bytes, officer: Officer) -> bytes:
+    """An officer's tag under `key` (the OFFICER_RECORD subkey of a tenant's server secret).
+
+    Every column whose change would hand over keys, skip a factor, revive an account or slow sign-in
     down: a JSON list under its own prefix (version 2). Not covered: the failed-sign-in counter and lock
     (counted atomically in SQL, docs/security.md), the last TOTP step and the last sign-in time."""
     fields = [
@@ -448,7 +457,6 @@ def _officer_tag(officer: Officer) -> bytes:
         bool(officer.must_change_password),
     ]
     encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    key = server_key(key_contexts.OFFICER_RECORD)
     return crypto.keyed_hash(key, key_contexts.OFFICER_RECORD_V2 + encoded)
 
 

@@ -12,8 +12,25 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import attachments, backup, db, migrate, retention, settings, storage, storage_move, tenancy
-from .cli import CommandFailed, for_tenants
+from . import (
+    attachments,
+    audit,
+    backup,
+    db,
+    keyring,
+    migrate,
+    passphrases,
+    retention,
+    settings,
+    storage,
+    storage_move,
+    tenancy,
+    tenant_export,
+    tenant_import,
+    tenant_move,
+    tenants,
+)
+from .cli import CommandFailed, activate_tenant, for_tenants, secret_input
 from .sessions import sweep_expired
 
 
@@ -44,8 +61,14 @@ def _failure_said(*errors: type[Exception]) -> Iterator[None]:
     "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
     help="The backup file to write (a tar; only ciphertext inside).",
 )
-def backup_command(output: Path) -> None:
-    """Write a consistent backup of the running instance to one file."""
+@click.option("--tenant", "tenant_slug", default=None, metavar="SLUG",
+              help="Export this tenant only, for `restore --tenant` on another deployment (its server "
+                   "secret under INTAKE_EXPORT_PASSPHRASE).")
+def backup_command(output: Path, tenant_slug: str | None) -> None:
+    """Write a consistent backup of the running instance (or of one tenant) to one file."""
+    if tenant_slug is not None:
+        _export_tenant(tenant_slug, output)
+        return
     with _failure_said(backup.BackupError):
         summary = backup.create(db.engine(), storage.current(), _keys(), output)
     click.echo(
@@ -58,14 +81,89 @@ def backup_command(output: Path) -> None:
 @click.command("restore")
 @with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def restore_command(path: Path) -> None:
-    """Restore a backup into this instance, which must be empty."""
+@click.option("--tenant", "tenant_slug", default=None, metavar="SLUG",
+              help="Restore a tenant's export (backup --tenant) into tenant SLUG: made here, or an empty "
+                   "one.")
+@click.option("--host", "hosts", multiple=True, help="With --tenant: its host names here (default: the "
+              "export's).")
+@click.option("--name", "name", default=None, help="With --tenant: its name here (default: the export's).")
+def restore_command(path: Path, tenant_slug: str | None, hosts: tuple[str, ...], name: str | None) -> None:
+    """Restore a backup into this instance, which must be empty (or one tenant's export: --tenant)."""
+    if tenant_slug is not None:
+        _import_tenant(path, tenant_slug, list(hosts) or None, name)
+        return
+    if hosts or name:
+        raise CommandFailed("--host and --name go with --tenant")
     with _failure_said(backup.BackupError):
         manifest = backup.restore(db.engine(), storage.current(), _keys(), path, scratch=_instance())
     made = f"{manifest['engine']}, made {manifest['created_at']}"
     click.echo(f"Restored {manifest['cases']} cases and {manifest['attachments']} attachments ({made}).")
     if not migrate.is_current(db.engine()):
         click.echo("The backup's schema is older than this version: run `flask --app wsgi db upgrade`.")
+
+
+def export_passphrase(*, confirm: bool) -> str:
+    """The passphrase an export's secret is wrapped under: as strong as a recovery passphrase, since a copy
+    of the export can be guessed at offline (intake/passphrases.py)."""
+    value = secret_input("INTAKE_EXPORT_PASSPHRASE", "Export passphrase", confirm=confirm)
+    if confirm:
+        weak = passphrases.weakness(value)
+        if weak:
+            raise CommandFailed(f"the export passphrase {weak} (INTAKE_EXPORT_PASSPHRASE)")
+    return value
+
+
+def _export_tenant(slug: str, output: Path) -> None:
+    """`backup --tenant`: the export, then the tenant's exported_at and an audit entry."""
+    tenant = activate_tenant(slug)
+    passphrase = export_passphrase(confirm=True)
+    if tenant.secret_wrapped is None and len(tenancy.all_tenants()) > 1:
+        click.echo(
+            f"Warning: {slug} is this deployment's first tenant, whose server secret is the deployment's "
+            "master secret (keys/token.secret): its export carries that secret, which also unwraps the "
+            "other tenants' secrets. Give the export only to whom may hold it.", err=True,
+        )
+    with _failure_said(tenant_move.MoveError, backup.BackupError):
+        made = tenant_export.export(
+            db.engine(), storage.current(), _keys(), tenant.slug, passphrase,
+            current_app.config["KDF_PROFILE"], output,
+        )
+    session = db.session()
+    with tenancy.as_host(session):
+        tenants.mark_exported(session, tenants.get(session, slug))
+    audit.record(session, "cli", "tenant.export", slug,
+                 f"cases={made.cases}; attachments={made.attachments}; officers={made.officers}")
+    session.commit()
+    tenancy.forget()
+    click.echo(
+        f"Wrote the export of {slug} to {made.path} ({made.cases} cases, {made.attachments} attachments, "
+        f"{made.officers} officers, {made.size} bytes)."
+    )
+    click.echo("Its server secret is inside under the export passphrase: keep the passphrase apart from it.")
+
+
+def _import_tenant(path: Path, slug: str, hosts: list[str] | None, name: str | None) -> None:
+    """`restore --tenant`: a tenant's export into tenant SLUG of this deployment."""
+    engine = db.engine()
+    if not migrate.is_current(engine):
+        raise CommandFailed("this deployment's database is not at the latest revision: run "
+                            "`flask --app wsgi db upgrade` (or setup) first")
+    if keyring.ensure_server_secret(_keys()):  # a new deployment for this tenant alone: no `setup` needed
+        click.echo(f"Made this deployment's master secret in {_keys() / keyring.SERVER_SECRET_FILE}.")
+    passphrase = export_passphrase(confirm=False)
+    with _failure_said(tenant_move.MoveError, tenants.TenantRefused):
+        try:
+            made = tenant_import.restore(
+                engine, storage.current(), _keys(), path, passphrase, slug, _instance(),
+                hosts=hosts, name=name,
+            )
+        except storage.StorageError as exc:
+            raise tenant_move.MoveError(f"the store could not be written: {exc}; nothing restored") from exc
+    click.echo(
+        f"Restored tenant {slug} ({made.cases} cases, {made.attachments} attachments, {made.officers} "
+        "officers): its tracking codes, passwords and audit chain work here."
+    )
+    click.echo(f"Check it: flask --app wsgi audit verify --tenant {slug}")
 
 
 @click.command("purge")

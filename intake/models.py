@@ -172,6 +172,8 @@ class Tenant(Base):
     # HMAC under the master secret over id, slug, secret_wrapped and recovery_public (keyring.tenant_tag):
     # an editor of the database cannot swap a tenant's secret or recovery key.
     record_tag: Mapped[bytes] = mapped_column(LargeBinary(32), default=b"")
+    # When `backup --tenant` last wrote this tenant's export (`tenant remove` asks for one first).
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     hosts: Mapped[list[TenantHost]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"
@@ -357,6 +359,9 @@ class Officer(TenantScoped, Base):
     wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
     # TOTP secret encrypted under a key derived from the officer's unlocked private key.
     totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The officer id the TOTP secret's ciphertext is bound to (key_contexts.totp_secret): NULL, this row's
+    # own id; a row brought in by `restore --tenant` keeps the id it had where the secret was enrolled.
+    totp_bound_id: Mapped[int | None] = mapped_column(Integer)
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import tenancy
 from .models import CHANNELS, Setting
 
 DEFAULTS: dict[str, str] = {
@@ -45,12 +46,14 @@ _CACHE = "intake.settings"
 
 
 def _stored(session: Session) -> dict[str, str]:
-    """Every stored setting, read once per session (one request): a page asks for several."""
-    cached: dict[str, str] | None = session.info.get(_CACHE)
-    if cached is None:
-        cached = {row.name: row.value for row in session.scalars(select(Setting))}
+    """Every stored setting, read once per session (one request): a page asks for several. Kept per scope:
+    a command run for each tenant in turn (`--all-tenants`) switches one session between tenants."""
+    scope = tenancy.scope_of(session)
+    cached: tuple[tenancy.Scope, dict[str, str]] | None = session.info.get(_CACHE)
+    if cached is None or cached[0] != scope:
+        cached = (scope, {row.name: row.value for row in session.scalars(select(Setting))})
         session.info[_CACHE] = cached
-    return cached
+    return cached[1]
 
 
 def get(session: Session, name: str) -> str:

@@ -184,14 +184,26 @@ def tenant_resume(slug: str) -> None:
 @tenant_cli.command("remove")
 @click.argument("slug")
 @click.option("--yes", "confirmed", is_flag=True, help="Do not ask: the slug was checked by the caller.")
-def tenant_remove(slug: str, confirmed: bool) -> None:
-    """Delete a tenant with every case, officer, key and file of it (back up first: it cannot be undone)."""
+@click.option("--without-export", "without_export", is_flag=True,
+              help="Remove a tenant that was never exported (asks for confirmation all the same).")
+def tenant_remove(slug: str, confirmed: bool, without_export: bool) -> None:
+    """Delete a tenant with every case, officer, key and file of it, once exported (backup --tenant SLUG):
+    it cannot be undone."""
     session = db.session()
     tenancy.bind(session, tenancy.HOST)
     tenant = _get(slug)
-    if not confirmed:
+    if tenant.exported_at is None and not without_export:
+        raise CommandFailed(
+            f"{slug} was never exported: write its export first (flask --app wsgi backup --tenant {slug} "
+            "--output FILE), or pass --without-export; nothing was deleted"
+        )
+    if not confirmed or tenant.exported_at is None:
         click.echo(f"This deletes {tenant.name} ({slug}): every case, attachment, officer and audit entry.")
-        click.echo("Make and keep a backup first (flask --app wsgi backup --output FILE).")
+        if tenant.exported_at is None:
+            click.echo("It was NEVER exported: nothing of it can be brought back.")
+        else:
+            click.echo(f"Its last export was written at {tenant.exported_at.isoformat(timespec='seconds')}; "
+                       "anything done since is not in it.")
         typed = click.prompt("Type the tenant's slug to confirm", default="", show_default=False)
         if typed.strip() != slug:
             raise CommandFailed("not confirmed: nothing was deleted")

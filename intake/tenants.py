@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from . import crypto, keyring, tenancy
+from . import crypto, dates, keyring, tenancy
 from .db import Base
 from .models import (
     Attachment,
@@ -35,13 +35,15 @@ class TenantRefused(Exception):
     """A tenant operation cannot be done as asked (the message says why, with no secret in it)."""
 
 
-def _check_slug(slug: str) -> str:
+def check_slug(slug: str) -> str:
+    """`slug` if it is one (lower-case letters, digits, dashes); raises TenantRefused."""
     if not SLUG.fullmatch(slug):
         raise TenantRefused(f"slug {slug!r}: lower-case letters, digits and dashes, at most 63")
     return slug
 
 
-def _check_host(host: str) -> str:
+def check_host(host: str) -> str:
+    """`host` normalised, if it is a host name; raises TenantRefused."""
     name = tenancy.normalise_host(host)
     if not HOST.fullmatch(name):
         raise TenantRefused(f"host {host!r} is not a host name")
@@ -54,8 +56,8 @@ def create(
     """A new tenant with a random server secret of its own (wrapped under the master secret); without
     `own_secret` (the deployment's first tenant) its server secret is the master secret itself and its
     recovery public key stays in keys/recovery.pub, exactly as a single-municipality deployment has them."""
-    _check_slug(slug)
-    names = [_check_host(h) for h in hosts]
+    check_slug(slug)
+    names = [check_host(h) for h in hosts]
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise TenantRefused(f"tenant {slug} exists already")
     for host in names:
@@ -101,7 +103,7 @@ def get(session: Session, slug: str) -> Tenant:
 
 
 def add_host(session: Session, tenant: Tenant, host: str) -> None:
-    name = _check_host(host)
+    name = check_host(host)
     owner = session.get(TenantHost, name)
     if owner is not None and owner.tenant_id != tenant.id:
         raise TenantRefused(f"host {name} belongs to another tenant")
@@ -125,6 +127,12 @@ def set_status(session: Session, tenant: Tenant, status: TenantStatus) -> None:
     tenant.status = status
     session.flush()
     tenancy.forget()
+
+
+def mark_exported(session: Session, tenant: Tenant) -> None:
+    """Record that the tenant's export was written now (`tenant remove` asks for one first)."""
+    tenant.exported_at = dates.now()
+    session.flush()
 
 
 def remove(session: Session, tenant: Tenant) -> list[str]:

@@ -35,6 +35,8 @@ PINNED = {
     "PASSWORD_VERIFIER": b"intake verifier",
     "TOTP": b"totp",
     "RECOVERY_KEY": b"intake recovery key",
+    "TENANT_EXPORT_SECRET": b"intake tenant export: server secret",
+    "TENANT_EXPORT_MANIFEST": b"intake tenant export manifest",
 }
 PINNED_BUILDERS = [
     (key_contexts.channel_key, ("feedback",), b"intake channel key:feedback"),

@@ -119,16 +119,17 @@ def test_remove_asks_for_the_slug_then_deletes_every_row_and_file(app: Flask) ->
     with tenant_world(app, "b") as (s, _f):
         b_files = list(s.scalars(select(Attachment.stored_name)))
     assert len(b_files) == 1
-    assert "not confirmed" in fails(app, "tenant", "remove", "b", input="default\n")
+    assert "never exported" in fails(app, "tenant", "remove", "b")
+    assert "not confirmed" in fails(app, "tenant", "remove", "b", "--without-export", input="default\n")
     assert on_b.get("/").status_code == 200
-    run(app, "tenant", "remove", "b", input="b\n")
+    run(app, "tenant", "remove", "b", "--without-export", input="b\n")
     assert on_b.get("/").status_code == 200  # B's name is nobody's now: the first tenant answers it
     names = {info.name for info in store_of(app).list_objects()}
     assert not set(b_files) & names and len(names) == 1
     with app.app_context(), tenancy.as_host(db.session()) as s:
         assert s.scalar(select(func.count()).select_from(Tenant)) == 1
         assert s.scalar(select(func.count()).select_from(Case)) == 1
-    assert "last tenant" in fails(app, "tenant", "remove", "default", "--yes")
+    assert "last tenant" in fails(app, "tenant", "remove", "default", "--without-export", input="default\n")
 
 
 

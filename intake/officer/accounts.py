@@ -123,6 +123,7 @@ def reset_totp(session: Session, admin: Officer, target: Officer) -> None:
     """Forget the officer's TOTP secret; they enrol again at their next sign-in."""
     keyring.check_officer(target)
     target.totp_secret = None
+    target.totp_bound_id = None
     target.totp_last_counter = None
     keyring.stamp_officer(target)
     sessions.end_all(session, target)

@@ -38,7 +38,8 @@ def _totp_key(private_key: bytes) -> bytes:
 
 
 def _totp_aad(officer: Officer) -> bytes:
-    return key_contexts.totp_secret(officer.id)
+    bound = officer.id if officer.totp_bound_id is None else officer.totp_bound_id  # moved: the id it had
+    return key_contexts.totp_secret(bound)
 
 
 def _pending_aad(row: OfficerSession) -> bytes:
@@ -222,6 +223,7 @@ def enrol(
     """Store `secret` as the officer's TOTP secret, encrypted under a key derived from their private key
     (first sign-in enrolment; the demo enrols its officers ahead, `actor` "demo")."""
     keyring.check_officer(officer)
+    officer.totp_bound_id = None
     officer.totp_secret = crypto.encrypt(_totp_key(private_key), secret, _totp_aad(officer))
     officer.totp_last_counter = last_counter
     keyring.stamp_officer(officer)
