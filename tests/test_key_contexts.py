@@ -35,6 +35,8 @@ PINNED = {
     "PASSWORD_VERIFIER": b"intake verifier",
     "TOTP": b"totp",
     "RECOVERY_KEY": b"intake recovery key",
+    "HOST_ADMIN_TOTP": b"host admin totp",
+    "HOST_ADMIN_RECORD": b"intake host admin record:",
 }
 PINNED_BUILDERS = [
     (key_contexts.channel_key, ("feedback",), b"intake channel key:feedback"),
@@ -47,6 +49,8 @@ PINNED_BUILDERS = [
     (key_contexts.officer_session, ("f00d",), b"intake officer session:f00d"),
     (key_contexts.totp_secret, (3,), b"intake totp:3"),
     (key_contexts.totp_pending, ("f00d",), b"intake totp pending:f00d"),
+    (key_contexts.host_totp, (3,), b"intake host totp:3"),
+    (key_contexts.host_totp_pending, ("f00d",), b"intake host totp pending:f00d"),
 ]
 
 
