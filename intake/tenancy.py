@@ -169,6 +169,11 @@ def for_host(host: str) -> TenantInfo | None:
     return reg.by_id.get(tenant_id) if tenant_id is not None else None
 
 
+def claimed(host: str) -> bool:
+    """Whether some tenant claims `host` by name (the host administrator's pages refuse such a name)."""
+    return normalise_host(host) in _registry().by_host
+
+
 def by_slug(slug: str) -> TenantInfo:
     reg = _registry(fresh=True)
     tenant_id = reg.by_slug.get(slug)

@@ -8,7 +8,7 @@ master secret, but a tenant's channel keys are sealed only to its own recovery k
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -156,12 +156,18 @@ class TenantFigures:
     officers: int
     last_activity: datetime | None
     stored_bytes: int
+    by_channel: dict[str, int] = field(default_factory=dict)  # cases per channel
 
 
 def figures(session: Session, sizes: dict[str, int] | None = None) -> list[TenantFigures]:
     """Every tenant's no-content figures, in host scope (one grouped query per figure). `sizes`: the
     store's object sizes by name (storage.Store.list_objects), for the bytes each tenant stores."""
-    cases = dict(session.execute(select(Case.tenant_id, func.count()).group_by(Case.tenant_id)).all())
+    cases: dict[int, int] = {}
+    by_channel: dict[int, dict[str, int]] = {}
+    grouped = select(Case.tenant_id, Case.channel, func.count()).group_by(Case.tenant_id, Case.channel)
+    for tenant_id, channel, count in session.execute(grouped):
+        cases[tenant_id] = cases.get(tenant_id, 0) + int(count)
+        by_channel.setdefault(tenant_id, {})[str(channel)] = int(count)
     officers = dict(
         session.execute(
             select(Officer.tenant_id, func.count())
@@ -180,6 +186,7 @@ def figures(session: Session, sizes: dict[str, int] | None = None) -> list[Tenan
             TenantFigures(
                 t.id, t.slug, t.name, t.province, t.status, tuple(h.host for h in t.hosts),
                 int(cases.get(t.id, 0)), int(officers.get(t.id, 0)), last.get(t.id), stored.get(t.id, 0),
+                by_channel.get(t.id, {}),
             )
         )
     return out
