@@ -137,6 +137,9 @@ class Config:
 
     # Tenants: how long an app server trusts its cache of tenants and their host names (seconds).
     TENANT_CACHE_SECONDS = 30
+    # Host names the host administrator's pages (/host) answer on, comma-separated; on any other name, and
+    # on a name a tenant claims, /host/* is 404. Keep them off the public internet (docs/deployment.md).
+    HOST_ADMIN_HOSTS = "localhost,127.0.0.1,[::1]"
 
     DEMO = False
 
