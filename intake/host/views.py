@@ -1,7 +1,7 @@
 """The host administrator's pages (/host): sign-in, tenants and their no-content figures, national figures.
 
-Served only on the names in INTAKE_HOST_ADMIN_HOSTS that no tenant claims: on a tenant's site every
-/host page is 404. There is no link to any case, and nothing here could open one (no channel key).
+Served only on the names in INTAKE_HOST_ADMIN_HOSTS that no tenant claims (tenancy.serves_host_admin,
+checked before anything else of the request): on a tenant's site every /host page is 404. There is no link to any case, and nothing here could open one (no channel key).
 """
 
 from __future__ import annotations
@@ -30,17 +30,6 @@ bp = Blueprint("host", __name__, url_prefix="/host")
 FAILED = _l("Wrong username, password or code, or the account is locked for a while.")
 LIMITED = ("host.login", "host.totp_enrol")
 Page = tuple[str, int]
-
-
-def _hosts() -> set[str]:
-    return {tenancy.normalise_host(h) for h in str(current_app.config["HOST_ADMIN_HOSTS"]).split(",") if h.strip()}
-
-
-@bp.before_request
-def _only_on_host_admin_names() -> None:
-    host = tenancy.normalise_host(request.host)
-    if host not in _hosts() or tenancy.claimed(host):
-        abort(404)
 
 
 @bp.after_request
