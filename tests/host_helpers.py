@@ -67,13 +67,19 @@ class HostActions:
         token = csrf_token(self.client, form_url or url)
         return self.client.post(url, data={"csrf_token": token, **data}, **kw)
 
-    def login(self, username: str = ROOT, password: str = ROOT_PASSWORD, code: str | None = None) -> TestResponse:
-        return self.post("/host/login", {"username": username, "password": password,
-                                         "code": self.code() if code is None else code})
+    def login(
+        self, username: str = ROOT, password: str = ROOT_PASSWORD, code: str | None = None
+    ) -> TestResponse:
+        return self.post(
+            "/host/login",
+            {"username": username, "password": password, "code": self.code() if code is None else code},
+        )
 
     def signed_in(self) -> HostActions:
         response = self.login()
-        assert response.status_code == 303 and response.headers["Location"] == "/host/", response.get_data(True)
+        assert response.status_code == 303 and response.headers["Location"] == "/host/", response.get_data(
+            True
+        )
         return self
 
 

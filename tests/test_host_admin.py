@@ -20,9 +20,14 @@ from .officer_helpers import OfficerActions, secret_from_page
 from .test_tenants_walls import HOST_B, add_tenant_b, client_on
 
 NEW_TENANT = {
-    "slug": "ban-na", "name": "เทศบาลตำบลบ้านนา", "host": "intake.banna.go.th", "province": "ลำปาง",
-    "admin": "chief", "password": "initial password 1",
-    "passphrase": "lantern orbit velvet quarry marble", "passphrase_again": "lantern orbit velvet quarry marble",
+    "slug": "ban-na",
+    "name": "เทศบาลตำบลบ้านนา",
+    "host": "intake.banna.go.th",
+    "province": "ลำปาง",
+    "admin": "chief",
+    "password": "initial password 1",
+    "passphrase": "lantern orbit velvet quarry marble",
+    "passphrase_again": "lantern orbit velvet quarry marble",
 }
 
 
@@ -72,8 +77,10 @@ def test_the_cookie_is_secure_on_https(app: Flask) -> None:
     client = app.test_client()
     token = csrf_token(client, "https://localhost/host/login")
     host = HostActions(client, secret)
-    response = client.post("https://localhost/host/login", data={
-        "csrf_token": token, "username": ROOT, "password": ROOT_PASSWORD, "code": host.code()})
+    response = client.post(
+        "https://localhost/host/login",
+        data={"csrf_token": token, "username": ROOT, "password": ROOT_PASSWORD, "code": host.code()},
+    )
     assert response.status_code == 303 and "Secure" in response.headers["Set-Cookie"]
 
 
@@ -122,8 +129,15 @@ def test_csrf_is_checked_on_every_post(make_app: object) -> None:
     app = make_app(WTF_CSRF_ENABLED=True)  # type: ignore[operator]
     host = signed_in(app)
     add_tenant_b(app)
-    for path in ("/host/login", "/host/logout", "/host/tenants/b/suspend", "/host/tenants/b/hosts",
-                 "/host/tenants/b/remove", "/host/tenants/new", "/host/totp"):
+    for path in (
+        "/host/login",
+        "/host/logout",
+        "/host/tenants/b/suspend",
+        "/host/tenants/b/hosts",
+        "/host/tenants/b/remove",
+        "/host/tenants/new",
+        "/host/totp",
+    ):
         response = host.client.post(path, data={"host": "x.example", "typed": "b", "username": ROOT})
         assert response.status_code == 400, path
     assert client_on(app, HOST_B).get("/").status_code == 200  # nothing was suspended
@@ -140,7 +154,9 @@ def test_a_host_admin_cookie_gets_nothing_on_officer_pages(app: Flask) -> None:
 
 def test_create_a_tenant_on_the_page(app: Flask, tmp_path: Path) -> None:
     host = signed_in(app)
-    weak = host.post("/host/tenants/new", {**NEW_TENANT, "passphrase": "a" * 16, "passphrase_again": "a" * 16})
+    weak = host.post(
+        "/host/tenants/new", {**NEW_TENANT, "passphrase": "a" * 16, "passphrase_again": "a" * 16}
+    )
     assert weak.status_code == 200 and "recovery-text" not in weak.get_data(as_text=True)
     made = host.post("/host/tenants/new", NEW_TENANT)
     page = made.get_data(as_text=True)
@@ -175,7 +191,9 @@ def test_suspend_resume_hosts_and_remove(app: Flask) -> None:
     assert client_on(app, "b2.example.go.th").get("/").status_code == 200
     host.post("/host/tenants/b/hosts/remove", {"host": "b2.example.go.th"}, form_url="/host/")
     assert client_on(app, "b2.example.go.th").get("/").status_code == 200  # the first tenant's again
-    taken = host.post("/host/tenants/default/hosts", {"host": HOST_B}, form_url="/host/", follow_redirects=True)
+    taken = host.post(
+        "/host/tenants/default/hosts", {"host": HOST_B}, form_url="/host/", follow_redirects=True
+    )
     assert "belongs to another tenant" in taken.get_data(as_text=True)
     wrong = host.post("/host/tenants/b/remove", {"typed": "B"})
     assert wrong.status_code == 200 and on_b.get("/").status_code == 200
@@ -185,7 +203,13 @@ def test_suspend_resume_hosts_and_remove(app: Flask) -> None:
     assert last.status_code == 200 and "last tenant" in last.get_data(as_text=True)
     assert host.client.get("/host/tenants/nope/remove").status_code == 404
     actions = [a[1] for a in _audit(app)]
-    for action in ("tenant.suspend", "tenant.resume", "tenant.host_add", "tenant.host_remove", "tenant.remove"):
+    for action in (
+        "tenant.suspend",
+        "tenant.resume",
+        "tenant.host_add",
+        "tenant.host_remove",
+        "tenant.remove",
+    ):
         assert action in actions
 
 
@@ -202,10 +226,14 @@ def test_the_figures_pages_hold_no_content(app: Flask) -> None:
     assert re.search(r"1\s*·", listed)  # one case per channel is counted
     national = host.client.get("/host/national")
     assert national.status_code == 200 and MARKER not in national.get_data(as_text=True)
-    year = re.search(r'<option selected value="(\d{4})"|<option value="(\d{4})" selected', national.get_data(True))
+    year = re.search(
+        r'<option selected value="(\d{4})"|<option value="(\d{4})" selected', national.get_data(True)
+    )
     assert year
     for fmt in ("csv", "xlsx"):
-        made = host.client.get(f"/host/national?fiscal_year={year.group(1) or year.group(2)}&period=year&format={fmt}")
+        made = host.client.get(
+            f"/host/national?fiscal_year={year.group(1) or year.group(2)}&period=year&format={fmt}"
+        )
         assert made.status_code == 200 and "attachment" in made.headers["Content-Disposition"]
         body = made.get_data()
         assert MARKER.encode() not in body

@@ -34,9 +34,13 @@ class EnrolmentFailed(Exception):
 # --- the host audit -------------------------------------------------------------------------------
 
 
-def record(session: Session, actor: str, action: str, tenant_slug: str | None = None, detail: str = "") -> None:
+def record(
+    session: Session, actor: str, action: str, tenant_slug: str | None = None, detail: str = ""
+) -> None:
     """One line of the host audit: who did what to which tenant (never any tenant's content)."""
-    session.add(HostAuditEntry(actor=actor[:64], action=action[:32], tenant_slug=tenant_slug, detail=detail[:200]))
+    session.add(
+        HostAuditEntry(actor=actor[:64], action=action[:32], tenant_slug=tenant_slug, detail=detail[:200])
+    )
     session.flush()
 
 
@@ -49,9 +53,13 @@ def recent(session: Session, limit: int = 50) -> list[HostAuditEntry]:
 
 def _tag(admin: HostAdmin) -> bytes:
     fields = [
-        admin.id, admin.username, admin.password_salt.hex(), admin.password_verifier.hex(),
+        admin.id,
+        admin.username,
+        admin.password_salt.hex(),
+        admin.password_verifier.hex(),
         sorted((str(k), v) for k, v in (admin.password_kdf or {}).items()),
-        None if admin.totp_secret is None else admin.totp_secret.hex(), bool(admin.active),
+        None if admin.totp_secret is None else admin.totp_secret.hex(),
+        bool(admin.active),
     ]
     encoded = json.dumps(fields, separators=(",", ":")).encode()
     key = keyring.host_key(key_contexts.HOST_ADMIN_RECORD)
@@ -171,8 +179,10 @@ def sign_in(session: Session, username: str, password: str, code: str, at: float
             _refuse(session, admin_id, name, "code", lock=last)
         claimed = session.execute(
             update(HostAdmin)
-            .where(HostAdmin.id == admin_id, or_(HostAdmin.totp_last_counter.is_(None),
-                                                 HostAdmin.totp_last_counter < step))
+            .where(
+                HostAdmin.id == admin_id,
+                or_(HostAdmin.totp_last_counter.is_(None), HostAdmin.totp_last_counter < step),
+            )
             .values(totp_last_counter=step)
         )
         if int(getattr(claimed, "rowcount", 0) or 0) != 1:
@@ -210,7 +220,9 @@ def provisioning_uri(secret: bytes, admin: HostAdmin) -> str:
     return crypto.totp_uri(secret, admin.username, TOTP_ISSUER)
 
 
-def finish_enrolment(session: Session, admin: HostAdmin, row: HostSession, code: str, at: float | None = None) -> None:
+def finish_enrolment(
+    session: Session, admin: HostAdmin, row: HostSession, code: str, at: float | None = None
+) -> None:
     """Keep the pending secret as the account's once a code matches; raises EnrolmentFailed."""
     secret = pending_secret(row)
     try:
@@ -233,4 +245,3 @@ def totp_secret_of(admin: HostAdmin) -> bytes:
     if admin.totp_secret is None:
         raise EnrolmentFailed
     return crypto.decrypt(_totp_key(), admin.totp_secret, key_contexts.host_totp(admin.id))
-

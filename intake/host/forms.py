@@ -17,19 +17,28 @@ CODE_KW = {"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength":
 
 
 class LoginForm(Form):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
-                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)],
-                             render_kw={"autocomplete": "current-password"})
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(), Length(max=64)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
     code = StringField(
-        _l("Code from your authenticator app"), validators=[Optional(), CODE], render_kw=CODE_KW,
+        _l("Code from your authenticator app"),
+        validators=[Optional(), CODE],
+        render_kw=CODE_KW,
         description=_l("6 digits. Leave it empty at your first sign-in: you will enrol your app next."),
     )
 
 
 class CodeForm(Form):
-    code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), CODE],
-                       render_kw=CODE_KW)
+    code = StringField(
+        _l("Code from your authenticator app"), validators=[DataRequired(), CODE], render_kw=CODE_KW
+    )
 
 
 class EmptyForm(Form):
@@ -38,27 +47,37 @@ class EmptyForm(Form):
 
 class TenantForm(Form):
     slug = StringField(
-        _l("Short name (slug)"), validators=[DataRequired(), Length(max=63)],
+        _l("Short name (slug)"),
+        validators=[DataRequired(), Length(max=63)],
         description=_l("Lower-case letters, digits and dashes, e.g. ban-na. It cannot be changed later."),
         render_kw={"autocapitalize": "none", "spellcheck": "false"},
     )
     name = StringField(_l("Municipality's name"), validators=[DataRequired(), Length(max=200)])
     host = StringField(
-        _l("Host name of its site"), validators=[DataRequired(), Length(max=253)],
-        description=_l("e.g. intake.banna.go.th"), render_kw={"autocapitalize": "none", "spellcheck": "false"},
+        _l("Host name of its site"),
+        validators=[DataRequired(), Length(max=253)],
+        description=_l("e.g. intake.banna.go.th"),
+        render_kw={"autocapitalize": "none", "spellcheck": "false"},
     )
     province = StringField(_l("Province"), validators=[Optional(), Length(max=100)])
-    admin = StringField(_l("Username of its first administrator"), validators=[DataRequired(), Length(max=64)],
-                        render_kw={"autocapitalize": "none"})
+    admin = StringField(
+        _l("Username of its first administrator"),
+        validators=[DataRequired(), Length(max=64)],
+        render_kw={"autocapitalize": "none"},
+    )
     password = PasswordField(
-        _l("Initial password of that administrator"), validators=[DataRequired(), Length(min=10, max=1024)],
+        _l("Initial password of that administrator"),
+        validators=[DataRequired(), Length(min=10, max=1024)],
         description=_l("At least 10 characters; they must change it at their first sign-in."),
         render_kw={"autocomplete": "new-password"},
     )
     passphrase = PasswordField(
-        _l("Recovery passphrase"), validators=[DataRequired(), Length(min=16, max=1024)],
-        description=_l("At least 16 characters, four or more unrelated words. It opens the recovery key: "
-                       "give it to the municipality, kept apart from the key file."),
+        _l("Recovery passphrase"),
+        validators=[DataRequired(), Length(min=16, max=1024)],
+        description=_l(
+            "At least 16 characters, four or more unrelated words. It opens the recovery key: "
+            "give it to the municipality, kept apart from the key file."
+        ),
         render_kw={"autocomplete": "new-password"},
     )
     passphrase_again = PasswordField(
@@ -69,20 +88,27 @@ class TenantForm(Form):
 
 
 class HostNameForm(Form):
-    host = StringField(_l("Host name"), validators=[DataRequired(), Length(max=253)],
-                       render_kw={"autocapitalize": "none", "spellcheck": "false"})
+    host = StringField(
+        _l("Host name"),
+        validators=[DataRequired(), Length(max=253)],
+        render_kw={"autocapitalize": "none", "spellcheck": "false"},
+    )
 
 
 class RemoveForm(Form):
-    typed = StringField(_l("Type the tenant's short name (slug) to confirm"), validators=[DataRequired()],
-                        render_kw={"autocapitalize": "none", "autocomplete": "off"})
+    typed = StringField(
+        _l("Type the tenant's short name (slug) to confirm"),
+        validators=[DataRequired()],
+        render_kw={"autocapitalize": "none", "autocomplete": "off"},
+    )
 
 
 class NationalForm(QueryForm):
     """Fiscal year and period of the national figures (a GET form: it changes nothing)."""
 
-    fiscal_year = SelectField(_l("Fiscal year"), coerce=str, validate_choice=False, validators=[fiscal_year_valid])
+    fiscal_year = SelectField(
+        _l("Fiscal year"), coerce=str, validate_choice=False, validators=[fiscal_year_valid]
+    )
     period = SelectField(
         _l("Period"), choices=[SelectChoice(code, PERIOD_NAMES[code]) for code in PERIOD_CODES], default="q1"
     )
-

@@ -50,7 +50,13 @@ def create_tenant(session: Session, actor: str, asked: TenantRequest) -> NewTena
         raise PassphraseWeak(f"the recovery passphrase {weak}")
     tenancy.activate(None)
     tenant = tenants.create(session, asked.slug, asked.name, [asked.host], asked.province)
-    record(session, actor, "tenant.create", tenant.slug, f"host={tenant.hosts[0].host}; province={tenant.province}")
+    record(
+        session,
+        actor,
+        "tenant.create",
+        tenant.slug,
+        f"host={tenant.hosts[0].host}; province={tenant.province}",
+    )
     session.commit()
     tenancy.forget()
     try:
@@ -78,12 +84,14 @@ def _provision(session: Session, tenant: Tenant, asked: TenantRequest) -> NewTen
     made = keyring.ensure_channel_keys(session, public)
     for channel in Channel:
         keyring.channel_public(session, channel.value)
-    admin = keyring.create_officer(session, asked.admin.strip(), asked.password, Role.ADMIN,
-                                   must_change_password=True)
+    admin = keyring.create_officer(
+        session, asked.admin.strip(), asked.password, Role.ADMIN, must_change_password=True
+    )
     for channel in ADMIN_CHANNELS:
         keyring.grant(session, admin, channel, made[channel])
-    audit.record(session, "host", "officer.create", admin.username,
-                 f"role=admin; channels={','.join(ADMIN_CHANNELS)}")
+    audit.record(
+        session, "host", "officer.create", admin.username, f"role=admin; channels={','.join(ADMIN_CHANNELS)}"
+    )
     session.commit()
     return NewTenant(tenant.slug, keyring.recovery_file_name(tenant), blob)
 

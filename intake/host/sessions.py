@@ -53,11 +53,18 @@ def _set_cookie(value: str) -> None:
     def _write(response: Response) -> Response:
         if value:
             response.set_cookie(
-                COOKIE, value, max_age=int(ABSOLUTE.total_seconds()), path=PATH, httponly=True,
-                secure=request.is_secure, samesite="Strict",
+                COOKIE,
+                value,
+                max_age=int(ABSOLUTE.total_seconds()),
+                path=PATH,
+                httponly=True,
+                secure=request.is_secure,
+                samesite="Strict",
             )
         else:
-            response.delete_cookie(COOKIE, path=PATH, httponly=True, secure=request.is_secure, samesite="Strict")
+            response.delete_cookie(
+                COOKIE, path=PATH, httponly=True, secure=request.is_secure, samesite="Strict"
+            )
         return response
 
 
@@ -78,7 +85,9 @@ def start(session: Session, admin: HostAdmin, *, totp_done: bool) -> HostSession
     sweep_expired(session)
     value = secrets.token_urlsafe(32)
     now = dates.now()
-    row = HostSession(id=_row_id(value), admin_id=admin.id, created_at=now, last_seen_at=now, totp_done=totp_done)
+    row = HostSession(
+        id=_row_id(value), admin_id=admin.id, created_at=now, last_seen_at=now, totp_done=totp_done
+    )
     session.add(row)
     session.flush()
     _set_cookie(value)

@@ -1,7 +1,8 @@
 """The host administrator's pages (/host): sign-in, tenants and their no-content figures, national figures.
 
 Served only on the names in INTAKE_HOST_ADMIN_HOSTS that no tenant claims (tenancy.serves_host_admin,
-checked before anything else of the request): on a tenant's site every /host page is 404. There is no link to any case, and nothing here could open one (no channel key).
+checked before anything else of the request): on a tenant's site every /host page is 404. There is
+no link to any case, and nothing here could open one (no channel key).
 """
 
 from __future__ import annotations
@@ -30,19 +31,43 @@ bp = Blueprint("host", __name__, url_prefix="/host")
 FAILED = _l("Wrong username, password or code, or the account is locked for a while.")
 LIMITED = ("host.login", "host.totp_enrol")
 Page = tuple[str, int]
+ACTIONS = {
+    "host_admin.create": _l("host administrator made"),
+    "host_admin.remove": _l("host administrator removed"),
+    "login.success": _l("signed in"),
+    "login.failure": _l("sign-in refused"),
+    "logout": _l("signed out"),
+    "totp.enrol": _l("two-step sign-in turned on"),
+    "tenant.create": _l("tenant made"),
+    "tenant.admin": _l("first administrator made"),
+    "tenant.suspend": _l("suspended"),
+    "tenant.resume": _l("resumed"),
+    "tenant.host_add": _l("host name added"),
+    "tenant.host_remove": _l("host name removed"),
+    "tenant.remove": _l("tenant removed"),
+    "national.export": _l("national figures downloaded"),
+}
 
 
 @bp.after_request
 def _refund_unless_failed(response: Response) -> Response:
     """As the officers' sign-in: only failed attempts count against the client's allowance."""
-    if request.method == "POST" and request.endpoint in LIMITED and not request.environ.get("intake.login_failed"):
+    if (
+        request.method == "POST"
+        and request.endpoint in LIMITED
+        and not request.environ.get("intake.login_failed")
+    ):
         refund(request.endpoint or "")
     return response
 
 
 @bp.context_processor
 def _names() -> dict[str, object]:
-    return {"municipality_name": _("Host administration"), "host_admin": _signed_in_admin()}
+    return {
+        "municipality_name": _("Host administration"),
+        "host_admin": _signed_in_admin(),
+        "actions": ACTIONS,
+    }
 
 
 def _signed_in_admin() -> object:
@@ -71,7 +96,9 @@ def login() -> Response | Page:
     if form.validate_on_submit():
         session = db.session()
         try:
-            admin = accounts.sign_in(session, form.username.data or "", form.password.data or "", form.code.data or "")
+            admin = accounts.sign_in(
+                session, form.username.data or "", form.password.data or "", form.code.data or ""
+            )
         except SignInFailed:
             request.environ["intake.login_failed"] = True
             form.password.errors = [str(FAILED)]
@@ -130,8 +157,9 @@ def set_language(code: str) -> Response:
     target = urls.own_path(request.args.get("next"), under="/host") or url_for("host.tenant_list")
     response = redirect(target, code=303)
     if code in ("th", "en"):
-        response.set_cookie("lang", code, max_age=365 * 86400, httponly=True, samesite="Lax",
-                            secure=request.is_secure)
+        response.set_cookie(
+            "lang", code, max_age=365 * 86400, httponly=True, samesite="Lax", secure=request.is_secure
+        )
     return response
 
 
@@ -147,8 +175,13 @@ def tenant_list() -> Page:
         sizes = None
     rows = tenants.figures(db.session(), sizes or {})
     return render_template(
-        "host/tenants.html", rows=rows, sizes_known=sizes is not None, form=EmptyForm(), host_form=HostNameForm(),
-        recent=accounts.recent(db.session(), 20), suspended=TenantStatus.SUSPENDED,
+        "host/tenants.html",
+        rows=rows,
+        sizes_known=sizes is not None,
+        form=EmptyForm(),
+        host_form=HostNameForm(),
+        recent=accounts.recent(db.session(), 20),
+        suspended=TenantStatus.SUSPENDED,
     ), 200
 
 
@@ -158,14 +191,20 @@ def tenant_new() -> Page:
     form = TenantForm()
     if form.validate_on_submit():
         asked = operations.TenantRequest(
-            slug=form.slug.data or "", name=form.name.data or "", host=form.host.data or "",
-            province=form.province.data or "", admin=form.admin.data or "", password=form.password.data or "",
+            slug=form.slug.data or "",
+            name=form.name.data or "",
+            host=form.host.data or "",
+            province=form.province.data or "",
+            admin=form.admin.data or "",
+            password=form.password.data or "",
             passphrase=form.passphrase.data or "",
         )
         try:
             made = operations.create_tenant(db.session(), _actor(), asked)
         except operations.PassphraseWeak:
-            form.passphrase.errors = [_("The passphrase is too easy to guess: use four or more unrelated words.")]
+            form.passphrase.errors = [
+                _("The passphrase is too easy to guess: use four or more unrelated words.")
+            ]
         except tenants.TenantRefused as exc:
             form.slug.errors = [_("The tenant cannot be made: %(why)s", why=str(exc))]
         else:
@@ -221,7 +260,9 @@ def host_add(slug: str) -> Response:
         abort(404)
     except tenants.TenantRefused as exc:
         return _refused(exc)
-    return _done(_("%(slug)s answers on %(host)s.", slug=slug, host=tenancy.normalise_host(form.host.data or "")))
+    return _done(
+        _("%(slug)s answers on %(host)s.", slug=slug, host=tenancy.normalise_host(form.host.data or ""))
+    )
 
 
 @bp.post("/tenants/<slug>/hosts/remove")
@@ -277,11 +318,16 @@ def national_figures() -> Response | Page:
     if fmt in ("csv", "xlsx"):
         accounts.record(db.session(), _actor(), "national.export", None, f"{p.fiscal_year} {p.code} {fmt}")
         db.session().commit()
-        mime = "text/csv; charset=utf-8" if fmt == "csv" else (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        mime = (
+            "text/csv; charset=utf-8"
+            if fmt == "csv"
+            else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )
         body = national.render(table, fmt, lang())
         name = f"national-{p.fiscal_year}-{p.code}.{fmt}"
-        return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(
+            body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        )
     if fmt:
         abort(400)
     return render_template("host/national.html", form=form, table=table, p=p), 200

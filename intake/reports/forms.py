@@ -46,7 +46,10 @@ class StatsForm(QueryForm):
     """Any fiscal year up to the current one (an ITA link may name a year before the first case)."""
 
     fiscal_year = SelectField(
-        _l("Fiscal year"), coerce=str, validate_choice=False, validators=[fiscal_year_valid, _not_after_this_year]
+        _l("Fiscal year"),
+        coerce=str,
+        validate_choice=False,
+        validators=[fiscal_year_valid, _not_after_this_year],
     )
     view = SelectField(
         _l("Show"),
