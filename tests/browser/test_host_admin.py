@@ -1,0 +1,56 @@
+"""The host administrator's tenant list in a real browser at 360 px, in Thai, JavaScript off."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from intake import crypto
+
+from ..host_helpers import ROOT, ROOT_PASSWORD, add_admin, enrol
+from ..servers import Server, env_for, start_gunicorn
+from ..test_tenants_walls import add_tenant_b
+from .conftest import no_horizontal_scroll, submit_form
+
+pytestmark = pytest.mark.browser
+SHOT = Path(os.environ.get("INTAKE_HOST_SHOT", "/work/coord/shots/host-list.png"))
+
+
+@pytest.fixture
+def served(make_app: Any, tmp_path: Path) -> Iterator[tuple[Flask, Server]]:
+    app = make_app()
+    add_tenant_b(app)
+    add_admin(app)
+    env = env_for(app.config, RATELIMIT_LOGIN="1000 per minute", RATELIMIT_SUBMIT="1000 per minute")
+    server = start_gunicorn(env, tmp_path / "gunicorn.log", workers=2)
+    yield app, server
+    server.stop()
+
+
+def test_the_tenant_list_reads_in_thai_at_360_px(served: tuple[Flask, Server], contexts: Any) -> None:
+    app, live = served
+    secret = enrol(app)
+    citizen = contexts(360).new_page()
+    citizen.goto(live.url + "/report/feedback")
+    citizen.fill("#service", "ไฟถนน")
+    citizen.fill("#details", "ไฟถนนหน้าวัดดับ")
+    submit_form(citizen)
+    page = contexts(360).new_page()
+    page.goto(live.url + "/host/login")
+    page.fill("#username", ROOT)
+    page.fill("#password", ROOT_PASSWORD)
+    page.fill("#code", crypto.totp_now(secret))
+    submit_form(page, "code")
+    assert page.url.endswith("/host/"), page.url
+    text = page.locator("main").inner_text()
+    assert "หน่วยงาน" in text and "เทศบาลตำบลบี" in text and "จำนวนเรื่องแยกตามช่องทาง" in text
+    no_horizontal_scroll(page, 360)
+    SHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOT), full_page=True)
+    page.goto(live.url + "/host/national")
+    no_horizontal_scroll(page, 360)
