@@ -82,8 +82,8 @@ def _provision(session: Session, tenant: Tenant, asked: TenantRequest) -> NewTen
     tenancy.activate(tenant.id)
     settings.put(session, "municipality_name", tenant.name)
     made = keyring.ensure_channel_keys(session, public)
-    for channel in Channel:
-        keyring.channel_public(session, channel.value)
+    for pinned in Channel:
+        keyring.channel_public(session, pinned.value)
     admin = keyring.create_officer(
         session, asked.admin.strip(), asked.password, Role.ADMIN, must_change_password=True
     )
