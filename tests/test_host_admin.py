@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
-from intake import db, keyring
-from intake.models import HostAuditEntry, HostSession
+from intake import db, keyring, tenancy
+from intake.models import HostAdmin, HostAuditEntry, HostSession
 
 from .citizen_helpers import submit_ok, valid_data
 from .conftest import csrf_token
@@ -242,3 +243,60 @@ def test_the_figures_pages_hold_no_content(app: Flask) -> None:
                 for name in book.namelist():
                     assert MARKER.encode() not in book.read(name), name
     assert ("root", "national.export", None) in _audit(app)
+
+
+def test_sessions_expire_when_idle_or_old(app: Flask) -> None:
+    host = signed_in(app)
+    assert host.client.get("/host/").status_code == 200
+    for column, age in (
+        ("last_seen_at", timedelta(minutes=31)),
+        ("created_at", timedelta(hours=8, minutes=1)),
+    ):
+        with app.app_context():
+            session = db.session()
+            session.execute(update(HostSession).values({column: datetime.now(UTC) - age}))
+            session.commit()
+        assert host.client.get("/host/").headers["Location"] == "/host/login"
+        if column == "last_seen_at":
+            host.signed_in()  # a fresh session (two sign-ins: one TOTP step each)
+
+
+def test_a_row_altered_in_the_database_signs_nobody_in(app: Flask) -> None:
+    host = signed_in(app)
+    with app.app_context():  # a database editor clears the TOTP secret to skip the second factor
+        session = db.session()
+        session.execute(update(HostAdmin).values(totp_secret=None))
+        session.commit()
+    assert host.client.get("/host/").status_code == 302  # the session ends at once
+    refused = host.login(code="")
+    assert refused.status_code == 200 and "intake_host=" not in refused.headers.get("Set-Cookie", "")
+    assert ("root", "login.failure", None) in _audit(app)
+
+
+def test_the_client_limit_holds_whatever_account_is_tried(make_app: object) -> None:
+    app = make_app(RATELIMIT_LOGIN="3 per 10 minutes")  # type: ignore[operator]
+    add_admin(app)
+    host = HostActions(app.test_client(), enrol(app))
+    codes = [host.login(username=f"guess{n}", password="wrong password").status_code for n in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_the_host_tables_are_no_tenant_s(app: Flask) -> None:
+    host_tables = {"host_admins", "host_sessions", "host_audit_entries"}
+    assert not host_tables & set(tenancy.tenant_tables())
+    with app.app_context():
+        engine = db.session().get_bind()
+        if engine.dialect.name == "postgresql":
+            forced = db.session().execute(
+                text("SELECT relname FROM pg_class WHERE relrowsecurity AND relname LIKE 'host_%'")
+            )
+            assert list(forced) == []
+
+
+def test_english_is_one_click_away(app: Flask) -> None:
+    client = app.test_client()
+    assert "เข้าสู่ระบบผู้ดูแลระบบกลาง" in client.get("/host/login").get_data(as_text=True)
+    switched = client.get("/host/lang/en?next=/host/login")
+    assert switched.status_code == 303 and switched.headers["Location"] == "/host/login"
+    assert "Host administrator sign-in" in client.get("/host/login").get_data(as_text=True)
+    assert client.get("/host/lang/en?next=https://evil.example/").headers["Location"] == "/host/"
