@@ -32,19 +32,24 @@ DEFAULT_SLUG = "default"
 
 
 class TenantRefused(Exception):
-    """A tenant operation cannot be done as asked (the message says why, with no secret in it)."""
+    """A tenant operation cannot be done as asked (the message says why, with no secret in it; `reason`
+    names the rule, for a page to say it in the reader's language)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _check_slug(slug: str) -> str:
     if not SLUG.fullmatch(slug):
-        raise TenantRefused(f"slug {slug!r}: lower-case letters, digits and dashes, at most 63")
+        raise TenantRefused(f"slug {slug!r}: lower-case letters, digits and dashes, at most 63", "slug")
     return slug
 
 
 def _check_host(host: str) -> str:
     name = tenancy.normalise_host(host)
     if not HOST.fullmatch(name):
-        raise TenantRefused(f"host {host!r} is not a host name")
+        raise TenantRefused(f"host {host!r} is not a host name", "host")
     return name
 
 
@@ -57,11 +62,11 @@ def create(
     _check_slug(slug)
     names = [_check_host(h) for h in hosts]
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-        raise TenantRefused(f"tenant {slug} exists already")
+        raise TenantRefused(f"tenant {slug} exists already", "exists")
     for host in names:
         owner = session.get(TenantHost, host)
         if owner is not None:
-            raise TenantRefused(f"host {host} belongs to another tenant")
+            raise TenantRefused(f"host {host} belongs to another tenant", "host_taken")
     tenant = Tenant(slug=slug, name=name.strip() or slug, province=province.strip())
     session.add(tenant)
     session.flush()
@@ -104,7 +109,7 @@ def add_host(session: Session, tenant: Tenant, host: str) -> None:
     name = _check_host(host)
     owner = session.get(TenantHost, name)
     if owner is not None and owner.tenant_id != tenant.id:
-        raise TenantRefused(f"host {name} belongs to another tenant")
+        raise TenantRefused(f"host {name} belongs to another tenant", "host_taken")
     if owner is None:
         tenant.hosts.append(TenantHost(host=name))
     session.flush()
@@ -115,7 +120,7 @@ def remove_host(session: Session, tenant: Tenant, host: str) -> None:
     name = tenancy.normalise_host(host)
     row = session.get(TenantHost, name)
     if row is None or row.tenant_id != tenant.id:
-        raise TenantRefused(f"host {name} is not one of {tenant.slug}'s")
+        raise TenantRefused(f"host {name} is not one of {tenant.slug}'s", "host_not_theirs")
     tenant.hosts.remove(row)
     session.flush()
     tenancy.forget()
@@ -131,7 +136,7 @@ def remove(session: Session, tenant: Tenant) -> list[str]:
     """Delete every row of the tenant (host scope); returns the stored names of its attachments, for the
     caller to delete from the store once the database has committed."""
     if session.scalar(select(func.count()).select_from(Tenant)) == 1:
-        raise TenantRefused("the last tenant of a deployment is not removed (remove the deployment)")
+        raise TenantRefused("the last tenant of a deployment is not removed (remove the deployment)", "last")
     names = list(session.scalars(select(Attachment.stored_name).where(Attachment.tenant_id == tenant.id)))
     for table in reversed(Base.metadata.sorted_tables):
         if "tenant_id" in table.c and table.name != "tenant_hosts":

@@ -17,6 +17,7 @@ from intake.models import HostAdmin, HostAuditEntry, HostSession
 from .citizen_helpers import submit_ok, valid_data
 from .conftest import csrf_token
 from .host_helpers import ROOT, ROOT_PASSWORD, HostActions, add_admin, enrol, signed_in
+from .i18n_helpers import thai
 from .officer_helpers import OfficerActions, secret_from_page
 from .test_tenants_walls import HOST_B, add_tenant_b, client_on
 
@@ -174,7 +175,8 @@ def test_create_a_tenant_on_the_page(app: Flask, tmp_path: Path) -> None:
     OfficerActions(site).login("chief", NEW_TENANT["password"], new_password="chief's own password 1")
     assert site.get("/officer/queue").status_code == 200
     again = host.post("/host/tenants/new", NEW_TENANT)
-    assert again.status_code == 200 and "exists already" in again.get_data(as_text=True)
+    assert again.status_code == 200
+    assert thai("a tenant with this short name exists already") in again.get_data(as_text=True)
     assert ("root", "tenant.create", "ban-na") in _audit(app)
     listed = host.client.get("/host/").get_data(as_text=True)
     assert "intake.banna.go.th" in listed and "ลำปาง" in listed
@@ -195,13 +197,14 @@ def test_suspend_resume_hosts_and_remove(app: Flask) -> None:
     taken = host.post(
         "/host/tenants/default/hosts", {"host": HOST_B}, form_url="/host/", follow_redirects=True
     )
-    assert "belongs to another tenant" in taken.get_data(as_text=True)
+    assert thai("this host name belongs to another tenant") in taken.get_data(as_text=True)
     wrong = host.post("/host/tenants/b/remove", {"typed": "B"})
     assert wrong.status_code == 200 and on_b.get("/").status_code == 200
     assert host.post("/host/tenants/b/remove", {"typed": "b"}).status_code == 303
     assert on_b.get("/").status_code == 200  # no tenant claims it: the first tenant answers
     last = host.post("/host/tenants/default/remove", {"typed": "default"})
-    assert last.status_code == 200 and "last tenant" in last.get_data(as_text=True)
+    assert last.status_code == 200
+    assert thai("the last tenant of a deployment is not removed") in last.get_data(as_text=True)
     assert host.client.get("/host/tenants/nope/remove").status_code == 404
     actions = [a[1] for a in _audit(app)]
     for action in (

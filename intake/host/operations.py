@@ -47,7 +47,7 @@ def create_tenant(session: Session, actor: str, asked: TenantRequest) -> NewTena
     again, so nothing half-made stays."""
     weak = passphrases.weakness(asked.passphrase)
     if weak:
-        raise PassphraseWeak(f"the recovery passphrase {weak}")
+        raise PassphraseWeak(f"the recovery passphrase {weak}", "weak")
     tenancy.activate(None)
     tenant = tenants.create(session, asked.slug, asked.name, [asked.host], asked.province)
     record(
@@ -119,7 +119,7 @@ def remove(session: Session, actor: str, slug: str, typed: str) -> int:
     """Delete a tenant and all of it once its slug was typed again; how many files were deleted. The
     database commits first; files the store could not delete are left for `sweep-orphans`."""
     if typed.strip() != slug:
-        raise tenants.TenantRefused("not confirmed: type the tenant's slug exactly")
+        raise tenants.TenantRefused("not confirmed: type the tenant's slug exactly", "not_confirmed")
     names = tenants.remove(session, tenants.get(session, slug))
     record(session, actor, "tenant.remove", slug, f"files={len(names)}")
     session.commit()

@@ -47,6 +47,19 @@ ACTIONS = {
     "tenant.remove": _l("tenant removed"),
     "national.export": _l("national figures downloaded"),
 }
+REFUSALS = {  # tenants.TenantRefused.reason, in the reader's language
+    "slug": _l("the short name holds lower-case letters, digits and dashes only, at most 63"),
+    "host": _l("that is not a host name"),
+    "exists": _l("a tenant with this short name exists already"),
+    "host_taken": _l("this host name belongs to another tenant"),
+    "host_not_theirs": _l("this host name is not one of this tenant's"),
+    "last": _l("the last tenant of a deployment is not removed"),
+    "not_confirmed": _l("not confirmed: type the tenant's short name exactly"),
+}
+
+
+def _why(exc: tenants.TenantRefused) -> str:
+    return str(REFUSALS.get(exc.reason, exc))
 
 
 @bp.after_request
@@ -206,7 +219,8 @@ def tenant_new() -> Page:
                 _("The passphrase is too easy to guess: use four or more unrelated words.")
             ]
         except tenants.TenantRefused as exc:
-            form.slug.errors = [_("The tenant cannot be made: %(why)s", why=str(exc))]
+            field = form.host if exc.reason in ("host", "host_taken") else form.slug
+            field.errors = [_("The tenant cannot be made: %(why)s", why=_why(exc))]
         else:
             data_uri = "data:application/json;base64," + base64.b64encode(made.recovery_file).decode()
             return render_template(
@@ -215,8 +229,8 @@ def tenant_new() -> Page:
     return render_template("host/tenant_new.html", form=form), 200
 
 
-def _refused(exc: Exception) -> Response:
-    flash(_("Not done: %(why)s", why=str(exc)), "error")
+def _refused(exc: tenants.TenantRefused) -> Response:
+    flash(_("Not done: %(why)s", why=_why(exc)), "error")
     return redirect(url_for("host.tenant_list"), code=303)
 
 
@@ -253,7 +267,7 @@ def _status(slug: str, status: TenantStatus) -> None:
 def host_add(slug: str) -> Response:
     form = HostNameForm()
     if not form.validate_on_submit():
-        return _refused(ValueError(_("a host name is needed")))
+        return _refused(tenants.TenantRefused("a host name is needed", "host"))
     try:
         operations.add_host(db.session(), _actor(), slug, form.host.data or "")
     except tenancy.TenantNotFound:
@@ -270,7 +284,7 @@ def host_add(slug: str) -> Response:
 def host_remove(slug: str) -> Response:
     form = HostNameForm()
     if not form.validate_on_submit():
-        return _refused(ValueError(_("a host name is needed")))
+        return _refused(tenants.TenantRefused("a host name is needed", "host"))
     try:
         operations.remove_host(db.session(), _actor(), slug, form.host.data or "")
     except tenancy.TenantNotFound:
@@ -293,7 +307,7 @@ def tenant_remove(slug: str) -> Response | Page:
         try:
             files = operations.remove(session, _actor(), slug, form.typed.data or "")
         except tenants.TenantRefused as exc:
-            form.typed.errors = [_("Not removed: %(why)s", why=str(exc))]
+            form.typed.errors = [_("Not removed: %(why)s", why=_why(exc))]
         else:
             return _done(_("Removed tenant %(slug)s (%(n)d files deleted).", slug=slug, n=files))
     return render_template("host/tenant_remove.html", form=form, tenant=tenant), 200
