@@ -15,7 +15,7 @@ from intake import db, keyring, tenancy
 from intake.models import HostAdmin, HostAuditEntry, HostSession
 
 from .citizen_helpers import submit_ok, valid_data
-from .conftest import csrf_token
+from .conftest import ADMIN, PASSWORD, csrf_token
 from .host_helpers import ROOT, ROOT_PASSWORD, HostActions, add_admin, enrol, signed_in
 from .i18n_helpers import thai
 from .officer_helpers import OfficerActions, secret_from_page
@@ -303,3 +303,12 @@ def test_english_is_one_click_away(app: Flask) -> None:
     assert switched.status_code == 303 and switched.headers["Location"] == "/host/login"
     assert "Host administrator sign-in" in client.get("/host/login").get_data(as_text=True)
     assert client.get("/host/lang/en?next=https://evil.example/").headers["Location"] == "/host/"
+
+
+def test_an_officer_session_gets_nothing_on_host_pages(app: Flask) -> None:
+    client = app.test_client()
+    OfficerActions(client).login(ADMIN, PASSWORD)
+    assert client.get("/officer/queue").status_code == 200
+    for path in ("/host/", "/host/national", "/host/tenants/new", "/host/tenants/default/remove"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"] == "/host/login", path

@@ -54,3 +54,37 @@ def test_the_tenant_list_reads_in_thai_at_360_px(served: tuple[Flask, Server], c
     page.screenshot(path=str(SHOT), full_page=True)
     page.goto(live.url + "/host/national")
     no_horizontal_scroll(page, 360)
+
+
+def test_a_tenant_made_in_the_browser_shows_its_recovery_key_once(
+    served: tuple[Flask, Server], contexts: Any, tmp_path: Path
+) -> None:
+    app, live = served
+    secret = enrol(app)
+    page = contexts(360).new_page()
+    page.goto(live.url + "/host/login")
+    page.fill("#username", ROOT)
+    page.fill("#password", ROOT_PASSWORD)
+    page.fill("#code", crypto.totp_now(secret))
+    submit_form(page, "code")
+    page.goto(live.url + "/host/tenants/new")
+    no_horizontal_scroll(page, 360)
+    page.screenshot(path=str(tmp_path / "host-new-360.png"), full_page=True)
+    for field, value in {
+        "slug": "ban-na",
+        "name": "เทศบาลตำบลบ้านนา",
+        "host": "intake.banna.go.th",
+        "province": "ลำปาง",
+        "admin": "chief",
+        "password": "initial password 1",
+        "passphrase": "lantern orbit velvet quarry marble",
+        "passphrase_again": "lantern orbit velvet quarry marble",
+    }.items():
+        page.fill(f"#{field}", value)
+    submit_form(page, "slug")
+    assert "intake-recovery-key-v1" in page.locator("#recovery-text").input_value()
+    assert page.locator("#recovery-download").get_attribute("download") == "recovery-ban-na.key"
+    no_horizontal_scroll(page, 360)
+    page.screenshot(path=str(tmp_path / "host-made-360.png"), full_page=True)
+    page.reload()  # the POST again: the tenant exists, no second key is shown
+    assert page.locator("#recovery-text").count() == 0
