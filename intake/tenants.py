@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from . import crypto, keyring, tenancy
 from .db import Base
@@ -186,7 +186,7 @@ def figures(session: Session, sizes: dict[str, int] | None = None) -> list[Tenan
     for tenant_id, name in session.execute(select(Attachment.tenant_id, Attachment.stored_name)):
         stored[tenant_id] = stored.get(tenant_id, 0) + (sizes or {}).get(name, 0)
     out = []
-    for t in session.scalars(select(Tenant).order_by(Tenant.id)):
+    for t in session.scalars(select(Tenant).options(selectinload(Tenant.hosts)).order_by(Tenant.id)):
         out.append(
             TenantFigures(
                 t.id, t.slug, t.name, t.province, t.status, tuple(h.host for h in t.hosts),

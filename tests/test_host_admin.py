@@ -8,10 +8,12 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select, text, update
 
 from intake import db, keyring, tenancy
+from intake.host import views as host_views
 from intake.models import HostAdmin, HostAuditEntry, HostSession
 
 from .citizen_helpers import submit_ok, valid_data
@@ -312,3 +314,14 @@ def test_an_officer_session_gets_nothing_on_host_pages(app: Flask) -> None:
     for path in ("/host/", "/host/national", "/host/tenants/new", "/host/tenants/default/remove"):
         response = client.get(path)
         assert response.status_code == 302 and response.headers["Location"] == "/host/login", path
+
+
+def test_the_list_finds_and_pages_tenants(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_tenant_b(app)
+    host = signed_in(app)
+    found = host.client.get("/host/?q=EXAMPLE.go").get_data(as_text=True)
+    assert 'id="tenant-b"' in found and 'id="tenant-default"' not in found
+    monkeypatch.setattr(host_views, "PER_PAGE", 1)
+    second = host.client.get("/host/?page=2").get_data(as_text=True)
+    assert 'id="tenant-b"' in second and 'id="tenant-default"' not in second
+    assert 'id="tenant-b"' in host.client.get("/host/?page=99").get_data(as_text=True)  # the last page

@@ -31,6 +31,7 @@ bp = Blueprint("host", __name__, url_prefix="/host")
 FAILED = _l("Wrong username, password or code, or the account is locked for a while.")
 LIMITED = ("host.login", "host.totp_enrol")
 Page = tuple[str, int]
+PER_PAGE = 50  # tenants per page of the list (a country has thousands)
 ACTIONS = {
     "host_admin.create": _l("host administrator made"),
     "host_admin.remove": _l("host administrator removed"),
@@ -187,9 +188,18 @@ def tenant_list() -> Page:
     except storage.StorageError:
         sizes = None
     rows = tenants.figures(db.session(), sizes or {})
+    wanted = (request.args.get("q") or "").strip().lower()[:100]
+    if wanted:
+        rows = [r for r in rows if wanted in f"{r.slug} {r.name} {r.province} {' '.join(r.hosts)}".lower()]
+    pages = max(1, -(-len(rows) // PER_PAGE))
+    number = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     return render_template(
         "host/tenants.html",
-        rows=rows,
+        rows=rows[(number - 1) * PER_PAGE : number * PER_PAGE],
+        total=len(rows),
+        q=wanted,
+        page=number,
+        pages=pages,
         sizes_known=sizes is not None,
         form=EmptyForm(),
         host_form=HostNameForm(),
