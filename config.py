@@ -143,6 +143,9 @@ class Config:
     # National figures (intake/reports/national_views.py): published at /national on every host of the
     # deployment when the host chooses to (for the NACC or the DLA); whole ended fiscal years only.
     PUBLISH_NATIONAL = False
+    # Host names the host administrator's pages (/host) answer on, comma-separated; on any other name, and
+    # on a name a tenant claims, /host/* is 404. Keep them off the public internet (docs/deployment.md).
+    HOST_ADMIN_HOSTS = "localhost,127.0.0.1,[::1]"
 
     DEMO = False
 

@@ -27,6 +27,8 @@ from .citizen.views import bp as citizen
 from .db import Database
 from .extensions import babel, csrf, limiter, select_locale
 from .guide.views import bp as guide
+from .host import cli as host_cli
+from .host.views import bp as host
 from .ita.views import bp as ita
 from .officer.views import bp as officer
 from .reports import cli as report_cli
@@ -75,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(guide)
     app.register_blueprint(ita)
     app.register_blueprint(findable.bp)
+    app.register_blueprint(host)
     urls.register(app)
 
 
@@ -93,3 +96,4 @@ def register_commands(app: Flask) -> None:
     notify.register(app)
     proxy_page.register(app)
     tenant_cli.register(app)
+    host_cli.register(app)

@@ -51,7 +51,11 @@ SERVER_SUBKEYS = (  # keyring.server_key() derives only these (from the tenant's
 TENANT_RECORD = b"intake tenant record:"  # (8) subkey and prefix of a tenant row's tag (keyring.tenant_tag)
 TENANT_SECRET_WRAP = b"tenant secret wrap"  # (8) subkey of the master that encrypts each tenant's secret
 NATIONAL_SHUFFLE = b"national figures: secondary suppression"  # (8) subkey choosing the cells hidden second
-HOST_SUBKEYS = (TENANT_RECORD, TENANT_SECRET_WRAP, NATIONAL_SHUFFLE)  # what keyring.host_key derives
+HOST_ADMIN_TOTP = b"host admin totp"  # (8) subkey of the master that encrypts each host admin's TOTP secret
+HOST_ADMIN_RECORD = b"intake host admin record:"  # (8) subkey and prefix of a host admin row's tag
+HOST_SUBKEYS = (  # what keyring.host_key derives
+    TENANT_RECORD, TENANT_SECRET_WRAP, NATIONAL_SHUFFLE, HOST_ADMIN_TOTP, HOST_ADMIN_RECORD,
+)  # fmt: skip
 
 # --- a tenant's export (tenant_move.py): keyed by Argon2id of the export passphrase -------------------
 
@@ -134,3 +138,13 @@ def totp_secret(officer_id: int) -> bytes:
 def totp_pending(row_id: str) -> bytes:
     """(5) A TOTP secret being enrolled, under the session key, until a first code confirms it."""
     return f"intake totp pending:{row_id}".encode()
+
+
+def host_totp(admin_id: int) -> bytes:
+    """(8) A host administrator's TOTP secret under the host TOTP subkey of the master secret."""
+    return f"intake host totp:{admin_id}".encode()
+
+
+def host_totp_pending(row_id: str) -> bytes:
+    """(8) A host administrator's TOTP secret being enrolled, bound to the session it is enrolled in."""
+    return f"intake host totp pending:{row_id}".encode()

@@ -223,6 +223,18 @@ def create_recovery(passphrase: str, out: Path, profile: str, public_dir: Path |
     """Make a recovery keypair: the private key under the passphrase at `out`; returns the public key.
     With `public_dir` (the deployment's first tenant) the public key is written to recovery.pub there, as
     it always was; other tenants keep theirs in their tenants row (the caller's job)."""
+    public, blob = recovery_file(passphrase, profile)
+    _write_private(out, blob)
+    if public_dir is not None:
+        pub = public_dir / RECOVERY_PUBLIC_FILE
+        pub.parent.mkdir(parents=True, exist_ok=True)
+        pub.write_bytes(base64.b64encode(public) + b"\n")
+    return public
+
+
+def recovery_file(passphrase: str, profile: str) -> tuple[bytes, bytes]:
+    """A new recovery keypair: (public key, the file's bytes with the private key under the passphrase).
+    The host's web page hands the bytes to its administrator once and keeps nothing (intake/host)."""
     pair = crypto.generate_keypair()
     salt = crypto.random_salt()
     params = crypto.kdf_params(profile)
@@ -233,12 +245,7 @@ def create_recovery(passphrase: str, out: Path, profile: str, public_dir: Path |
         "public": _b64(pair.public),
         "ciphertext": _b64(crypto.encrypt(kek, pair.private, key_contexts.RECOVERY_KEY)),
     }
-    _write_private(out, json.dumps(blob, indent=2).encode() + b"\n")
-    if public_dir is not None:
-        pub = public_dir / RECOVERY_PUBLIC_FILE
-        pub.parent.mkdir(parents=True, exist_ok=True)
-        pub.write_bytes(base64.b64encode(pair.public) + b"\n")
-    return pair.public
+    return pair.public, json.dumps(blob, indent=2).encode() + b"\n"
 
 
 def open_recovery(path: Path, passphrase: str) -> bytes:

@@ -603,3 +603,58 @@ class Delivery(TenantScoped, Base):
     result: Mapped[str] = mapped_column(String(16))  # sent | retry | failed | dropped
     detail: Mapped[str] = mapped_column(String(200), default="")  # the server's code and reason, or the error
     message_id: Mapped[str | None] = mapped_column(String(160))
+
+
+# --- the host's own rows: no tenant_id, so no tenant filter and no row-level security (tenancy.py) -----
+
+
+class HostAdmin(Base):
+    """A host administrator: creates, suspends and removes tenants; holds no channel key.
+
+    The password is checked by its Argon2id verifier only (there is no private key to wrap); the TOTP
+    secret is encrypted under a subkey of the master secret (keys/), and `record_tag` (HMAC, another
+    subkey) covers what a database editor must not change: password, TOTP secret, active.
+    """
+
+    __tablename__ = "host_admins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    password_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    password_kdf: Mapped[dict[str, int]] = mapped_column(JSON)
+    password_verifier: Mapped[bytes] = mapped_column(LargeBinary(32))
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_counter: Mapped[int | None] = mapped_column(Integer)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    record_tag: Mapped[bytes] = mapped_column(LargeBinary(32), default=b"")
+
+
+class HostSession(Base):
+    """A host administrator's signed-in session; the cookie `intake_host` carries the value hashed here."""
+
+    __tablename__ = "host_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's value
+    admin_id: Mapped[int] = mapped_column(ForeignKey("host_admins.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    totp_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A TOTP secret being enrolled at the first sign-in (under the host TOTP subkey) until a code confirms it.
+    pending_totp: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class HostAuditEntry(Base):
+    """What a host administrator did to which tenant (slug kept as text: it outlives a removed tenant)."""
+
+    __tablename__ = "host_audit_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    tenant_slug: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(200), default="")

@@ -169,6 +169,19 @@ def for_host(host: str) -> TenantInfo | None:
     return reg.by_id.get(tenant_id) if tenant_id is not None else None
 
 
+def claimed(host: str) -> bool:
+    """Whether some tenant claims `host` by name (the host administrator's pages refuse such a name)."""
+    return normalise_host(host) in _registry().by_host
+
+
+def serves_host_admin(host: str) -> bool:
+    """Whether the host administrator's pages answer on `host`: a name of HOST_ADMIN_HOSTS that no tenant
+    claims (a tenant's site never shows them)."""
+    name = normalise_host(host)
+    names = {normalise_host(h) for h in str(current_app.config["HOST_ADMIN_HOSTS"]).split(",") if h.strip()}
+    return name in names and not claimed(name)
+
+
 def by_slug(slug: str) -> TenantInfo:
     reg = _registry(fresh=True)
     tenant_id = reg.by_slug.get(slug)
@@ -383,7 +396,12 @@ def apply_rls(conn: Any) -> None:
 
 def _resolve_request() -> None:
     """Before each request: its tenant from the host name; a suspended tenant's site answers 503."""
-    if request.blueprint == "host" or request.endpoint == "static":
+    if request.blueprint == "host":  # before CSRF: on any other name /host/* is 404, whatever is sent
+        if not serves_host_admin(request.host):
+            abort(404)
+        activate(None)
+        return
+    if request.endpoint == "static":
         activate(None)
         return
     tenant = for_host(request.host)

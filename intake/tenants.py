@@ -8,11 +8,11 @@ master secret, but a tenant's channel keys are sealed only to its own recovery k
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from . import crypto, dates, keyring, tenancy
 from .db import Base
@@ -32,13 +32,18 @@ DEFAULT_SLUG = "default"
 
 
 class TenantRefused(Exception):
-    """A tenant operation cannot be done as asked (the message says why, with no secret in it)."""
+    """A tenant operation cannot be done as asked (the message says why, with no secret in it; `reason`
+    names the rule, for a page to say it in the reader's language)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def check_slug(slug: str) -> str:
     """`slug` if it is one (lower-case letters, digits, dashes); raises TenantRefused."""
     if not SLUG.fullmatch(slug):
-        raise TenantRefused(f"slug {slug!r}: lower-case letters, digits and dashes, at most 63")
+        raise TenantRefused(f"slug {slug!r}: lower-case letters, digits and dashes, at most 63", "slug")
     return slug
 
 
@@ -46,7 +51,7 @@ def check_host(host: str) -> str:
     """`host` normalised, if it is a host name; raises TenantRefused."""
     name = tenancy.normalise_host(host)
     if not HOST.fullmatch(name):
-        raise TenantRefused(f"host {host!r} is not a host name")
+        raise TenantRefused(f"host {host!r} is not a host name", "host")
     return name
 
 
@@ -59,11 +64,11 @@ def create(
     check_slug(slug)
     names = [check_host(h) for h in hosts]
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-        raise TenantRefused(f"tenant {slug} exists already")
+        raise TenantRefused(f"tenant {slug} exists already", "exists")
     for host in names:
         owner = session.get(TenantHost, host)
         if owner is not None:
-            raise TenantRefused(f"host {host} belongs to another tenant")
+            raise TenantRefused(f"host {host} belongs to another tenant", "host_taken")
     tenant = Tenant(slug=slug, name=name.strip() or slug, province=province.strip())
     session.add(tenant)
     session.flush()
@@ -106,7 +111,7 @@ def add_host(session: Session, tenant: Tenant, host: str) -> None:
     name = check_host(host)
     owner = session.get(TenantHost, name)
     if owner is not None and owner.tenant_id != tenant.id:
-        raise TenantRefused(f"host {name} belongs to another tenant")
+        raise TenantRefused(f"host {name} belongs to another tenant", "host_taken")
     if owner is None:
         tenant.hosts.append(TenantHost(host=name))
     session.flush()
@@ -117,7 +122,7 @@ def remove_host(session: Session, tenant: Tenant, host: str) -> None:
     name = tenancy.normalise_host(host)
     row = session.get(TenantHost, name)
     if row is None or row.tenant_id != tenant.id:
-        raise TenantRefused(f"host {name} is not one of {tenant.slug}'s")
+        raise TenantRefused(f"host {name} is not one of {tenant.slug}'s", "host_not_theirs")
     tenant.hosts.remove(row)
     session.flush()
     tenancy.forget()
@@ -139,7 +144,7 @@ def remove(session: Session, tenant: Tenant) -> list[str]:
     """Delete every row of the tenant (host scope); returns the stored names of its attachments, for the
     caller to delete from the store once the database has committed."""
     if session.scalar(select(func.count()).select_from(Tenant)) == 1:
-        raise TenantRefused("the last tenant of a deployment is not removed (remove the deployment)")
+        raise TenantRefused("the last tenant of a deployment is not removed (remove the deployment)", "last")
     names = list(session.scalars(select(Attachment.stored_name).where(Attachment.tenant_id == tenant.id)))
     for table in reversed(Base.metadata.sorted_tables):
         if "tenant_id" in table.c and table.name != "tenant_hosts":
@@ -164,12 +169,18 @@ class TenantFigures:
     officers: int
     last_activity: datetime | None
     stored_bytes: int
+    by_channel: dict[str, int] = field(default_factory=dict)  # cases per channel
 
 
 def figures(session: Session, sizes: dict[str, int] | None = None) -> list[TenantFigures]:
     """Every tenant's no-content figures, in host scope (one grouped query per figure). `sizes`: the
     store's object sizes by name (storage.Store.list_objects), for the bytes each tenant stores."""
-    cases = dict(session.execute(select(Case.tenant_id, func.count()).group_by(Case.tenant_id)).all())
+    cases: dict[int, int] = {}
+    by_channel: dict[int, dict[str, int]] = {}
+    grouped = select(Case.tenant_id, Case.channel, func.count()).group_by(Case.tenant_id, Case.channel)
+    for tenant_id, channel, count in session.execute(grouped):
+        cases[tenant_id] = cases.get(tenant_id, 0) + int(count)
+        by_channel.setdefault(tenant_id, {})[str(channel)] = int(count)
     officers = dict(
         session.execute(
             select(Officer.tenant_id, func.count())
@@ -183,11 +194,12 @@ def figures(session: Session, sizes: dict[str, int] | None = None) -> list[Tenan
     for tenant_id, name in session.execute(select(Attachment.tenant_id, Attachment.stored_name)):
         stored[tenant_id] = stored.get(tenant_id, 0) + (sizes or {}).get(name, 0)
     out = []
-    for t in session.scalars(select(Tenant).order_by(Tenant.id)):
+    for t in session.scalars(select(Tenant).options(selectinload(Tenant.hosts)).order_by(Tenant.id)):
         out.append(
             TenantFigures(
                 t.id, t.slug, t.name, t.province, t.status, tuple(h.host for h in t.hosts),
                 int(cases.get(t.id, 0)), int(officers.get(t.id, 0)), last.get(t.id), stored.get(t.id, 0),
+                by_channel.get(t.id, {}),
             )
         )
     return out

@@ -33,7 +33,7 @@ class _Text(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):  # <code>: a command typed as it is, in no language
             self._skip += 1
         values = dict(attrs)
         self.parts.extend(str(values[name]) for name in TEXT_ATTRIBUTES if values.get(name))
@@ -43,7 +43,7 @@ class _Text(HTMLParser):
             self.parts.append(str(values["content"]))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
+        if tag in ("script", "style", "code") and self._skip:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:

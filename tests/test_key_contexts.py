@@ -37,6 +37,8 @@ PINNED = {
     "RECOVERY_KEY": b"intake recovery key",
     "TENANT_EXPORT_SECRET": b"intake tenant export: server secret",
     "TENANT_EXPORT_MANIFEST": b"intake tenant export manifest",
+    "HOST_ADMIN_TOTP": b"host admin totp",
+    "HOST_ADMIN_RECORD": b"intake host admin record:",
 }
 PINNED_BUILDERS = [
     (key_contexts.channel_key, ("feedback",), b"intake channel key:feedback"),
@@ -49,6 +51,8 @@ PINNED_BUILDERS = [
     (key_contexts.officer_session, ("f00d",), b"intake officer session:f00d"),
     (key_contexts.totp_secret, (3,), b"intake totp:3"),
     (key_contexts.totp_pending, ("f00d",), b"intake totp pending:f00d"),
+    (key_contexts.host_totp, (3,), b"intake host totp:3"),
+    (key_contexts.host_totp_pending, ("f00d",), b"intake host totp pending:f00d"),
 ]
 
 

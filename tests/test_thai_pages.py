@@ -21,6 +21,7 @@ from intake.models import Role, Status
 from .citizen_helpers import TOKEN_RE, files_field
 from .conftest import ADMIN, PASSWORD, csrf_token, store_of
 from .factories import PNG_1PX
+from .host_helpers import ROOT, ROOT_PASSWORD, HostActions, add_admin
 from .i18n_helpers import english_left, thai
 from .officer_helpers import OfficerActions, secret_from_page, world
 
@@ -33,7 +34,7 @@ NOT_PAGES = {
     "static", "citizen.set_language", "citizen.followup_form", "officer.attachment", "officer.index",
     "officer.admin_home", "citizen.favicon", "reports.public_stats_pdf", "reports.public_stats_xlsx",
     "guide.pdf", "findable.robots_txt", "findable.sitemap", "officer.admin_crest_image", "national.xlsx",
-    "national.csv",
+    "national.csv", "host.set_language",
 }
 CITIZEN_FORMS = {
     "/report/corruption": {
@@ -283,6 +284,30 @@ def _admin_pages(pages: Pages, officer_id: int) -> None:
     pages.post("/officer/profile", {"email": "ไม่ใช่อีเมล", "mode": "digest"}, status=BAD)
 
 
+def _host_pages(pages: Pages, app: Flask) -> None:
+    """The host administrator's pages: first sign-in and enrolment, tenants, a new one, national figures."""
+    add_admin(app)
+    pages.post("/host/login", {"username": ROOT, "password": "wrong password", "code": ""})  # refused
+    pages.post("/host/login", {"username": ROOT, "password": ROOT_PASSWORD, "code": ""})  # -> enrolment
+    secret = secret_from_page(pages.get("/host/totp"))
+    pages.post("/host/totp", {"code": "12"})  # the form's error
+    pages.post("/host/totp", {"code": HostActions(pages.client, secret).code()})  # -> the tenant list
+    pages.post("/host/tenants/new", {"slug": "Not A Slug", "name": "x", "host": "h.example", "admin": "a",
+                                     "password": "short", "passphrase": "short", "passphrase_again": "other"})
+    made = {"slug": "c", "name": "เทศบาลตำบลซี", "host": "c.example", "province": "ลำปาง", "admin": "chief",
+            "password": "initial password 1", "passphrase": "lantern orbit velvet quarry marble",
+            "passphrase_again": "lantern orbit velvet quarry marble"}
+    pages.post("/host/tenants/new", made)
+    pages.post("/host/tenants/new", made)  # exists already
+    pages.post("/host/tenants/c/suspend", {}, form_url="/host/")
+    pages.post("/host/tenants/c/hosts", {"host": "c.example"}, form_url="/host/")
+    pages.post("/host/tenants/default/hosts", {"host": "c.example"}, form_url="/host/")  # another's
+    pages.post("/host/tenants/c/remove", {"typed": "wrong"})
+    pages.get("/host/national")
+    pages.get("/host/national?fiscal_year=abc", status=400)
+    pages.post("/host/logout", {}, form_url="/host/")
+
+
 def test_every_citizen_and_officer_page_is_thai(make_app: Any) -> None:
     app: Flask = make_app(
         RATELIMIT_SUBMIT="1000 per minute", ATTACHMENT_MAX_FILE=256 * 1024, ATTACHMENT_MAX_TOTAL=512 * 1024,
@@ -315,6 +340,7 @@ def test_every_citizen_and_officer_page_is_thai(make_app: Any) -> None:
             response = client.post("/track", data={"csrf_token": csrf_token(client, "/track"), "token": "X"})
         assert response.status_code == 429
         pages.check("POST /track, too many wrong tokens", response)
+        _host_pages(pages, app)
     finally:
         pages.close()
     every = {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in (rule.methods or ())}

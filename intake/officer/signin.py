@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, crypto, dates, db, key_contexts, keyring, sessions
-from ..models import Officer, OfficerSession
+from ..models import HostAdmin, Officer, OfficerSession
 
 MAX_FAILURES = 5
 LOCK_TIME = timedelta(minutes=15)
@@ -50,21 +50,22 @@ def is_locked(officer: Officer) -> bool:
     return officer.locked_until is not None and officer.locked_until > dates.now()
 
 
-def claim_attempt(officer_id: int) -> int | None:
+def claim_attempt(officer_id: int, model: type[Officer] | type[HostAdmin] = Officer) -> int | None:
     """Count an attempt BEFORE checking it, committed on its own; its number, or None while locked.
 
     One atomic UPDATE ... SET failed_logins = failed_logins + 1 WHERE not locked ... RETURNING: parallel
     attempts (several workers) can neither lose a count nor all pass a check made before any was counted,
     so at most MAX_FAILURES passwords or codes are ever checked per lock period (issue 9, finding 5).
     The counter goes back to 0 at a complete sign-in, a password change, or when the lock is set.
+    `model`: HostAdmin for the host administrators' sign-in (intake/host/accounts.py), counted the same.
     """
     now = dates.now()
     with db.new_session() as s:
         number = s.scalar(
-            update(Officer)
-            .where(Officer.id == officer_id, or_(Officer.locked_until.is_(None), Officer.locked_until <= now))
-            .values(failed_logins=func.coalesce(Officer.failed_logins, 0) + 1)
-            .returning(Officer.failed_logins)
+            update(model)
+            .where(model.id == officer_id, or_(model.locked_until.is_(None), model.locked_until <= now))
+            .values(failed_logins=func.coalesce(model.failed_logins, 0) + 1)
+            .returning(model.failed_logins)
         )
         s.commit()
     return None if number is None else int(number)

@@ -103,7 +103,7 @@ def login_code() -> Response | tuple[str, int]:
     return render_template("officer/code.html", form=form), 200
 
 
-def _qr_svg(uri: str) -> Markup:
+def qr_svg(uri: str) -> Markup:
     # A viewBox and no fixed size, so the stylesheet scales the whole code (a fixed size was clipped).
     svg = segno.make(uri, error="m").svg_inline(
         scale=5, omitsize=True, title=_("QR code for your authenticator app")
@@ -145,7 +145,7 @@ def totp_enrol() -> Response | tuple[str, int]:
     return render_template(
         "officer/totp.html",
         form=form,
-        qr=_qr_svg(uri),
+        qr=qr_svg(uri),
         secret=grouped,
         required=sessions.requires_totp(current.officer),
     ), 200

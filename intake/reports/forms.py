@@ -15,7 +15,7 @@ from .public import DEFAULT_VIEW, VIEW_NAMES
 from .tables import PERIOD_NAMES
 
 
-def _fiscal_year(_form: Form, field: Any) -> None:
+def fiscal_year_valid(_form: Form, field: Any) -> None:
     try:
         field.data = str(parse_fiscal_year(field.data))
     except PeriodInvalid as exc:
@@ -29,7 +29,7 @@ def year_choices(years: list[int], chosen: int | None = None) -> list[SelectChoi
 
 class ReportForm(QueryForm):
     fiscal_year = SelectField(
-        _l("Fiscal year"), coerce=str, validate_choice=False, validators=[_fiscal_year]
+        _l("Fiscal year"), coerce=str, validate_choice=False, validators=[fiscal_year_valid]
     )
     period = SelectField(
         _l("Period"), choices=[SelectChoice(code, PERIOD_NAMES[code]) for code in PERIOD_CODES], default="q1"
@@ -46,7 +46,10 @@ class StatsForm(QueryForm):
     """Any fiscal year up to the current one (an ITA link may name a year before the first case)."""
 
     fiscal_year = SelectField(
-        _l("Fiscal year"), coerce=str, validate_choice=False, validators=[_fiscal_year, _not_after_this_year]
+        _l("Fiscal year"),
+        coerce=str,
+        validate_choice=False,
+        validators=[fiscal_year_valid, _not_after_this_year],
     )
     view = SelectField(
         _l("Show"),

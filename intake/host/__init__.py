@@ -1,0 +1,1 @@
+"""The host administrator: accounts, sign-in, sessions and the /host pages (tenants, no content)."""
