@@ -34,6 +34,7 @@ PINNED = {
     "CITIZEN_TOKEN": b"intake citizen v1:",
     "PASSWORD_VERIFIER": b"intake verifier",
     "TOTP": b"totp",
+    "OFFICER_SESSION_WRAP": b"intake officer session wrap v1",
     "RECOVERY_KEY": b"intake recovery key",
 }
 PINNED_BUILDERS = [
