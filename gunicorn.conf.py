@@ -19,7 +19,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from config import Config, ratelimit_storage_problem  # gunicorn puts the working directory on sys.path first
+from config import (  # gunicorn puts the working directory on sys.path first
+    Config,
+    ConfigError,
+    ratelimit_storage_problem,
+    session_store_problem,
+    session_store_uri,
+)
 
 
 def _workers() -> int:
@@ -120,6 +126,18 @@ def production_problems(env: dict[str, str], workers: int = 1, threads: int = 1)
     )
     if storage:
         problems.append(storage)
+    try:
+        sessions = session_store_problem(
+            session_store_uri(
+                env.get("INTAKE_SESSION_STORE_URI", ""), env.get("INTAKE_RATELIMIT_STORAGE_URI", "memory://")
+            ),
+            workers > 1,
+            f"{workers} worker processes",
+        )
+    except ConfigError as exc:
+        sessions = str(exc)
+    if sessions:
+        problems.append(sessions)
     if not env.get("INTAKE_SECRET_KEY", "").strip():
         problems.append("INTAKE_SECRET_KEY is not set")
     if not env.get("INTAKE_PUBLIC_URL", "").strip():
