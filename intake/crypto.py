@@ -207,6 +207,13 @@ def session_wrap_key(cookie_key: bytes, session_secret: bytes) -> bytes:
     return hkdf(cookie_key, salt=session_secret, info=key_contexts.OFFICER_SESSION_WRAP)
 
 
+def password_wrap_key(kek: bytes, server_secret: bytes) -> bytes:
+    """The key wrapping an officer's private key under their password (wrap version 2): Argon2id's key and
+    the tenant's server secret (outside the database) together, so that an old password and an old row
+    (a PostgreSQL dead tuple, a backup) open nothing without keys/."""
+    return hkdf(kek, salt=server_secret, info=key_contexts.PASSWORD_WRAP)
+
+
 def derive_subkey(key: bytes, purpose: bytes) -> bytes:
     return hkdf(key, salt=b"", info=key_contexts.SUBKEY + purpose)
 

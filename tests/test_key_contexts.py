@@ -35,6 +35,7 @@ PINNED = {
     "PASSWORD_VERIFIER": b"intake verifier",
     "TOTP": b"totp",
     "OFFICER_SESSION_WRAP": b"intake officer session wrap v1",
+    "PASSWORD_WRAP": b"intake password wrap v2",
     "RECOVERY_KEY": b"intake recovery key",
 }
 PINNED_BUILDERS = [

@@ -245,3 +245,67 @@ def test_finding_02_production_app_refuses_memory_sessions_in_several_processes(
     assert any("INTAKE_SESSION_STORE_URI is memory://" in r.getMessage() for r in caplog.records)
     threads = client.get("/", environ_overrides={"wsgi.multiprocess": False, "wsgi.multithread": True})
     assert threads.status_code != 503
+
+
+# --- the password wrap (wrap version 2: Argon2id's key and the tenant's server secret) -------------------
+
+
+def _argon(kdf: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in kdf.items() if k != keyring.WRAP_KEY}
+
+
+def test_finding_02_pg_old_password_wrap_and_old_password_open_nothing_after_change(app: Flask) -> None:
+    """The row as it was before a password change (a dead tuple, a backup) and the old password: Argon2id
+    gives the attacker its key, but the wrap also needs the server secret, which no database copy holds."""
+    client, _saved, _cookie = _signed_in(app)
+    with world(app) as (s, _f):
+        pr = officer_named(s, "pr")
+        old = {"wrap": pr.wrapped_private_key, "salt": pr.password_salt, "kdf": dict(pr.password_kdf)}
+        server_secret = keyring.server_secret()
+    assert old["kdf"][keyring.WRAP_KEY] == keyring.PASSWORD_WRAP_VERSION
+    new = "a brand new password 4"
+    form = {"current": PR_PASSWORD, "new": new, "confirm": new}
+    assert OfficerActions(client).post("/officer/password", form).status_code == 303
+    kek, _verifier = crypto.derive_password_keys(PR_PASSWORD, old["salt"], _argon(old["kdf"]))
+    aad = key_contexts.officer_key("pr")
+    for key in (kek, crypto.password_wrap_key(kek, b""), crypto.password_wrap_key(kek, b"\x00" * 32)):
+        with pytest.raises(crypto.CryptoError):
+            crypto.decrypt(key, old["wrap"], aad)
+    # The control: the one piece missing is the secret kept outside the database (keys/token.secret).
+    assert crypto.decrypt(crypto.password_wrap_key(kek, server_secret), old["wrap"], aad) == _pr_private_with(
+        app, new
+    )
+
+
+def _pr_private_with(app: Flask, password: str) -> bytes:
+    with world(app) as (s, _f):
+        return keyring.unlock(officer_named(s, "pr"), password)
+
+
+def test_a_version_1_password_wrap_still_opens_and_is_rewrapped_at_sign_in(app: Flask) -> None:
+    with world(app) as (s, _f):
+        pr = officer_named(s, "pr")
+        private = keyring.unlock(pr, PR_PASSWORD)
+        params = _argon(pr.password_kdf)
+        kek, _verifier = crypto.derive_password_keys(PR_PASSWORD, pr.password_salt, params)
+        pr.password_kdf = params  # as every row was made before wrap version 2
+        pr.wrapped_private_key = crypto.encrypt(kek, private, key_contexts.officer_key("pr"))
+        keyring.stamp_officer(pr)
+        s.commit()
+        legacy = pr.wrapped_private_key
+    client = app.test_client()
+    OfficerActions(client).login("pr", PR_PASSWORD)
+    assert client.get("/officer/queue").status_code == 200
+    with world(app) as (s, _f):
+        pr = officer_named(s, "pr")
+        assert pr.password_kdf[keyring.WRAP_KEY] == keyring.PASSWORD_WRAP_VERSION
+        assert pr.wrapped_private_key != legacy
+        with pytest.raises(crypto.CryptoError):  # Argon2id's key alone no longer opens the row
+            crypto.decrypt(kek, pr.wrapped_private_key, key_contexts.officer_key("pr"))
+        keyring.check_officer(pr)  # re-tagged
+        assert keyring.unlock(pr, PR_PASSWORD) == private
+    with world(app) as (s, _f):
+        pr = officer_named(s, "pr")
+        pr.password_kdf = {**_argon(pr.password_kdf), keyring.WRAP_KEY: 3}  # no such version: refused
+        with pytest.raises(keyring.OfficerTampered):
+            keyring.unlock(pr, PR_PASSWORD)
