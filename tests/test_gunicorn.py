@@ -203,10 +203,12 @@ def test_finding_04_one_worker_one_thread_or_redis_may_use_the_default(tmp_path:
     assert conf.production_problems(env, 1, 1) == []
     redis = {**env, "INTAKE_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}
     assert conf.production_problems(redis, 8, 4) == []
-    unlimited = {**env, "INTAKE_RATELIMIT_ENABLED": "false", "INTAKE_SESSION_STORE_URI": "redis://127.0.0.1:1/0"}
+    shared = "redis://127.0.0.1:1/0"
+    unlimited = {**env, "INTAKE_RATELIMIT_ENABLED": "false", "INTAKE_SESSION_STORE_URI": shared}
     assert conf.production_problems(unlimited, 8, 1) == []
     assert conf.production_problems({**env, "INTAKE_ENV": "development"}, 8, 4) == []
-    [problem] = conf.production_problems(env, 5, 1)
+    problem, sessions = conf.production_problems(env, 5, 1)  # memory sessions too (finding 2)
+    assert "INTAKE_SESSION_STORE_URI" in sessions
     assert "INTAKE_RATELIMIT_STORAGE_URI" in problem and "5 worker(s)" in problem
 
 
