@@ -96,7 +96,7 @@ def test_finding_02_pg_dead_session_row_and_old_cookie_open_nothing(app: Flask) 
     if REDIS_URL:
         import redis
 
-        ttl = redis.Redis.from_url(REDIS_URL).ttl(session_store.KEY_PREFIX + saved["id"])
+        ttl = int(redis.Redis.from_url(REDIS_URL).ttl(session_store.KEY_PREFIX + saved["id"]))  # type: ignore[arg-type]
         assert 0 < ttl <= app.config["OFFICER_IDLE_TIMEOUT"] + 1  # dies with idle expiry at the latest
     OfficerActions(client).logout()
     assert session_count(app) == 0
@@ -260,21 +260,20 @@ def test_finding_02_pg_old_password_wrap_and_old_password_open_nothing_after_cha
     client, _saved, _cookie = _signed_in(app)
     with world(app) as (s, _f):
         pr = officer_named(s, "pr")
-        old = {"wrap": pr.wrapped_private_key, "salt": pr.password_salt, "kdf": dict(pr.password_kdf)}
+        old_wrap, old_salt, old_kdf = pr.wrapped_private_key, pr.password_salt, dict(pr.password_kdf)
         server_secret = keyring.server_secret()
-    assert old["kdf"][keyring.WRAP_KEY] == keyring.PASSWORD_WRAP_VERSION
+    assert old_kdf[keyring.WRAP_KEY] == keyring.PASSWORD_WRAP_VERSION
     new = "a brand new password 4"
     form = {"current": PR_PASSWORD, "new": new, "confirm": new}
     assert OfficerActions(client).post("/officer/password", form).status_code == 303
-    kek, _verifier = crypto.derive_password_keys(PR_PASSWORD, old["salt"], _argon(old["kdf"]))
+    kek, _verifier = crypto.derive_password_keys(PR_PASSWORD, old_salt, _argon(old_kdf))
     aad = key_contexts.officer_key("pr")
     for key in (kek, crypto.password_wrap_key(kek, b""), crypto.password_wrap_key(kek, b"\x00" * 32)):
         with pytest.raises(crypto.CryptoError):
-            crypto.decrypt(key, old["wrap"], aad)
+            crypto.decrypt(key, old_wrap, aad)
     # The control: the one piece missing is the secret kept outside the database (keys/token.secret).
-    assert crypto.decrypt(crypto.password_wrap_key(kek, server_secret), old["wrap"], aad) == _pr_private_with(
-        app, new
-    )
+    opened = crypto.decrypt(crypto.password_wrap_key(kek, server_secret), old_wrap, aad)
+    assert opened == _pr_private_with(app, new)
 
 
 def _pr_private_with(app: Flask, password: str) -> bytes:
