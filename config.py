@@ -59,6 +59,11 @@ class Config:
     # Evidence files per client address, in megabytes stored (intake/capacity.py).
     RATELIMIT_UPLOAD_MB = "100 per hour;300 per day"
 
+    # Where each officer session's second secret lives (intake/session_store.py, issue 9 finding 2):
+    # "redis://…" or "memory://" (one process only). Empty: RATELIMIT_STORAGE_URI when it is Redis, else
+    # memory. Redis for it needs no persistence: losing it signs everyone out, nothing else.
+    SESSION_STORE_URI = ""
+
     # Behind a reverse proxy that sets X-Forwarded-For: number of proxies to trust (0 = none), and the
     # addresses or networks those proxies connect from (comma-separated); anyone else's header is ignored.
     PROXY_FIX_X_FOR = 0
@@ -177,6 +182,9 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         app.config["MAX_CONTENT_LENGTH"], app.config["ATTACHMENT_MAX_TOTAL"] + 1024 * 1024
     )
     _check_storage(app)
+    app.config["SESSION_STORE_URI"] = session_store_uri(
+        str(app.config.get("SESSION_STORE_URI") or ""), str(app.config.get("RATELIMIT_STORAGE_URI") or "")
+    )
     app.config["TRUSTED_PROXIES"] = trusted_proxies(app.config["TRUSTED_PROXIES"])
     _check_public_url(app)
     _check_mail(app, overrides or {})
@@ -225,6 +233,36 @@ def ratelimit_storage_problem(storage_uri: str, enabled: bool, concurrent: bool,
         f"INTAKE_RATELIMIT_STORAGE_URI is {storage_uri} but the server runs {shape}: each process would "
         "count alone. Set INTAKE_RATELIMIT_STORAGE_URI=redis://… (docs/deployment.md), or run one worker "
         "with one thread"
+    )
+
+
+SESSION_STORE_SCHEMES = ("redis://", "rediss://", "unix://", "memory://")
+
+
+def session_store_uri(explicit: str, ratelimit_uri: str) -> str:
+    """INTAKE_SESSION_STORE_URI as used: as set, else the rate limiter's Redis, else `memory://`."""
+    uri = explicit.strip()
+    if not uri:
+        limits = ratelimit_uri.strip()
+        uri = limits if limits.lower().startswith(("redis://", "rediss://")) else "memory://"
+    if not uri.lower().startswith(SESSION_STORE_SCHEMES):
+        scheme = uri.split(":", 1)[0]
+        raise ConfigError(f"INTAKE_SESSION_STORE_URI must be redis://… or memory://, not {scheme}:…")
+    return uri
+
+
+def session_store_problem(store_uri: str, multiprocess: bool, shape: str) -> str | None:
+    """Why officer sessions would not hold with this store and server shape (None when they would).
+
+    `memory://` keeps each session's secret in the process that signed it in: with several worker processes
+    a request reaching another one would find no secret and sign the officer out. Threads share the memory.
+    """
+    if not multiprocess or not store_uri.strip().lower().startswith("memory://"):
+        return None
+    return (
+        f"INTAKE_SESSION_STORE_URI is {store_uri} but the server runs {shape}: each process would hold its "
+        "own officer sessions. Set INTAKE_SESSION_STORE_URI=redis://… (or INTAKE_RATELIMIT_STORAGE_URI="
+        "redis://…, which it then follows; docs/deployment.md), or run one worker process"
     )
 
 

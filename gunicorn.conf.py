@@ -19,7 +19,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from config import Config, ratelimit_storage_problem  # gunicorn puts the working directory on sys.path first
+from config import (  # gunicorn puts the working directory on sys.path first
+    Config,
+    ConfigError,
+    ratelimit_storage_problem,
+    session_store_problem,
+    session_store_uri,
+)
 
 
 def _workers() -> int:
@@ -107,6 +113,17 @@ def _enabled(value: str | None) -> bool:
     return (value or "true").strip().lower() not in ("false", "0", "no", "off")
 
 
+def sessions_problem(env: dict[str, str], workers: int) -> str | None:
+    """Why officer sessions would not hold across these workers (memory:// is per process; issue 9, 2)."""
+    try:
+        uri = session_store_uri(
+            env.get("INTAKE_SESSION_STORE_URI", ""), env.get("INTAKE_RATELIMIT_STORAGE_URI", "memory://")
+        )
+    except ConfigError as exc:
+        return str(exc)
+    return session_store_problem(uri, workers > 1, f"{workers} worker processes")
+
+
 def production_problems(env: dict[str, str], workers: int = 1, threads: int = 1) -> list[str]:
     """What is missing or unsafe for INTAKE_ENV=production (an empty list when nothing is)."""
     if env.get("INTAKE_ENV", "development") != "production":
@@ -120,6 +137,9 @@ def production_problems(env: dict[str, str], workers: int = 1, threads: int = 1)
     )
     if storage:
         problems.append(storage)
+    sessions = sessions_problem(env, workers)
+    if sessions:
+        problems.append(sessions)
     if not env.get("INTAKE_SECRET_KEY", "").strip():
         problems.append("INTAKE_SECRET_KEY is not set")
     if not env.get("INTAKE_PUBLIC_URL", "").strip():
@@ -140,3 +160,7 @@ def on_starting(server: Any) -> None:
         for problem in problems:
             print(f"intake: refusing to start: {problem}", file=sys.stderr)
         raise StartRefused(1)
+    if os.environ.get("INTAKE_ENV", "development") != "production":
+        sessions = sessions_problem(dict(os.environ), int(server.cfg.workers))
+        if sessions:  # development starts, but officers would be signed out between workers
+            print(f"WARNING: {sessions}", file=sys.stderr)

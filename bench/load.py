@@ -9,7 +9,9 @@ database of its own next to the one named, dropped afterwards), set up with an a
 feedback/question officer (no TOTP needed for those channels), and served by gunicorn with the project's
 gunicorn.conf.py. Rate limiting is off: every client shares one address here. Prints throughput,
 p50/p95/p99 latency per kind of request, the number of 5xx answers and of lost submissions (tokens that
-were shown but do not open their case afterwards); exits 1 unless both are zero and nothing failed.
+were shown but do not open their case afterwards); exits 1 unless both are zero and nothing failed. With
+several workers the officers' session secrets go to a redis-server of the run's own (INTAKE_TEST_REDIS_URL
+when set): memory would keep them per worker.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from tests.servers import (  # noqa: E402
     drop_database,
     env_for,
     multipart,
+    redis_server,
     start_gunicorn,
 )
 
@@ -233,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="intake-load-") as tmp:
         directory = Path(tmp)
         config, drop = make_instance(directory, args.database_url)
+        sessions = redis_server(directory) if args.workers > 1 else None  # memory is per process
         try:
-            env = env_for(config, RATELIMIT_ENABLED=False)
+            shared = {"SESSION_STORE_URI": sessions.url} if sessions else {}
+            env = env_for(config, RATELIMIT_ENABLED=False, **shared)
             server = start_gunicorn(env, directory / "gunicorn.log", workers=args.workers)
             stats = Stats()
             try:
@@ -262,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
             lost, count = check_tokens(config, stats.tokens)
         finally:
+            if sessions:
+                sessions.stop()
             if drop and args.database_url:
                 drop_database(args.database_url, drop)
     requests = sum(len(v) for v in stats.latencies.values())

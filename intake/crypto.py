@@ -201,6 +201,19 @@ def derive_citizen_key(token: bytes, salt: bytes) -> bytes:
     return hkdf(token, salt=salt, info=key_contexts.CITIZEN_KEY)
 
 
+def session_wrap_key(cookie_key: bytes, session_secret: bytes) -> bytes:
+    """The key wrapping an officer's private key between requests: the cookie's key and the session's
+    secret (held only in the session store) together; neither alone, nor a database copy, opens it."""
+    return hkdf(cookie_key, salt=session_secret, info=key_contexts.OFFICER_SESSION_WRAP)
+
+
+def password_wrap_key(kek: bytes, server_secret: bytes) -> bytes:
+    """The key wrapping an officer's private key under their password (wrap version 2): Argon2id's key and
+    the tenant's server secret (outside the database) together, so that an old password and an old row
+    (a PostgreSQL dead tuple, a backup) open nothing without keys/."""
+    return hkdf(kek, salt=server_secret, info=key_contexts.PASSWORD_WRAP)
+
+
 def derive_subkey(key: bytes, purpose: bytes) -> bytes:
     return hkdf(key, salt=b"", info=key_contexts.SUBKEY + purpose)
 

@@ -17,6 +17,7 @@ from . import crypto, sessions
 from .db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from .extensions import limiter
 from .i18n import human_wait
+from .session_store import SessionsAway
 from .storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,13 @@ def handle_database_unavailable(exc: Exception) -> tuple[str, int, dict[str, str
     return render_template("errors/503.html", code=503), 503, unavailable_headers()
 
 
+def handle_sessions_away(exc: SessionsAway) -> tuple[str, int, dict[str, str]]:
+    """The session store (Redis) is away: no officer session can be checked; 503, nothing written."""
+    log.warning("session store unavailable on %s %s: %s", request.method, request.path, exc)
+    _rolled_back()
+    return render_template("errors/sessions_away.html", code=503), 503, unavailable_headers()
+
+
 def handle_kdf_busy(exc: crypto.KdfBusy) -> tuple[str, int, dict[str, str]]:
     """Password derivations are serialised per process (crypto.py); a long queue gets 503, not a wait."""
     return render_template("errors/busy.html", code=503), 503, unavailable_headers()
@@ -124,5 +132,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(StoreUnavailable, handle_store_unavailable)
     for kind in DATABASE_UNAVAILABLE:
         app.register_error_handler(kind, handle_database_unavailable)
+    app.register_error_handler(SessionsAway, handle_sessions_away)
     app.register_error_handler(crypto.KdfBusy, handle_kdf_busy)
     app.register_error_handler(Exception, handle_unexpected)

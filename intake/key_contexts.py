@@ -74,6 +74,8 @@ CITIZEN_KEY = b"intake citizen key v1"  # (3) HKDF info of the key derived from 
 CITIZEN_TOKEN = b"intake citizen v1:"  # (3) prefix of the token as key material (not the lookup input)
 PASSWORD_VERIFIER = b"intake verifier"  # (5) prefix hashed with the second half of Argon2id's output
 TOTP = b"totp"  # (5) subkey of the officer's private key that encrypts their TOTP secret
+OFFICER_SESSION_WRAP = b"intake officer session wrap v1"  # (2, 5) HKDF info: cookie key + session secret
+PASSWORD_WRAP = b"intake password wrap v2"  # (2, 5) HKDF info: Argon2id's key + the tenant's server secret
 
 # --- associated data: where each ciphertext belongs ----------------------------------------------------
 

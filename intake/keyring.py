@@ -512,32 +512,69 @@ def check_officer(officer: Officer) -> None:
         raise OfficerTampered(officer.username)
 
 
-def set_password(officer: Officer, private_key: bytes, password: str) -> None:
-    """(Re)wrap the officer's private key under a new password."""
-    salt = crypto.random_salt()
-    params = crypto.kdf_params(current_app.config["KDF_PROFILE"])
-    kek, verifier = crypto.derive_password_keys(password, salt, params)
-    officer.password_salt = salt
-    officer.password_kdf = params
-    officer.password_verifier = verifier
-    officer.wrapped_private_key = crypto.encrypt(kek, private_key, key_contexts.officer_key(officer.username))
+# The password wrap's version, kept in the (tagged) KDF parameters as "wrap" (issue 9, finding 2). Version 1
+# (no "wrap"): the private key under Argon2id's key alone, so an old password and an old row (a PostgreSQL
+# dead tuple, a backup) opened it. Version 2: under crypto.password_wrap_key(Argon2id's key, the tenant's
+# server secret). Version-1 rows still open and are rewrapped at the next sign-in (unlock_and_upgrade).
+WRAP_KEY = "wrap"
+PASSWORD_WRAP_VERSION = 2
+
+
+def _wrap_key(kek: bytes, version: int) -> bytes:
+    return kek if version == 1 else crypto.password_wrap_key(kek, server_secret())
+
+
+def _wrap(officer: Officer, kek: bytes, private_key: bytes, params: dict[str, int]) -> None:
+    officer.password_kdf = {**params, WRAP_KEY: PASSWORD_WRAP_VERSION}
+    key = _wrap_key(kek, PASSWORD_WRAP_VERSION)
+    officer.wrapped_private_key = crypto.encrypt(key, private_key, key_contexts.officer_key(officer.username))
     session = object_session(officer)
     if session is not None:  # the previous password's wrap must not stay in the WAL
         db.forget_after_commit(session)
 
 
+def set_password(officer: Officer, private_key: bytes, password: str) -> None:
+    """(Re)wrap the officer's private key under a new password (wrap version 2)."""
+    salt = crypto.random_salt()
+    params = crypto.kdf_params(current_app.config["KDF_PROFILE"])
+    kek, verifier = crypto.derive_password_keys(password, salt, params)
+    officer.password_salt = salt
+    officer.password_verifier = verifier
+    _wrap(officer, kek, private_key, params)
+
+
+def _open(officer: Officer, password: str) -> tuple[bytes, bytes, int]:
+    """(Argon2id's key, the private key, the wrap's version) or WrongPassword / OfficerTampered."""
+    stored = dict(officer.password_kdf or {}) if isinstance(officer.password_kdf, dict) else {}
+    version = stored.pop(WRAP_KEY, 1)
+    if version not in (1, PASSWORD_WRAP_VERSION) or not crypto.kdf_params_bounded(stored):
+        raise OfficerTampered(officer.username)
+    kek, verifier = crypto.derive_password_keys(password, officer.password_salt, stored)
+    if not crypto.verifier_matches(officer.password_verifier, verifier):
+        raise WrongPassword
+    key = _wrap_key(kek, version)
+    try:
+        private = crypto.decrypt(key, officer.wrapped_private_key, key_contexts.officer_key(officer.username))
+    except crypto.CryptoError as exc:
+        raise WrongPassword from exc
+    return kek, private, version
+
+
 def unlock(officer: Officer, password: str) -> bytes:
     """The officer's private key; raises WrongPassword (same for an unknown or inactive account), or
     OfficerTampered when the row asks for KDF parameters outside crypto.KDF_BOUNDS (never derived)."""
-    if not crypto.kdf_params_bounded(officer.password_kdf):
-        raise OfficerTampered(officer.username)
-    kek, verifier = crypto.derive_password_keys(password, officer.password_salt, officer.password_kdf)
-    if not crypto.verifier_matches(officer.password_verifier, verifier):
-        raise WrongPassword
-    try:
-        return crypto.decrypt(kek, officer.wrapped_private_key, key_contexts.officer_key(officer.username))
-    except crypto.CryptoError as exc:
-        raise WrongPassword from exc
+    return _open(officer, password)[1]
+
+
+def unlock_and_upgrade(officer: Officer, password: str) -> bytes:
+    """`unlock`, and a version-1 password wrap rewrapped as version 2 (same salt, no second derivation)
+    and re-tagged: the caller commits it with the sign-in."""
+    kek, private, version = _open(officer, password)
+    if version != PASSWORD_WRAP_VERSION:
+        stored = {k: v for k, v in officer.password_kdf.items() if k != WRAP_KEY}
+        _wrap(officer, kek, private, stored)
+        stamp_officer(officer)
+    return private
 
 
 def burn_password_time(password: str) -> None:

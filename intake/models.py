@@ -416,7 +416,7 @@ class ChannelKey(TenantScoped, Base):
 
 
 class OfficerSession(TenantScoped, Base):
-    """Server half of a signed-in session: the officer's private key under a key only the cookie holds."""
+    """Server half of a signed-in session: the private key under the cookie key and the session secret."""
 
     __tablename__ = "officer_sessions"
     __table_args__ = (Index("ix_officer_sessions_tenant", "tenant_id"),)

@@ -83,20 +83,26 @@ class NoClientAddress(logging.Filter):
 
 
 def refuse_unshared_limits() -> Response | None:
-    """Production: a server with several processes or threads and `memory://` limits serves nothing.
+    """Production: a server with several processes or threads and `memory://` limits serves nothing, nor
+    one with several processes and `memory://` sessions.
 
     gunicorn.conf.py refuses to start in that shape; this catches every other server (a threaded `flask
-    run`, uWSGI, mod_wsgi ...) from what it tells the app in the WSGI environment (issue 9, finding 4).
+    run`, uWSGI, mod_wsgi ...) from what it tells the app in the WSGI environment (issue 9, findings 4, 2).
     """
-    from config import ratelimit_storage_problem
+    from config import ratelimit_storage_problem, session_store_problem
 
     config = current_app.config
-    multi = bool(request.environ.get("wsgi.multiprocess")) or bool(request.environ.get("wsgi.multithread"))
+    processes = bool(request.environ.get("wsgi.multiprocess"))
+    multi = processes or bool(request.environ.get("wsgi.multithread"))
     problem = ratelimit_storage_problem(
         str(config.get("RATELIMIT_STORAGE_URI", "memory://")),
         bool(config.get("RATELIMIT_ENABLED", True)),
         multi,
         "several worker processes or threads (wsgi.multiprocess or wsgi.multithread)",
+    ) or session_store_problem(
+        str(config.get("SESSION_STORE_URI", "memory://")),
+        processes,
+        "several worker processes (wsgi.multiprocess)",
     )
     if problem is None:
         return None

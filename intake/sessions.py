@@ -1,11 +1,14 @@
 """Officer sessions and the guards of officer views (app-wide, outside any blueprint).
 
-The unlocked private key is kept server-side under a key only the cookie carries.
+The unlocked private key is kept server-side under a key the cookie and the session store hold together.
 
-The signed Flask cookie holds a random session id and a random session key. The database row is keyed
-by SHA-256 of the id and holds the officer's private key encrypted under the session key, so neither a
-copy of the database nor the cookie alone opens anything. Rows expire when idle and after an absolute
-lifetime; signing out deletes the row, and with it the only copy of the wrapped key.
+The signed Flask cookie holds a random session id and a random cookie key. The database row is keyed by
+SHA-256 of the id and holds the officer's private key encrypted under HKDF(cookie key, salt=the session's
+secret), a second random key that lives only in the session store (Redis or memory, session_store.py),
+never in the database. Rows expire when idle and after an absolute lifetime; signing out, expiry and
+ending an officer's sessions delete the row and the secret, so that no copy of the database (its WAL,
+PostgreSQL's dead tuples, a backup) opens the key with an old cookie (issue 9, finding 2). A secret gone
+(Redis restarted) ends the session: the officer signs in again.
 
 `login_required(*roles)` guards a view: anonymous visitors go to the sign-in page; a role outside
 `roles` gets 403 (or 404 with `hide=True`, for case content). Views then call `current_officer()` and
@@ -28,10 +31,10 @@ from typing import Any, TypeVar, cast
 from flask import abort, current_app, flash, has_request_context, redirect, request, url_for
 from flask import session as cookie
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from . import audit, crypto, dates, db, key_contexts, keyring, urls
+from . import audit, crypto, dates, db, key_contexts, keyring, session_store, urls
 from .models import Channel, Officer, OfficerSession, Role
 
 SESSION_ID = "officer_sid"
@@ -57,7 +60,7 @@ class NotSignedIn(Exception):
 class Current:
     row: OfficerSession
     officer: Officer
-    session_key: bytes
+    session_key: bytes  # the wrap key: HKDF of the cookie's key and the session store's secret
 
 
 # --- starting and ending ---------------------------------------------------------------------------
@@ -65,6 +68,24 @@ class Current:
 
 def _row_id(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _secret_ttl(row: OfficerSession) -> int:
+    """Seconds the session's secret may live: until idle expiry, never past the absolute lifetime."""
+    now = dates.now()
+    until = min(row.last_seen_at + idle_timeout(), row.created_at + absolute_lifetime())
+    return max(1, int((until - now).total_seconds()) + 1)
+
+
+def _delete_rows(session: Session, row_ids: list[str]) -> int:
+    """Delete these session rows, their secrets first (a failed commit then still leaves nothing usable)."""
+    if not row_ids:
+        return 0
+    session_store.forget(row_ids)
+    session.execute(delete(OfficerSession).where(OfficerSession.id.in_(row_ids)))
+    session.flush()
+    db.forget_after_commit(session)
+    return len(row_ids)
 
 
 def requires_totp(officer: Officer) -> bool:
@@ -76,39 +97,43 @@ def start(session: Session, officer: Officer, private_key: bytes, *, second_fact
     """A fresh session after a correct password: new id, new key, old cookie content dropped.
 
     The browser's previous session row goes, and so does every expired row: a row whose cookie never
-    came back would otherwise keep the wrapped key for good (a database copy plus that old cookie opens it).
+    came back would otherwise keep the wrapped key until then. The session's secret goes to the session
+    store (raises session_store.SessionsAway when it does not answer: nothing is then written).
     """
     now = dates.now()
     previous = cookie.get(SESSION_ID)
     if isinstance(previous, str):
-        session.execute(delete(OfficerSession).where(OfficerSession.id == _row_id(previous)))
+        _delete_rows(session, [_row_id(previous)])
     sweep_expired(session)
     cookie.clear()
     sid = secrets.token_urlsafe(32)
-    key = crypto.random_key()
+    cookie_key = crypto.random_key()
     row_id = _row_id(sid)
     row = OfficerSession(
         id=row_id,
         officer_id=officer.id,
         created_at=now,
         last_seen_at=now,
-        wrapped_private_key=crypto.encrypt(key, private_key, key_contexts.officer_session(row_id)),
+        wrapped_private_key=b"",
         second_factor_done=second_factor_done,
     )
+    key = crypto.session_wrap_key(cookie_key, session_store.new_secret(row_id, _secret_ttl(row)))
+    row.wrapped_private_key = crypto.encrypt(key, private_key, key_contexts.officer_session(row_id))
     session.add(row)
     session.flush()
     cookie[SESSION_ID] = sid
-    cookie[SESSION_KEY] = base64.urlsafe_b64encode(key).decode()
+    cookie[SESSION_KEY] = base64.urlsafe_b64encode(cookie_key).decode()
     cookie.permanent = True
     _remember(Current(row, officer, key))
 
 
 def end(session: Session) -> Officer | None:
-    """Delete this request's session row (the wrapped key goes with it) and empty the cookie."""
+    """Delete this request's session row and secret (the wrapped key opens no more) and empty the cookie."""
     officer = None
     sid = cookie.get(SESSION_ID)
     if isinstance(sid, str):
         row = session.get(OfficerSession, _row_id(sid))
+        session_store.forget([_row_id(sid)])
         if row is not None:
             officer = session.get(Officer, row.officer_id)
             session.delete(row)
@@ -122,29 +147,24 @@ def end(session: Session) -> Officer | None:
 def sweep_expired(session: Session) -> int:
     """Delete every expired session row (sign-in does it; a cron job may too). Returns how many."""
     now = dates.now()
-    result = session.execute(
-        delete(OfficerSession).where(
-            or_(
-                OfficerSession.last_seen_at < now - idle_timeout(),
-                OfficerSession.created_at < now - absolute_lifetime(),
-            )
+    expired = select(OfficerSession.id).where(
+        or_(
+            OfficerSession.last_seen_at < now - idle_timeout(),
+            OfficerSession.created_at < now - absolute_lifetime(),
         )
     )
-    swept = int(getattr(result, "rowcount", 0) or 0)
-    if swept:
-        db.forget_after_commit(session)
-    return swept
+    return _delete_rows(session, list(session.scalars(expired)))
 
 
 def end_all(session: Session, officer: Officer, *, keep: OfficerSession | None = None) -> int:
-    """Delete every session of an officer (deactivation, 2FA reset) but `keep` (password change)."""
-    query = delete(OfficerSession).where(OfficerSession.officer_id == officer.id)
+    """Delete every session of an officer and their secrets (deactivation, 2FA reset, "end all sessions")
+    but `keep` (password change)."""
+    query = select(OfficerSession.id).where(OfficerSession.officer_id == officer.id)
     if keep is not None:
         query = query.where(OfficerSession.id != keep.id)
-    result = session.execute(query)
-    session.flush()
+    ended = _delete_rows(session, list(session.scalars(query)))
     db.forget_after_commit(session)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return ended
 
 
 # --- the current request -------------------------------------------------------------------------
@@ -187,7 +207,7 @@ def current() -> Current:
     if not isinstance(sid, str) or not isinstance(encoded, str):
         raise NotSignedIn
     try:
-        key = base64.urlsafe_b64decode(encoded.encode())
+        cookie_key = base64.urlsafe_b64decode(encoded.encode())
     except (binascii.Error, ValueError) as exc:
         raise NotSignedIn from exc
     session = db.session()
@@ -197,9 +217,12 @@ def current() -> Current:
         raise NotSignedIn
     officer = session.get(Officer, row.officer_id)
     now = dates.now()
+    secret = session_store.secret_of(row.id)  # raises SessionsAway: a 503 page, the session kept
     expired = now - row.last_seen_at > idle_timeout() or now - row.created_at > absolute_lifetime()
+    expired = expired or secret is None  # its secret expired with it, or the store lost it
     tampered = officer is not None and not _tag_holds(officer)
-    if expired or tampered or officer is None or not officer.active:
+    if expired or tampered or officer is None or not officer.active or secret is None:
+        session_store.forget([row.id])
         session.delete(row)
         db.forget_after_commit(session)
         if tampered and officer is not None:
@@ -208,7 +231,7 @@ def current() -> Current:
         cookie.clear()
         request.environ["intake.officer_expired"] = expired
         raise NotSignedIn
-    state = Current(row, officer, key)
+    state = Current(row, officer, crypto.session_wrap_key(cookie_key, secret))
     _remember(state)
     return state
 
@@ -289,6 +312,7 @@ def _touch(state: Current) -> None:
     now = dates.now()
     if now - state.row.last_seen_at >= timedelta(seconds=min(60, idle_timeout().total_seconds() / 10)):
         state.row.last_seen_at = now
+        session_store.extend(state.row.id, _secret_ttl(state.row))  # the secret's TTL follows idle expiry
         db.session().commit()
 
 

@@ -277,7 +277,7 @@ def officer_work(tally: Tally, base_url: str, officer: Officer, seed: int) -> No
         queue = tally.call("queue", (200,), lambda: client.get("/officer/queue"))
         if queue is None:
             continue
-        if signed_out(queue):  # officer sessions live in the database: no restart may sign anyone out
+        if signed_out(queue):  # sessions live in the database and the sessions' Redis: no restart signs out
             tally.fail("officer signed out", officer.username)
             return
         ids = CASE_LINK.findall(queue.body)

@@ -385,7 +385,8 @@ def redis_server(workdir: Path) -> Redis:
 @contextlib.contextmanager
 def production_env(env: Mapping[str, str], workdir: Path) -> Iterator[dict[str, str]]:
     """`env` as production starts only with it: INTAKE_ENV=production, a secret key, the public address
-    and Redis for the rate limits (memory:// is refused with several workers); Redis stops afterwards."""
+    and Redis for the rate limits and the officer sessions' secrets (memory:// is refused with several
+    workers); Redis stops afterwards."""
     redis = redis_server(workdir)
     try:
         yield {
@@ -394,6 +395,7 @@ def production_env(env: Mapping[str, str], workdir: Path) -> Iterator[dict[str, 
             "INTAKE_SECRET_KEY": secrets.token_urlsafe(32),
             "INTAKE_PUBLIC_URL": "http://127.0.0.1",
             "INTAKE_RATELIMIT_STORAGE_URI": redis.url,
+            "INTAKE_SESSION_STORE_URI": redis.url,
         }
     finally:
         redis.stop()

@@ -11,7 +11,8 @@ opening cases and downloading files, while, one after the other:
   1. one app server is killed with SIGKILL, then started again;
   2. a rolling restart: each app server stopped gracefully and started again, one at a time;
   3. PostgreSQL is stopped as a crash would stop it (immediate) and started again;
-  4. Redis (the rate limiter's counts) is stopped for a while, then started;
+  4. Redis (the rate limiter's counts) is stopped for a while, then started (the officers' session
+     secrets are on a Redis of their own that stays up: losing that one signs everyone out, by design);
   5. SeaweedFS (the files) is stopped for a while, then started.
 
 Then: every token a client received opens its case, with every file it was sent with, decryptable; no
@@ -149,7 +150,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def server_env(config: dict[str, Any], folders: tuple[Path, Path], redis_url: str) -> dict[str, str]:
+def server_env(
+    config: dict[str, Any], folders: tuple[Path, Path], redis_url: str, sessions_url: str
+) -> dict[str, str]:
     instance, keys = folders
     limits = {
         "RATELIMIT_SUBMIT": "10000 per minute", "RATELIMIT_TRACK_FAILURES": "10000 per minute",
@@ -159,7 +162,7 @@ def server_env(config: dict[str, Any], folders: tuple[Path, Path], redis_url: st
     }
     return env_for({**config, "INSTANCE_DIR": str(instance), "KEYS_DIR": str(keys),
                     "RATELIMIT_STORAGE_URI": redis_url},
-                   PROXY_FIX_X_FOR=1, WORKER_TIMEOUT=60, **limits)
+                   PROXY_FIX_X_FOR=1, WORKER_TIMEOUT=60, SESSION_STORE_URI=sessions_url, **limits)
 
 
 def _stop_once_started(starting: Future[seaweed.SeaweedS3]) -> None:
@@ -183,12 +186,17 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
         redis = engines.RedisServer(tmp_path / "redis")
         redis.start()
         stack.callback(redis.stop)
+        (tmp_path / "redis-sessions").mkdir()
+        sessions_redis = engines.RedisServer(tmp_path / "redis-sessions")
+        sessions_redis.start()
+        stack.callback(sessions_redis.stop)
         s3 = starting.result(timeout=seaweed.START_TIMEOUT + 30)
         database_url = create_database(cluster.url(), "intake")
         config, officers = make_instance(tmp_path, database_url, s3)
         folders = [server_folders(tmp_path, config, n) for n in (1, 2)]
         keys_before = [snapshot(keys) for _instance, keys in folders]
-        apps = [AppServer(server_env(config, f, redis.url), tmp_path / f"app{n}.log", free_port())
+        apps = [AppServer(server_env(config, f, redis.url, sessions_redis.url), tmp_path / f"app{n}.log",
+                          free_port())
                 for n, f in enumerate(folders, 1)]
         for app_server in apps:
             stack.callback(app_server.stop)

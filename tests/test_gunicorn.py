@@ -33,13 +33,14 @@ def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
 
 
 @pytest.fixture
-def serve(make_app: Any, tmp_path: Path) -> Iterator[Any]:
-    """Start gunicorn (2 workers) on the test instance with extra INTAKE_* settings."""
+def serve(make_app: Any, redis: Redis, tmp_path: Path) -> Iterator[Any]:
+    """Start gunicorn (2 workers) on the test instance with extra INTAKE_* settings (officer sessions on
+    the test Redis: memory would keep each worker's sessions apart)."""
     servers: list[Server] = []
 
     def start(**extra: Any) -> Server:
         app: Flask = make_app()
-        env = env_for(app.config, **extra)
+        env = env_for(app.config, **{"SESSION_STORE_URI": redis.url, **extra})
         server = start_gunicorn(env, tmp_path / f"gunicorn-{len(servers)}.log", workers=2)
         servers.append(server)
         return server
@@ -202,9 +203,12 @@ def test_finding_04_one_worker_one_thread_or_redis_may_use_the_default(tmp_path:
     assert conf.production_problems(env, 1, 1) == []
     redis = {**env, "INTAKE_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}
     assert conf.production_problems(redis, 8, 4) == []
-    assert conf.production_problems({**env, "INTAKE_RATELIMIT_ENABLED": "false"}, 8, 1) == []
+    shared = "redis://127.0.0.1:1/0"
+    unlimited = {**env, "INTAKE_RATELIMIT_ENABLED": "false", "INTAKE_SESSION_STORE_URI": shared}
+    assert conf.production_problems(unlimited, 8, 1) == []
     assert conf.production_problems({**env, "INTAKE_ENV": "development"}, 8, 4) == []
-    [problem] = conf.production_problems(env, 5, 1)
+    problem, sessions = conf.production_problems(env, 5, 1)  # memory sessions too (finding 2)
+    assert "INTAKE_SESSION_STORE_URI" in sessions
     assert "INTAKE_RATELIMIT_STORAGE_URI" in problem and "5 worker(s)" in problem
 
 

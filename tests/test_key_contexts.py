@@ -34,6 +34,8 @@ PINNED = {
     "CITIZEN_TOKEN": b"intake citizen v1:",
     "PASSWORD_VERIFIER": b"intake verifier",
     "TOTP": b"totp",
+    "OFFICER_SESSION_WRAP": b"intake officer session wrap v1",
+    "PASSWORD_WRAP": b"intake password wrap v2",
     "RECOVERY_KEY": b"intake recovery key",
     "TENANT_EXPORT_SECRET": b"intake tenant export: server secret",
     "TENANT_EXPORT_MANIFEST": b"intake tenant export manifest",

@@ -114,7 +114,7 @@ def password_step(session: Session, username: str, password: str) -> tuple[Offic
     attempt = _refuse_if_over(session, officer_id, name, password)
     try:  # the tag first: a row's KDF parameters are trusted only once it holds (issue 9, finding 8)
         keyring.check_officer(officer)
-        private = keyring.unlock(officer, password)
+        private = keyring.unlock_and_upgrade(officer, password)
     except keyring.OfficerTampered as exc:
         keyring.burn_password_time(password)
         session.rollback()
