@@ -503,6 +503,7 @@ def demo_command(url: str) -> None:
         click.echo(line)
     if second.cases:
         click.echo(f"Made a second municipality ({demo_tenant.SLUG}) with {second.cases} demo cases.")
+    demo.ensure_host_admin(session)
     _print_demo(url, instance)
 
 
@@ -533,6 +534,11 @@ def _print_demo(url: str, instance: Path) -> None:
     say(f"ท้องถิ่นที่สองบนเครื่องเดียวกัน / a second municipality on the same deployment: {demo_tenant.url_of(url)}/")
     say("  ชื่อผู้ใช้และรหัสผ่านเหมือนกัน แต่กุญแจ เรื่อง และเจ้าหน้าที่เป็นของตนเอง / the same user names and password,")
     say("  but its own keys, officers and cases: a code of one is 'not found' on the other")
+    say("")
+    say(f"ผู้ดูแลระบบของผู้ให้บริการ / the host administrator: {url}/host/login")
+    say(f"  {demo.HOST_ADMIN}, the same password, and the 6-digit code of the same secret as legal")
+    say("  หน่วยงานทั้งหมด สถิติระดับประเทศ ไม่เห็นเนื้อหาเรื่อง / every municipality and the national figures,")
+    say("  never a case; publish the national figures at /national with INTAKE_PUBLISH_NATIONAL=true")
     if os.environ["INTAKE_RECOVERY_PASSPHRASE"] == demo.RECOVERY:  # never echo a passphrase it was given
         keys = keyring.keys_dir()
         second = keys / f"recovery-{demo_tenant.SLUG}.key"

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from . import attachments, audit, bodies, cases, crypto, dates, keyring, settings, uploads
 from .answers import publishing
-from .models import Agency, Channel, Officer, Role, Source, Status
+from .models import Agency, Channel, HostAdmin, Officer, Role, Source, Status
 from .officer import signin
 from .storage import Store
 
@@ -312,6 +312,19 @@ def ensure_officers(session: Session, recovery: bytes) -> None:
             audit.record(session, "cli", "officer.create", spec.name, f"role={spec.role.value}; demo")
         if spec.totp and officer.totp_secret is None:
             signin.enrol(session, officer, keyring.unlock(officer, PASSWORD), TOTP_SECRET, actor="demo")
+    session.commit()
+
+
+HOST_ADMIN = "host"  # the demo's host administrator (/host): the demo password and the demo TOTP secret
+
+
+def ensure_host_admin(session: Session) -> None:
+    """The host administrator of the demo deployment, enrolled with the demo's TOTP secret."""
+    from .host import accounts  # not at the top: the host package imports the officer side, as cli does
+
+    if session.scalar(select(HostAdmin.id).where(HostAdmin.username == HOST_ADMIN)) is None:
+        admin = accounts.create(session, HOST_ADMIN, PASSWORD, actor="demo")
+        accounts.enrol_known(session, admin, TOTP_SECRET, actor="demo")
     session.commit()
 
 

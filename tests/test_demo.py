@@ -119,3 +119,19 @@ def test_the_second_municipality_has_its_own_site_officers_and_codes(demo_app: F
     again = demo_app.test_cli_runner().invoke(args=["demo"])
     assert again.exit_code == 0 and "second municipality (song) with" not in again.output
     assert "http://song.localhost:5000/" in again.output
+
+
+def test_the_host_administrator_signs_in_and_sees_both_municipalities(demo_app: Flask) -> None:
+    from intake import demo_tenant
+
+    from .host_helpers import HostActions
+    from .test_tenants_walls import client_on
+
+    output = demo_app.test_cli_runner().invoke(args=["demo"]).output
+    assert "http://127.0.0.1:5000/host/login" in output and demo.HOST_ADMIN in output
+    host = HostActions(client_on(demo_app, "127.0.0.1"), secret=demo.TOTP_SECRET)
+    signed = host.login(demo.HOST_ADMIN, demo.PASSWORD)
+    assert signed.status_code == 303, signed.get_data(as_text=True)[:500]
+    tenants = host.client.get("/host/").get_data(as_text=True)
+    assert demo_tenant.NAME in tenants and demo_tenant.SLUG in tenants
+    assert "ภาษีป้าย" not in tenants  # counts, never content

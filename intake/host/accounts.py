@@ -240,6 +240,13 @@ def finish_enrolment(
     succeeded(session, admin)
 
 
+def enrol_known(session: Session, admin: HostAdmin, secret: bytes, actor: str) -> None:
+    """Enrol a TOTP secret chosen elsewhere (the demo's published one), without a sign-in."""
+    admin.totp_secret = crypto.encrypt(_totp_key(), secret, key_contexts.host_totp(admin.id))
+    stamp(admin)
+    record(session, actor, "totp.enrol", None, f"username={admin.username}")
+
+
 def totp_secret_of(admin: HostAdmin) -> bytes:
     """The decrypted TOTP secret (tests only)."""
     if admin.totp_secret is None:
