@@ -35,11 +35,15 @@ STORE_AWAY = "ไม่สามารถจัดเก็บไฟล์"  # t
 DATABASE_AWAY = "ไม่สามารถบันทึกเรื่องของท่านได้"  # the citizen's form given back: the database was away
 PROXY_PAGE = 'id="proxy-unavailable"'  # intake/proxy_page.py, served by HAProxy itself
 BUSY = "ระบบกำลังมีผู้ใช้งานจำนวนมาก"  # errors/busy.html: too many sign-ins queued for the password KDF
+SESSIONS_AWAY = "ระบบเข้าสู่ระบบของเจ้าหน้าที่ขัดข้องชั่วคราว"  # errors/sessions_away.html (the sessions' Redis)
 CASE_LINK = re.compile(r'href="/officer/cases/(\d+)"')
 FILE_LINK = re.compile(r'href="(/officer/cases/\d+/attachments/\d+)"')
 FORM_ID = re.compile(r'name="form_id"[^>]*value="([^"]+)"')
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 KILL_PHASE = "app server 1 SIGKILLed, restarted"  # tests/test_faults.py names its faults so
+# The sessions' Redis keeps no copy on disk (by design: a session secret must die with it): once it has
+# restarted, every officer is signed out and signs in again; before that, a sign-out is a failure.
+SESSIONS_PHASE = "sessions' Redis restarted (officers sign in again)"
 PATIENCE = 8  # times a citizen sends the same submission again after a "try again shortly" page
 FILE_BYTES = 24 * 1024
 # Longer than HAProxy's server timeout (60 s): a request that hangs gets the load balancer's 504 page
@@ -74,6 +78,8 @@ class Tally:
     away_by_phase: Counter[str] = field(default_factory=Counter)
     by_phase: Counter[str] = field(default_factory=Counter)
     gave_up: int = 0  # submissions still refused after PATIENCE tries (the citizen would come back later)
+    sessions_lost: bool = False  # set by the test once the sessions' Redis has restarted
+    signed_in_again: int = 0
     downloads: int = 0
     tracked: int = 0
 
@@ -133,6 +139,8 @@ def classify(reply: Reply, expected: tuple[int, ...]) -> str:
             return "away:app's try-again page"
         if BUSY in reply.body:
             return "away:busy page"
+        if SESSIONS_AWAY in reply.body:
+            return "away:sessions away page"
         return "503 without the try-again page"
     if reply.status >= 500:
         return f"HTTP {reply.status}"
@@ -231,10 +239,21 @@ class Officer:
     username: str
     password: str
     totp_secret: bytes
+    last_step: int = -1  # the TOTP step of the last code used: a code is accepted once
+
+
+def _fresh_code(officer: Officer) -> str:
+    """A code of a step not used yet: the current one, else wait for the next (at most 30 s)."""
+    step = int(time.time() // crypto.TOTP_STEP)
+    if step <= officer.last_step:
+        time.sleep((officer.last_step + 1) * crypto.TOTP_STEP - time.time() + 0.1)
+        step = officer.last_step + 1
+    officer.last_step = step
+    return crypto.totp_now(officer.totp_secret, step * crypto.TOTP_STEP)
 
 
 def sign_in(tally: Tally, client: Client, officer: Officer) -> bool:
-    """Password, then a TOTP code of the current step (each officer signs in once: no code is reused)."""
+    """Password, then a TOTP code of a step not used before (a code is accepted once)."""
     for _attempt in range(PATIENCE):
         if not tally.running():
             return False
@@ -251,7 +270,7 @@ def sign_in(tally: Tally, client: Client, officer: Officer) -> bool:
         if code_page is None or match is None or 'name="code"' not in code_page.body:
             time.sleep(0.5)
             continue
-        code = crypto.totp_now(officer.totp_secret)
+        code = _fresh_code(officer)
         fields = {"csrf_token": match.group(1), "code": code}
         body = urllib.parse.urlencode(fields).encode()
         home = tally.call(
@@ -274,22 +293,30 @@ def officer_work(tally: Tally, base_url: str, officer: Officer, seed: int) -> No
         return
     while tally.running():
         time.sleep(PAUSE)
-        queue = tally.call("queue", (200,), lambda: client.get("/officer/queue"))
+        queue = tally.call("queue", (200,), lambda cl=client: cl.get("/officer/queue"))
         if queue is None:
             continue
-        if signed_out(queue):  # sessions live in the database and the sessions' Redis: no restart signs out
-            tally.fail("officer signed out", officer.username)
-            return
+        if signed_out(queue):
+            # Sessions live in the database and the sessions' Redis: only that Redis restarting signs out.
+            if not tally.sessions_lost:
+                tally.fail("officer signed out", officer.username)
+                return
+            client = Client(base_url, timeout=CLIENT_TIMEOUT)  # the browser drops the dead cookie
+            if not sign_in(tally, client, officer):
+                return
+            with tally.lock:
+                tally.signed_in_again += 1
+            continue
         ids = CASE_LINK.findall(queue.body)
         if not ids:
             continue
         case_id = rng.choice(ids)
-        case = tally.call("case", (200,), lambda c=case_id: client.get(f"/officer/cases/{c}"))
+        case = tally.call("case", (200,), lambda c=case_id, cl=client: cl.get(f"/officer/cases/{c}"))
         links = FILE_LINK.findall(case.body) if case else []
         if not links:
             continue
         link = rng.choice(links)
-        reply = tally.call("download", (200,), lambda u=link: client.get(u))
+        reply = tally.call("download", (200,), lambda u=link, cl=client: cl.get(u))
         if reply is not None:
             if not reply.body:
                 tally.fail("empty download", case_id)

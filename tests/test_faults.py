@@ -11,9 +11,11 @@ opening cases and downloading files, while, one after the other:
   1. one app server is killed with SIGKILL, then started again;
   2. a rolling restart: each app server stopped gracefully and started again, one at a time;
   3. PostgreSQL is stopped as a crash would stop it (immediate) and started again;
-  4. Redis (the rate limiter's counts) is stopped for a while, then started (the officers' session
-     secrets are on a Redis of their own that stays up: losing that one signs everyone out, by design);
-  5. SeaweedFS (the files) is stopped for a while, then started.
+  4. Redis (the rate limiter's counts) is stopped for a while, then started;
+  5. SeaweedFS (the files) is stopped for a while, then started;
+  6. the Redis of the officers' session secrets is stopped and started again, empty: it keeps no copy on
+     disk by design (a secret must die with it), so every officer is signed out; they sign in again and
+     go on. Before this fault any sign-out is a failure.
 
 Then: every token a client received opens its case, with every file it was sent with, decryptable; no
 answer was a 500 or held a trace; every 503 was one of our "try again shortly" pages; the audit chain is
@@ -216,7 +218,7 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
         stack.callback(tally.stop.set)  # the clients stop whatever happens below
         started = time.monotonic()
         threads = fault_load.start(tally, balancer.url, officers, CITIZENS)
-        timeline = run_faults(tally, balancer, apps, cluster, redis, s3)
+        timeline = run_faults(tally, balancer, apps, cluster, redis, s3, sessions_redis, len(officers))
         tally.stop.set()
         for thread in threads:
             thread.join(timeout=60)
@@ -249,6 +251,7 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
     assert tally.by_status.get(500, 0) == 0
     assert not unhandled, "\n".join(unhandled[:20])
     assert broken is None, f"the audit chain is broken at {broken}"
+    assert tally.signed_in_again == len(officers), figures  # each, once: after the sessions' Redis restart
     assert len(tally.received) >= 20, figures  # the load did submit, through the faults
     assert tally.downloads >= 5 and tally.tracked >= 10, figures
     assert sum(tally.away.values()) > 0, "no fault was seen by any client: the faults did not happen"
@@ -258,7 +261,8 @@ def test_faults_under_load_lose_nothing_and_show_no_500(
 
 def run_faults(tally: fault_load.Tally, balancer: engines.HAProxy, apps: list[AppServer],
                cluster: engines.PostgresCluster, redis: engines.RedisServer,
-               s3: seaweed.SeaweedS3) -> list[tuple[str, float]]:
+               s3: seaweed.SeaweedS3, sessions_redis: engines.RedisServer,
+               officers: int) -> list[tuple[str, float]]:
     """The faults, one after the other, with ordinary load between them; (what, seconds it took)."""
     timeline: list[tuple[str, float]] = []
 
@@ -301,11 +305,22 @@ def run_faults(tally: fault_load.Tally, balancer: engines.HAProxy, apps: list[Ap
         time.sleep(AWAY)
         seaweed.launch(s3)
 
+    def sessions_lost() -> None:
+        sessions_redis.stop()
+        tally.sessions_lost = True
+        time.sleep(AWAY / 2)
+        sessions_redis.start()
+        # Officers sign in again with a code of a new TOTP step: keep the load on until they have.
+        until = time.monotonic() + 2 * crypto.TOTP_STEP + AWAY
+        while tally.signed_in_again < officers and time.monotonic() < until and tally.running():
+            time.sleep(0.5)
+
     step(fault_load.KILL_PHASE, kill_and_restart)
     step("rolling restart of both app servers", rolling_restart)
     step("PostgreSQL crashed (immediate stop), restarted", restart_postgres)
     step("Redis stopped, started", redis_away)
     step("SeaweedFS stopped, started", store_away)
+    step(fault_load.SESSIONS_PHASE, sessions_lost)
     time.sleep(SETTLE)
     return timeline
 
@@ -356,7 +371,8 @@ def report(tally: fault_load.Tally, elapsed: float, timeline: list[tuple[str, fl
         f"   503s between the faults (answers to requests sent during one): {elsewhere}",
         f"   failures by kind: {failures}",
         f"   submissions accepted {len(tally.received)}, given up after {fault_load.PATIENCE} tries "
-        f"{tally.gave_up}; tracked {tally.tracked}; officer downloads {tally.downloads}",
+        f"{tally.gave_up}; tracked {tally.tracked}; officer downloads {tally.downloads}; "
+        f"officers signed in again after the sessions' Redis restart {tally.signed_in_again}",
         f"   afterwards: every token checked, {files} files decrypted; lost = {lost}",
     ]
     return "\n".join(lines)
