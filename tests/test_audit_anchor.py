@@ -50,7 +50,7 @@ def _tail(app: Flask) -> audit.Tail:
         return kept
 
 
-def test_an_intact_verification_mails_the_anchor_to_each_administrator_with_an_address(
+def test_finding_07_an_intact_verification_mails_the_anchor_to_each_administrator_with_an_address(
     make_app: Any, mailbox: Mailbox
 ) -> None:
     app = make_app(**mailbox.config())
@@ -83,7 +83,7 @@ def test_an_intact_verification_mails_the_anchor_to_each_administrator_with_an_a
     assert run(app).mails == 1 and len(mailbox.received) == 2
 
 
-def test_the_mailed_anchor_shows_a_shortened_trail(make_app: Any, mailbox: Mailbox) -> None:
+def test_finding_07_the_mailed_anchor_shows_a_shortened_trail(make_app: Any, mailbox: Mailbox) -> None:
     """The database editor removes the newest entries, every checkpoint and (with keys/) the anchor file,
     so a plain verification passes; the anchor typed from the mail does not."""
     app = make_app(**mailbox.config())
@@ -116,7 +116,9 @@ def test_the_mailed_anchor_shows_a_shortened_trail(make_app: Any, mailbox: Mailb
         assert latest is not None and latest.broken_reason == anchors.TYPED_MISSING
 
 
-def test_an_anchor_typed_at_another_place_or_malformed_is_refused(make_app: Any, mailbox: Mailbox) -> None:
+def test_finding_07_an_anchor_typed_elsewhere_or_malformed_is_refused(
+    make_app: Any, mailbox: Mailbox
+) -> None:
     app = make_app(**mailbox.config())
     _fill(app, 3)
     assert _verify(app)[0] == 0
