@@ -14,13 +14,14 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import crypto, dates, keyring, tenancy
+from . import crypto, dates, keyring, settings, tenancy
 from .db import Base
 from .models import (
     Attachment,
     AuditEntry,
     Case,
     Officer,
+    Setting,
     Tenant,
     TenantHost,
     TenantStatus,
@@ -193,11 +194,20 @@ def figures(session: Session, sizes: dict[str, int] | None = None) -> list[Tenan
     stored: dict[int, int] = {}
     for tenant_id, name in session.execute(select(Attachment.tenant_id, Attachment.stored_name)):
         stored[tenant_id] = stored.get(tenant_id, 0) + (sizes or {}).get(name, 0)
+    # The first tenant of a deployment that grew from one municipality has no name of its own (its slug):
+    # its municipality's name is in its settings.
+    named: dict[int, str] = {
+        tenant_id: value
+        for tenant_id, value in session.execute(
+            select(Setting.tenant_id, Setting.value).where(Setting.name == "municipality_name")
+        )
+    }
     out = []
     for t in session.scalars(select(Tenant).options(selectinload(Tenant.hosts)).order_by(Tenant.id)):
+        name = t.name if t.name != t.slug else named.get(t.id, settings.DEFAULTS["municipality_name"])
         out.append(
             TenantFigures(
-                t.id, t.slug, t.name, t.province, t.status, tuple(h.host for h in t.hosts),
+                t.id, t.slug, name, t.province, t.status, tuple(h.host for h in t.hosts),
                 int(cases.get(t.id, 0)), int(officers.get(t.id, 0)), last.get(t.id), stored.get(t.id, 0),
                 by_channel.get(t.id, {}),
             )
