@@ -45,7 +45,7 @@ def test_head_has_the_models_included_index_columns(empty_database: str) -> None
     }
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"))
-        defs = dict(rows.all())
+        defs: dict[str, str] = {str(name): str(definition) for name, definition in rows.all()}
     engine.dispose()
     assert wanted, "no index INCLUDEs a column"
     for name, include in wanted.items():
