@@ -288,13 +288,19 @@ def create_schema(url: str) -> None:
     engine.dispose()
 
 
+def _index_key(ix: Any) -> str:
+    include = ix.dialect_options["postgresql"]["include"] or []
+    return f"{ix.name}({','.join(c.name for c in ix.columns)};{','.join(include)})"
+
+
 def schema_fingerprint() -> str:
-    """Changes whenever a model gains or loses a column or an index: cached data sets are then remade."""
+    """Changes whenever a model gains or loses a column or an index, or an index changes its columns:
+    cached data sets are then remade."""
     assert models.Case.__table__ is not None
     parts = []
     for table in Base.metadata.sorted_tables:
         parts.append(table.name + ":" + ",".join(f"{c.name}/{c.type}" for c in table.columns))
-        parts.append(",".join(sorted(str(ix.name) for ix in table.indexes)))
+        parts.append(",".join(sorted(_index_key(ix) for ix in table.indexes)))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

@@ -13,6 +13,7 @@ Measured in the same run, the two databases interleaved round by round (p50 of t
   the channel+status view; target within 1.5x of alone;
 - tracking: POST /track with the tenant's own tokens (the same sample on both); target 1.5x;
 - quarterly report: `figures.compute` for the last complete quarter, in the tenant's scope; target 1.5x;
+  with PostgreSQL on this machine, also the CPU its server process spends on one report (/proc);
 - national figures (the many-tenant database only): `national.compute` for that quarter (every tenant's
   own report counts, the small-count rule) against the very statements it sends, captured from the
   engine and replayed on a bare DBAPI cursor ("the same grouped SQL run by hand"); target 2x. A single
@@ -33,6 +34,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import benchlib
@@ -120,6 +122,26 @@ class Tenant:
             session = db.session()
             try:
                 figures.compute(session, p, as_of)
+            finally:
+                session.close()
+
+    def report_server_cpu(self, p: periods.Period, as_of: datetime) -> float | None:
+        """CPU seconds the database server's process spent on one report (its /proc schedstat, so only
+        with PostgreSQL on this machine and readable; None otherwise)."""
+        with self.app.app_context():
+            session = db.session()
+            try:
+                if session.get_bind().dialect.name != "postgresql":
+                    return None
+                pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                stat = Path(f"/proc/{pid}/schedstat")
+                if not stat.exists():
+                    return None
+                before = int(stat.read_text().split()[0])
+                figures.compute(session, p, as_of)
+                return (int(stat.read_text().split()[0]) - before) * 1e-9
+            except OSError:
+                return None
             finally:
                 session.close()
 
@@ -315,6 +337,12 @@ def one_tenant(
         print(f"   {what}: p50 {benchlib.ms(p50['alone'])} alone vs {benchlib.ms(p50['many'])} among "
               f"{n_tenants:,} tenants")  # fmt: skip
     r.figures["one_tenant"] = summary
+    server = server_cpu(sides, quarter, now, rounds, report_per)
+    if server is not None:
+        summary["quarterly report"].update(server)
+        ratio = server["server_cpu_many_s"] / server["server_cpu_alone_s"]
+        print(f"   quarterly report, database server CPU: p50 {benchlib.ms(server['server_cpu_alone_s'])} "
+              f"alone vs {benchlib.ms(server['server_cpu_many_s'])} among {n_tenants:,} (ratio {ratio:.2f})")
     for what in results:
         r.target(f"{what}: among {n_tenants:,} tenants vs alone", summary[what]["ratio"], 1.5)
     # Submissions: a whole citizen submission per round-robin slot, throughput per side.
@@ -324,6 +352,22 @@ def one_tenant(
     print(f"   submit: {per_s['alone']:.1f}/s alone vs {per_s['many']:.1f}/s among {n_tenants:,} tenants")
     ratio = per_s["many"] / per_s["alone"]
     r.target("submissions per second, among many vs alone", ratio, 0.9, at_least=True)
+
+
+def server_cpu(
+    sides: dict[str, Tenant], quarter: periods.Period, now: datetime, rounds: int, per: int
+) -> dict[str, float] | None:
+    """The database server's CPU per quarterly report (p50 of each side, interleaved): where the report's
+    difference lies, apart from waiting for a core on a shared machine. None without a readable server."""
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
+    for k in range(rounds):
+        for name in sides if k % 2 == 0 else reversed(list(sides)):
+            for _ in range(per):
+                got = sides[name].report_server_cpu(quarter, now)
+                if got is None:
+                    return None
+                cpu[name].append(got)
+    return {f"server_cpu_{name}_s": benchlib.median(v) for name, v in cpu.items()}
 
 
 def tenant_lookup(

@@ -29,6 +29,29 @@ def test_head_matches_models(empty_database: str) -> None:
     assert diff == [], diff
 
 
+def test_head_has_the_models_included_index_columns(empty_database: str) -> None:
+    """PostgreSQL: the INCLUDE columns of the report indexes (which compare_metadata does not compare) are
+    the models' after the migrations too."""
+    engine = make_engine(empty_database)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("INCLUDE is PostgreSQL's")
+    migrate.upgrade(engine)
+    wanted = {
+        str(ix.name): ix.dialect_options["postgresql"]["include"]
+        for table in Base.metadata.sorted_tables
+        for ix in table.indexes
+        if ix.dialect_options["postgresql"]["include"]
+    }
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"))
+        defs: dict[str, str] = {str(name): str(definition) for name, definition in rows.all()}
+    engine.dispose()
+    assert wanted, "no index INCLUDEs a column"
+    for name, include in wanted.items():
+        assert defs[name].endswith(f"INCLUDE ({', '.join(include)})"), (name, defs[name])
+
+
 def _insert_old_rows(conn: Connection) -> None:
     """A case with an entry and an attachment, an officer with a grant and a session (the first schema)."""
     now = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
