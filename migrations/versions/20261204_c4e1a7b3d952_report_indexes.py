@@ -1,7 +1,7 @@
 """report indexes: led by the tenant, and covering what the quarterly report reads (PostgreSQL)
 
 Revision ID: c4e1a7b3d952
-Revises: 7a3e5d1c9b20
+Revises: c4d8e2a61f07
 Create Date: 2026-12-04 19:15:00
 
 Issue 14 item 6: one tenant's quarterly report among 1,000 tenants took 1.59x as long as the same tenant
@@ -24,7 +24,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "c4e1a7b3d952"
-down_revision = "7a3e5d1c9b20"
+down_revision = "c4d8e2a61f07"
 branch_labels = None
 depends_on = None
 
