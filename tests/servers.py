@@ -8,6 +8,7 @@ on loopback only, and every wait has a deadline.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.cookiejar
 import os
@@ -194,6 +195,11 @@ def start_gunicorn(
     full = dict(env)
     full["INTAKE_BIND"] = f"127.0.0.1:{port}"
     full["INTAKE_WORKERS"] = str(workers)
+    if workers > 1 and not full.get("INTAKE_SESSION_STORE_URI"):
+        # Officer sessions' secrets live in one process's memory unless Redis holds them: several worker
+        # processes need a shared store, as production requires (intake/session_store.py).
+        limiter = full.get("INTAKE_RATELIMIT_STORAGE_URI", "")
+        full["INTAKE_SESSION_STORE_URI"] = limiter if limiter.startswith("redis") else shared_redis_url()
     if threads > 1:
         full["GUNICORN_CMD_ARGS"] = f"--threads {threads}"
     command = [python, "-m", "gunicorn", "-c", config or str(root / "gunicorn.conf.py"), "wsgi:app"]
@@ -380,6 +386,19 @@ def redis_server(workdir: Path) -> Redis:
             time.sleep(0.05)
     proc.kill()
     raise ServerFailed("redis-server did not answer")
+
+
+_SHARED_REDIS: list[Redis] = []
+
+
+def shared_redis_url() -> str:
+    """One Redis for the servers this test process starts (INTAKE_TEST_REDIS_URL, or a private one that
+    stops when the process ends)."""
+    if not _SHARED_REDIS:
+        workdir = Path(os.environ.get("TMPDIR", "/tmp"))  # noqa: S108 - redis-server keeps nothing there
+        _SHARED_REDIS.append(redis_server(workdir))
+        atexit.register(_SHARED_REDIS[0].stop)
+    return _SHARED_REDIS[0].url
 
 
 @contextlib.contextmanager
