@@ -606,9 +606,10 @@ class OfficerCaseView:
     body: Body
     contact: str | None
     timeline: list[TimelineItem]
-    duplicates: list[int] = field(default_factory=list)  # cases joined with this one
+    duplicates: list[int] = field(default_factory=list)  # numbers of the cases joined with this one
     submission_damaged: bool = False
     contact_damaged: bool = False
+    duplicate_of: int | None = None  # the number of the case this one is joined with
 
     @property
     def damaged(self) -> list[str]:
@@ -671,14 +672,23 @@ def officer_view(session: Session, case: Case, keys: CaseKeys) -> OfficerCaseVie
                     attachments=by_entry.get(entry.id, []),
                 )
             )
-    joined = list(session.scalars(select(Case.id).where(Case.duplicate_of_id == case.id).order_by(Case.id)))
-    return OfficerCaseView(case, body, contact, timeline, joined, submission_damaged, contact_damaged)
+    # Numbers, as pages and URLs show cases (ids differ from numbers once a tenant has moved deployment).
+    joined = [n for n in session.scalars(
+        select(Case.number).where(Case.duplicate_of_id == case.id).order_by(Case.number)
+    ) if n is not None]
+    original = (
+        session.scalar(select(Case.number).where(Case.id == case.duplicate_of_id))
+        if case.duplicate_of_id is not None else None
+    )
+    return OfficerCaseView(
+        case, body, contact, timeline, joined, submission_damaged, contact_damaged, original
+    )
 
 
 def record_damage(session: Session, actor: str, case: Case, damaged: list[str]) -> None:
     """Put on the record what could not be decrypted on a page (altered ciphertext is never silent)."""
     for what in damaged:
-        audit.record(session, actor, "case.undecryptable", case.id, what)
+        audit.record(session, actor, "case.undecryptable", case.number, what)
 
 
 def open_for_officer(
@@ -696,7 +706,7 @@ def open_for_officer(
     except ChannelForbidden as exc:
         raise CaseNotFound(str(case_id)) from exc
     case.needs_attention = False
-    audit.record(session, officer.username, "case.view", case.id)
+    audit.record(session, officer.username, "case.view", case.number)
     return officer_view(session, case, keys)
 
 
@@ -814,7 +824,7 @@ def change_status(
         session, case, officer, keys, status, {"note": note} if note else None,
         public=public, at=at or dates.now(),
     )
-    audit.record(session, officer.username, "case.status", case.id, detail)
+    audit.record(session, officer.username, "case.status", case.number, detail)
     return entry
 
 
@@ -823,7 +833,7 @@ def acknowledge(session: Session, case: Case, officer: Officer, keys: CaseKeys) 
     if case.status != Status.NEW:
         raise AlreadyAcknowledged(str(case.id))
     entry = _set_status(session, case, officer, keys, Status.ACKNOWLEDGED, None, public=False, at=dates.now())
-    audit.record(session, officer.username, "case.acknowledge", case.id)
+    audit.record(session, officer.username, "case.acknowledge", case.number)
     return entry
 
 
@@ -856,14 +866,14 @@ def reply(
         officer=officer,
         at=when,
     )
-    audit.record(session, officer.username, "case.reply", case.id)
+    audit.record(session, officer.username, "case.reply", case.number)
     return entry
 
 
 def add_note(session: Session, case: Case, officer: Officer, keys: CaseKeys, note: str) -> Entry:
     """An internal note: internal key, never shown to the citizen."""
     entry = _add_internal(session, case, EntryKind.NOTE, keys, {"note": note}, officer=officer)
-    audit.record(session, officer.username, "case.note", case.id)
+    audit.record(session, officer.username, "case.note", case.number)
     return entry
 
 
@@ -875,7 +885,7 @@ def assign(session: Session, case: Case, officer: Officer, assignee: Officer | N
     notices.on_assigned(session, case, assignee, by=officer)
     entry = _add_entry(session, case, EntryKind.ASSIGN, officer=officer)
     detail = f"assignee={assignee.username if assignee else '-'}"
-    audit.record(session, officer.username, "case.assign", case.id, detail)
+    audit.record(session, officer.username, "case.assign", case.number, detail)
     return entry
 
 
@@ -900,7 +910,7 @@ def refer(
         session, case, officer, keys, Status.REFERRED, {"note": note} if note else None,
         public=public, at=dates.now(),
     )
-    audit.record(session, officer.username, "case.refer", case.id, f"agency={agency.value}{unjoined}")
+    audit.record(session, officer.username, "case.refer", case.number, f"agency={agency.value}{unjoined}")
     return entry
 
 
@@ -936,14 +946,15 @@ def _root(session: Session, case: Case) -> Case:
 
 
 def mark_duplicate(session: Session, case: Case, officer: Officer, keys: CaseKeys, original_id: int) -> Case:
-    """Close `case` as a duplicate of case `original_id` of the same channel; returns the original.
+    """Close `case` as a duplicate of the case numbered `original_id` (the number officers see and type) of
+    the same channel; returns the original.
 
     The citizen of the duplicate sees a neutral "joined with another case" (nothing of the other case);
     the figures count the pair once. Cases already joined with `case` move to the original with it.
     Raises DuplicateRefused ("self", "not_found": no such case in this channel, "already")."""
     if case.purged_at is not None:
         raise InvalidTransition("purged")
-    found = session.get(Case, original_id)
+    found = by_number(session, original_id)
     if found is None or found.channel != case.channel:
         raise DuplicateRefused("not_found")
     original = _root(session, found)
@@ -961,6 +972,6 @@ def mark_duplicate(session: Session, case: Case, officer: Officer, keys: CaseKey
     _set_status(
         session, case, officer, keys, Status.DISMISSED, {"outcome": "duplicate"}, public=True, at=dates.now()
     )
-    detail = f"of={original.id}; moved={int(getattr(moved, 'rowcount', 0) or 0)}"
-    audit.record(session, officer.username, "case.duplicate", case.id, detail)
+    detail = f"of={original.number}; moved={int(getattr(moved, 'rowcount', 0) or 0)}"
+    audit.record(session, officer.username, "case.duplicate", case.number, detail)
     return original

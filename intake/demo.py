@@ -117,7 +117,9 @@ class Seeder:
                by: str | None = None) -> cases.Submitted:
         clean = self.clean(files)
         def put_on_record(made: cases.Submitted) -> None:  # an officer recorded it, as /officer/intake does
-            audit.record(self.session, str(by), "case.intake", made.case.id, f"source={source.value}; demo")
+            audit.record(
+                self.session, str(by), "case.intake", made.case.number, f"source={source.value}; demo"
+            )
 
         with dates.as_of(self.ago(days)):
             submitted = cases.submit(

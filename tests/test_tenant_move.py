@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -168,7 +169,21 @@ def test_a_tenant_moves_to_another_deployment_with_its_codes_passwords_files_and
     actions.secrets[ADMIN] = made["totp"]
     actions.login(ADMIN, PASSWORD)
     page = moved.get(f"/officer/cases/{made['number']}")
-    assert page.status_code == 200 and "ZQX details of the second" in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "ZQX details of the second" in text
+    assert f"#{made['number']}" in text
+    # Every link and form of the officer's pages carries the case numbers the moved cases kept (their
+    # ids changed): the walk found every case link of a moved tenant answering 404.
+    queue = moved.get("/officer/queue").get_data(as_text=True)
+    links = re.findall(r'href="(/officer/cases/\d+)"', queue)
+    assert f"/officer/cases/{made['number']}" in links and len(links) == 2
+    for link in links:
+        assert moved.get(link).status_code == 200, link
+    for link in re.findall(r'href="(/officer/cases/\d+/attachments/\d+)"', text):
+        assert moved.get(link).status_code == 200, link
+    noted = actions.post(f"/officer/cases/{made['number']}/note", {"note": "ZQX after the move"},
+                         form_url=f"/officer/cases/{made['number']}")
+    assert noted.status_code == 303 and noted.headers["Location"].endswith(f"/officer/cases/{made['number']}")
 
     with tenant_world(deployment_b, target) as (s, _f):
         case = cases.by_number(s, made["number"])

@@ -32,7 +32,7 @@ def publish_answer(
     if not may_publish(case, body):
         raise NoConsent(str(case.id))
     row = publish(session, case, officer, question, answer)
-    audit.record(session, officer.username, "answer.publish", case.id, f"answer={row.id}")
+    audit.record(session, officer.username, "answer.publish", case.number, f"answer={row.id}")
     return row
 
 
@@ -47,7 +47,7 @@ def unpublish_answer(session: Session, officer: Officer, answer_id: int) -> Case
         raise AnswerNotFound(str(answer_id))
     if case is not None and case.channel not in officer.channels:
         raise AnswerNotFound(str(answer_id))
-    case_id = answer.case_id
+    case_id = case.number if case is not None else answer.case_id
     unpublish(session, answer)
     audit.record(session, officer.username, "answer.unpublish", case_id, f"answer={answer_id}")
     return case

@@ -345,7 +345,7 @@ def unpublish(answer_id: int) -> Response:
     session.commit()
     flash(_("The answer is no longer published."), "success")
     if case is not None:
-        return redirect(url_for("officer.case_page", case_id=case.id), code=303)
+        return redirect(url_for("officer.case_page", case_id=case.number), code=303)
     return redirect(url_for("officer.queue"), code=303)
 
 

@@ -126,7 +126,7 @@ def intake() -> Response | tuple[str, int]:
     def put_on_record(made: cases.Submitted) -> None:
         receipts.claim(session, form_id, made.case, made.token, content)
         detail = f"channel={channel.value}; source={source.value}; date={form.received_at.era}"
-        audit.record(session, officer.username, "case.intake", made.case.id, detail)
+        audit.record(session, officer.username, "case.intake", made.case.number, detail)
 
     try:
         cases.submit(
