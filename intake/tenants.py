@@ -124,6 +124,15 @@ def remove_host(session: Session, tenant: Tenant, host: str) -> None:
     row = session.get(TenantHost, name)
     if row is None or row.tenant_id != tenant.id:
         raise TenantRefused(f"host {name} is not one of {tenant.slug}'s", "host_not_theirs")
+    first = session.scalar(select(func.min(Tenant.id)))
+    if len(tenant.hosts) == 1 and tenant.id != first:
+        # Without a name of its own the tenant would be unreachable, and its citizens' addresses would
+        # reach the first tenant's site (which answers every unclaimed name): they could complain to the
+        # wrong municipality. Suspending is the way to take a tenant off the air.
+        raise TenantRefused(
+            f"{name} is {tenant.slug}'s only host name: add another one first, or suspend the tenant",
+            "last_host",
+        )
     tenant.hosts.remove(row)
     session.flush()
     tenancy.forget()

@@ -176,9 +176,14 @@ def test_create_a_tenant_on_the_page(app: Flask, tmp_path: Path) -> None:
     assert NEW_TENANT["name"] in home
     OfficerActions(site).login("chief", NEW_TENANT["password"], new_password="chief's own password 1")
     assert site.get("/officer/queue").status_code == 200
-    again = host.post("/host/tenants/new", NEW_TENANT)
-    assert again.status_code == 200
-    assert thai("a tenant with this short name exists already") in again.get_data(as_text=True)
+    again = host.post("/host/tenants/new", NEW_TENANT)  # a reload of the recovery key's page, a double tap
+    assert again.status_code == 200 and "recovery-text" not in again.get_data(as_text=True)
+    assert thai(
+        "it was made a moment ago: this form was sent again (a reload or a second tap). Its recovery key was "
+        "shown once, on the page after making it; if it was not saved, remove the tenant and make it again"
+    ) in again.get_data(as_text=True)
+    other_host = host.post("/host/tenants/new", {**NEW_TENANT, "host": "elsewhere.example.go.th"})
+    assert thai("a tenant with this short name exists already") in other_host.get_data(as_text=True)
     assert ("root", "tenant.create", "ban-na") in _audit(app)
     listed = host.client.get("/host/").get_data(as_text=True)
     assert "intake.banna.go.th" in listed and "ลำปาง" in listed
@@ -210,6 +215,11 @@ def test_suspend_resume_hosts_and_remove(app: Flask) -> None:
     assert client_on(app, "b2.example.go.th").get("/").status_code == 200
     host.post("/host/tenants/b/hosts/remove", {"host": "b2.example.go.th"}, form_url="/host/")
     assert client_on(app, "b2.example.go.th").get("/").status_code == 200  # the first tenant's again
+    only = host.post("/host/tenants/b/hosts/remove", {"host": HOST_B}, form_url="/host/",
+                     follow_redirects=True)  # its citizens would reach the first tenant's site
+    assert thai("it is the tenant's only host name: without it its citizens would reach another "
+                "municipality's site. Add another name first, or suspend the tenant") in only.get_data(True)
+    assert on_b.get("/").status_code == 200 and "เทศบาลตำบลบี" in on_b.get("/").get_data(as_text=True)
     taken = host.post(
         "/host/tenants/default/hosts", {"host": HOST_B}, form_url="/host/", follow_redirects=True
     )

@@ -52,6 +52,7 @@ def test_tenant_add_makes_keys_and_an_admin_who_signs_in_on_its_host(app: Flask)
     assert client_on(app, "a.example.go.th").get("/").status_code == 200
     assert "belongs to another tenant" in fails(app, "tenant", "host-add", "b", "a.example.go.th")
     run(app, "tenant", "host-remove", "default", "a.example.go.th")
+    assert "only host name" in fails(app, "tenant", "host-remove", "b", "b.example.go.th")
     assert client_on(app, "nobody.example").get("/").status_code == 200
     listed = run(app, "tenant", "list")
     assert "b\tactive\tเทศบาลตำบลบี\tb.example.go.th\tcases=0\tofficers=1" in listed

@@ -9,11 +9,13 @@ kept) and granted to its first administrator; the host keeps neither.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import attachments, audit, keyring, passphrases, settings, storage, tenancy, tenants
+from .. import attachments, audit, dates, keyring, passphrases, settings, storage, tenancy, tenants
 from ..cli import ADMIN_CHANNELS
 from ..models import Channel, Role, Tenant, TenantStatus
 from .accounts import record
@@ -41,6 +43,19 @@ class TenantRequest:
     passphrase: str
 
 
+RESENT_WINDOW = timedelta(minutes=30)
+
+
+def _refuse_the_same_again(session: Session, asked: TenantRequest) -> None:
+    """The form sent again (a reload of the page that showed the recovery key, a second tap): say that the
+    tenant was made already, not that its slug is taken, which reads as if making it had failed."""
+    existing = session.scalar(select(Tenant).where(Tenant.slug == asked.slug.strip()))
+    if existing is None or dates.now() - existing.created_at > RESENT_WINDOW:
+        return
+    if tenancy.normalise_host(asked.host) in {h.host for h in existing.hosts}:
+        raise tenants.TenantRefused(f"tenant {existing.slug} was made a moment ago", "made_already")
+
+
 def create_tenant(session: Session, actor: str, asked: TenantRequest) -> NewTenant:
     """A tenant with its own secret, recovery key, channel keys and first administrator (who must change
     the initial password at first sign-in). Commits; on a failure after the tenant was made it is removed
@@ -49,6 +64,7 @@ def create_tenant(session: Session, actor: str, asked: TenantRequest) -> NewTena
     if weak:
         raise PassphraseWeak(f"the recovery passphrase {weak}", "weak")
     tenancy.activate(None)
+    _refuse_the_same_again(session, asked)
     tenant = tenants.create(session, asked.slug, asked.name, [asked.host], asked.province)
     record(
         session,

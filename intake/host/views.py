@@ -52,8 +52,17 @@ REFUSALS = {  # tenants.TenantRefused.reason, in the reader's language
     "slug": _l("the short name holds lower-case letters, digits and dashes only, at most 63"),
     "host": _l("that is not a host name"),
     "exists": _l("a tenant with this short name exists already"),
+    "made_already": _l(
+        "it was made a moment ago: this form was sent again (a reload or a second tap). Its recovery key "
+        "was shown once, on the page after making it; if it was not saved, remove the tenant and make it "
+        "again"
+    ),
     "host_taken": _l("this host name belongs to another tenant"),
     "host_not_theirs": _l("this host name is not one of this tenant's"),
+    "last_host": _l(
+        "it is the tenant's only host name: without it its citizens would reach another municipality's "
+        "site. Add another name first, or suspend the tenant"
+    ),
     "last": _l("the last tenant of a deployment is not removed"),
     "not_confirmed": _l("not confirmed: type the tenant's short name exactly"),
     "not_exported": _l(
