@@ -97,7 +97,8 @@ def test_the_command_writes_csv_and_xlsx_in_thai(app: Flask, tmp_path: Path) -> 
             lines = [[str(v) if v is not None else "" for v in row] for row in rows]
         assert lines[0][0].startswith("สถิติระดับประเทศ ปีงบประมาณ")
         assert lines[1][:3] == ["ระดับ", "จังหวัด", "หน่วยงาน (รหัส)"]
-        c_corruption = next(line for line in lines[2:] if line[2] == "c" and line[4] == "corruption")
+        assert "ช่วง รอบ 12 เดือน" in lines[0][0]  # the period by its name, not its code
+        c_corruption = next(line for line in lines[2:] if line[2] == "c" and line[4] == "ร้องเรียนการทุจริต")
         assert c_corruption[6] == "ไม่แสดง (จำนวนน้อย)"
     bad = runner.invoke(args=["tenant", "figures", "--fiscal-year", "1999", "--period", "q1", "--format",
                               "csv", "--output", str(tmp_path / "x.csv")])

@@ -23,6 +23,7 @@ from ..officer.signin_views import qr_svg
 from ..reports import national
 from ..reports.forms import year_choices
 from ..reports.periods import current_fiscal_year, period
+from ..reports.tables import period_name
 from . import accounts, operations, sessions
 from .forms import CodeForm, EmptyForm, HostNameForm, LoginForm, NationalForm, RemoveForm, TenantForm
 
@@ -357,7 +358,7 @@ def national_figures() -> Response | Page:
         accounts.record(db.session(), _actor(), "national.export", None, f"{p.fiscal_year} {p.code} {fmt}")
         db.session().commit()
         mime = (
-            "text/csv; charset=utf-8"
+            "text/csv"
             if fmt == "csv"
             else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )
@@ -368,4 +369,4 @@ def national_figures() -> Response | Page:
         )
     if fmt:
         abort(400)
-    return render_template("host/national.html", form=form, table=table, p=p), 200
+    return render_template("host/national.html", form=form, table=table, p=p, period=period_name(p)), 200

@@ -26,11 +26,13 @@ from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from .. import crypto, dates, key_contexts, keyring, settings, tenancy
+from ..i18n import CHANNEL_LABELS
 from ..models import CHANNELS, Channel
 from . import figures
 from .as_csv import neutralise
 from .periods import Period
 from .public import SMALL
+from .tables import period_name
 
 PROTECTED = Channel.CORRUPTION.value
 COLUMNS = ("carried_over", "received", "closed", "open", "referred")
@@ -126,7 +128,7 @@ def _lines(national: National) -> list[list[str | int]]:
     for r in national.rows:
         values: list[str | int] = [hidden if v is None else v for v in r.values()]
         names = [neutralise(text) for text in (r.province, r.slug, r.name)]  # host-typed text: no formulas
-        lines.append([levels[r.level], *names, r.channel, *values])
+        lines.append([levels[r.level], *names, str(CHANNEL_LABELS[r.channel]), *values])
     return lines
 
 
@@ -135,7 +137,7 @@ def render(national: National, fmt: str, locale: str = "th") -> bytes:
     with force_locale(locale):
         headers, lines = _headers(), _lines(national)
         title = gettext("National figures, fiscal year %(year)s %(period)s, as of %(day)s",
-                        year=national.period.fiscal_year, period=national.period.code,
+                        year=national.period.fiscal_year, period=period_name(national.period),
                         day=dates.format_date(national.as_of, locale))
     if fmt == "csv":
         text = io.StringIO()

@@ -115,7 +115,7 @@ def _file(fmt: str) -> Response | tuple[str, int]:
     if year is None:
         return render_template("reports/national.html", years=published_years(), year=None, table=None), 400
     made = national.render(figures_of(year), fmt)
-    mimetype = {"csv": "text/csv; charset=utf-8",
+    mimetype = {"csv": "text/csv",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
     return Response(made, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="national-fy{year}.{fmt}"'})
