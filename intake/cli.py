@@ -106,18 +106,20 @@ def activate_tenant(slug: str | None) -> tenancy.TenantInfo:
     return tenant
 
 
-def secret_input(env_name: str, prompt: str, *, confirm: bool = False) -> str:
+def secret_input(env_name: str, prompt: str, *, confirm: bool = False, minimum: int = 8) -> str:
+    """A password or passphrase from `env_name`, else typed; `minimum` 0 leaves the judging to the caller
+    (a new passphrase's rule is passphrases.weakness: one message naming its real minimum)."""
     value = os.environ.get(env_name)
     if value is None:
         value = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
-    if not value or len(value) < 8:
-        raise CommandFailed(f"{prompt} must be at least 8 characters ({env_name})")
+    if not value or len(value) < minimum:
+        raise CommandFailed(f"{prompt} must be at least {minimum} characters ({env_name})")
     return value
 
 
 def recovery_passphrase(*, confirm: bool = False) -> str:
     """A new recovery passphrase, strong enough to resist offline guessing (intake/passphrases.py)."""
-    value = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase", confirm=confirm)
+    value = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase", confirm=confirm, minimum=0)
     weak = passphrases.weakness(value)
     if weak:
         raise CommandFailed(f"the recovery passphrase {weak} (INTAKE_RECOVERY_PASSPHRASE)")

@@ -105,7 +105,8 @@ def restore_command(path: Path, tenant_slug: str | None, hosts: tuple[str, ...],
 def export_passphrase(*, confirm: bool) -> str:
     """The passphrase an export's secret is wrapped under: as strong as a recovery passphrase, since a copy
     of the export can be guessed at offline (intake/passphrases.py)."""
-    value = secret_input("INTAKE_EXPORT_PASSPHRASE", "Export passphrase", confirm=confirm)
+    value = secret_input("INTAKE_EXPORT_PASSPHRASE", "Export passphrase", confirm=confirm,
+                         minimum=0 if confirm else 8)
     if confirm:
         weak = passphrases.weakness(value)
         if weak:
@@ -142,15 +143,22 @@ def _export_tenant(slug: str, output: Path) -> None:
     click.echo("Its server secret is inside under the export passphrase: keep the passphrase apart from it.")
 
 
+def _unmake_secret(made: bool) -> None:
+    """Remove the master secret this restore made, when the restore did not happen."""
+    if made:
+        (_keys() / keyring.SERVER_SECRET_FILE).unlink(missing_ok=True)
+
+
 def _import_tenant(path: Path, slug: str, hosts: list[str] | None, name: str | None) -> None:
     """`restore --tenant`: a tenant's export into tenant SLUG of this deployment."""
     engine = db.engine()
     if not migrate.is_current(engine):
         raise CommandFailed("this deployment's database is not at the latest revision: run "
                             "`flask --app wsgi db upgrade` (or setup) first")
-    if keyring.ensure_server_secret(_keys()):  # a new deployment for this tenant alone: no `setup` needed
-        click.echo(f"Made this deployment's master secret in {_keys() / keyring.SERVER_SECRET_FILE}.")
     passphrase = export_passphrase(confirm=False)
+    # A new deployment for this tenant alone needs no `setup`: restore makes its master secret, and takes
+    # it away again when the restore is refused (a wrong passphrase leaves nothing behind).
+    made_secret = keyring.ensure_server_secret(_keys())
     with _failure_said(tenant_move.MoveError, tenants.TenantRefused):
         try:
             made = tenant_import.restore(
@@ -158,7 +166,13 @@ def _import_tenant(path: Path, slug: str, hosts: list[str] | None, name: str | N
                 hosts=hosts, name=name,
             )
         except storage.StorageError as exc:
+            _unmake_secret(made_secret)
             raise tenant_move.MoveError(f"the store could not be written: {exc}; nothing restored") from exc
+        except (tenant_move.MoveError, tenants.TenantRefused):
+            _unmake_secret(made_secret)
+            raise
+    if made_secret:
+        click.echo(f"Made this deployment's master secret in {_keys() / keyring.SERVER_SECRET_FILE}.")
     click.echo(
         f"Restored tenant {slug} ({made.cases} cases, {made.attachments} attachments, {made.officers} "
         "officers): its tracking codes, passwords and audit chain work here."

@@ -285,6 +285,10 @@ def test_a_tenant_moves_to_a_new_deployment_of_its_own(app: Flask, tmp_path: Pat
         fresh = create_app(app_config(url, tmp_path / "c"))
         try:
             run(fresh, "db", "upgrade")
+            secret = Path(fresh.config["KEYS_DIR"]) / keyring.SERVER_SECRET_FILE
+            wrong = fails(fresh, "restore", "--tenant", "b", str(out),
+                          env={"INTAKE_EXPORT_PASSPHRASE": PASSPHRASE + " not it"})
+            assert "master secret" not in wrong and not secret.exists()  # a refused restore leaves nothing
             said = run(fresh, "restore", "--tenant", "b", str(out), env=ENV)
             assert "master secret" in said and "Restored tenant b" in said
             on = client_on(fresh, HOST_B)
