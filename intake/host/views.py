@@ -65,7 +65,7 @@ REFUSALS = {  # tenants.TenantRefused.reason, in the reader's language
         "site. Add another name first, or suspend the tenant"
     ),
     "last": _l("the last tenant of a deployment is not removed"),
-    "not_confirmed": _l("not confirmed: type the tenant's short name exactly"),
+    "not_confirmed": _l("type the tenant's short name exactly to confirm"),
     "not_exported": _l(
         "it was never exported: write its export first, or tick the box to remove it without one"
     ),
