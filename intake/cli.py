@@ -117,6 +117,15 @@ def secret_input(env_name: str, prompt: str, *, confirm: bool = False, minimum: 
     return value
 
 
+def new_password(env_name: str, prompt: str, minimum: int = 10) -> str:
+    """A new account password from `env_name`, else typed twice: long enough, and not a guessable one."""
+    value = secret_input(env_name, prompt, confirm=True, minimum=minimum)
+    if passphrases.guessable(value):
+        raise CommandFailed(f"{prompt}: too easy to guess (a common password, a run of digits, a keyboard "
+                            f"row); use a few words or more characters ({env_name})")
+    return value
+
+
 def recovery_passphrase(*, confirm: bool = False) -> str:
     """A new recovery passphrase, strong enough to resist offline guessing (intake/passphrases.py)."""
     value = secret_input("INTAKE_RECOVERY_PASSPHRASE", "Recovery passphrase", confirm=confirm, minimum=0)
@@ -272,7 +281,7 @@ def provision(
         keyring.channel_public(session, pinned.value)
     admin = session.scalar(select(Officer).where(Officer.username == admin_name))
     if admin is None:
-        password = secret_input("INTAKE_ADMIN_PASSWORD", f"Password for {admin_name}", confirm=True)
+        password = new_password("INTAKE_ADMIN_PASSWORD", f"Password for {admin_name}")
         admin = keyring.create_officer(session, admin_name, password, Role.ADMIN)
         wanted = [*ADMIN_CHANNELS, *([Channel.CORRUPTION.value] if with_corruption else [])]
         privates = {c: made[c] for c in wanted if c in made}
@@ -342,7 +351,7 @@ def officer_add(
     recovery = None
     if wanted:
         recovery = _open_recovery(tenant_recovery_key(recovery_key))
-    password = secret_input("INTAKE_OFFICER_PASSWORD", f"Password for {username}", confirm=True)
+    password = new_password("INTAKE_OFFICER_PASSWORD", f"Password for {username}")
     role = Role.ADMIN if is_admin else Role.EXECUTIVE if is_executive else Role.OFFICER
     officer = keyring.create_officer(session, username, password, role)
     officer.email = email

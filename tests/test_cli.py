@@ -52,6 +52,14 @@ def test_setup_without_password_fails_with_one_line(make_app: Any) -> None:
     assert "shorter than 16 characters" in result.output and result.output.count("\n") == 1
 
 
+def test_a_guessable_officer_password_is_refused(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["officer", "add", "clerk", "--channel", "feedback"],
+        env={"INTAKE_OFFICER_PASSWORD": "1234567890", "INTAKE_RECOVERY_PASSPHRASE": RECOVERY},
+    )
+    assert result.exit_code == 1 and "too easy to guess" in result.output
+
+
 def test_officer_add_grants_with_recovery_key(app: Flask) -> None:
     runner = app.test_cli_runner()
     env = {"INTAKE_OFFICER_PASSWORD": "new officer pw", "INTAKE_RECOVERY_PASSPHRASE": RECOVERY}

@@ -17,6 +17,7 @@ from intake.officer import signin
 
 from .conftest import ADMIN, PASSWORD, csrf_token
 from .factories import LEGAL
+from .i18n_helpers import thai
 from .officer_helpers import (
     PR_PASSWORD,
     OfficerActions,
@@ -179,6 +180,14 @@ def test_temporary_password_forces_a_change(app: Flask, client: FlaskClient) -> 
     assert client.get("/officer/queue").headers["Location"] == "/officer/password"
     bad = actions.post("/officer/password", {"current": "temporary pw 1", "new": "short", "confirm": "short"})
     assert bad.status_code == 200 and client.get("/officer/queue").status_code == 302
+    for guessable in ("0000000000", "1234567890", "password1234"):  # long enough, and every list's first
+        refused = actions.post("/officer/password",
+                               {"current": "temporary pw 1", "new": guessable, "confirm": guessable})
+        assert refused.status_code == 200 and thai(
+            "This password is too easy to guess (a common password, a run of digits or a keyboard row). "
+            "Use a few words, or more characters."
+        ) in refused.get_data(as_text=True)
+    assert client.get("/officer/queue").status_code == 302
     new = "my own password 2"
     ok = actions.post("/officer/password", {"current": "temporary pw 1", "new": new, "confirm": new})
     assert ok.status_code == 303
@@ -210,13 +219,16 @@ def test_totp_optional_for_feedback_officer(app: Flask, client: FlaskClient) -> 
     assert client.get("/officer/totp").status_code == 200  # may enrol if they wish
 
 
+NEW_PW = "a new password 12"  # long enough and not guessable: the current password is what is checked
+
+
 def test_guessing_the_current_password_counts_as_failed_sign_ins(app: Flask, client: FlaskClient) -> None:
     with_pr(app)
     actions = OfficerActions(client)
     actions.login("pr", PR_PASSWORD)
     for n in range(signin.MAX_FAILURES):
         guess = f"guess number {n}"
-        actions.post("/officer/password", {"current": guess, "new": "x" * 12, "confirm": "x" * 12})
+        actions.post("/officer/password", {"current": guess, "new": NEW_PW, "confirm": NEW_PW})
     with world(app) as (s, _f):
         pr = officer_named(s, "pr")
         assert pr.locked_until is not None and pr.locked_until > dates.now()
@@ -230,7 +242,7 @@ def test_guessing_the_current_password_is_throttled_per_client(make_app: Any) ->
     actions = OfficerActions(app.test_client())
     actions.login("pr", PR_PASSWORD)
     codes = [
-        actions.post("/officer/password", {"current": f"guess {n}", "new": "x" * 12, "confirm": "x" * 12})
+        actions.post("/officer/password", {"current": f"guess {n}", "new": NEW_PW, "confirm": NEW_PW})
         for n in range(4)
     ]
     assert [r.status_code for r in codes] == [200, 200, 200, 429]

@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from .. import db, tenancy
-from ..cli import CommandFailed, secret_input
+from ..cli import CommandFailed, new_password
 from . import accounts
 
 host_admin_cli = AppGroup("host-admin", help="Host administrators: sign in on /host to manage tenants.")
@@ -19,9 +19,7 @@ PASSWORD_MIN = 12
 def host_admin_add(username: str) -> None:
     """Make a host administrator (password from INTAKE_HOST_ADMIN_PASSWORD, else asked); the TOTP code is
     enrolled at the first sign-in on /host, as officers enrol theirs."""
-    password = secret_input("INTAKE_HOST_ADMIN_PASSWORD", f"Password for {username}", confirm=True)
-    if len(password) < PASSWORD_MIN:
-        raise CommandFailed(f"the password must be at least {PASSWORD_MIN} characters")
+    password = new_password("INTAKE_HOST_ADMIN_PASSWORD", f"Password for {username}", minimum=PASSWORD_MIN)
     session = db.session()
     tenancy.bind(session, tenancy.HOST)
     try:

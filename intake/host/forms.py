@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from ..forms import Form, QueryForm
+from ..officer.forms import not_guessable
 from ..reports.forms import fiscal_year_valid
 from ..reports.periods import PERIOD_CODES
 from ..reports.tables import PERIOD_NAMES
@@ -67,7 +68,7 @@ class TenantForm(Form):
     )
     password = PasswordField(
         _l("Initial password of that administrator"),
-        validators=[DataRequired(), Length(min=10, max=1024)],
+        validators=[DataRequired(), Length(min=10, max=1024), not_guessable],
         description=_l("At least 10 characters; they must change it at their first sign-in."),
         render_kw={"autocomplete": "new-password"},
     )

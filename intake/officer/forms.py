@@ -31,7 +31,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import dates
+from .. import dates, passphrases
 from ..forms import Form
 from ..i18n import AGENCY_LABELS, CATEGORY_LABELS, CHANNEL_LABELS, ROLE_LABELS, SOURCE_LABELS, STATUS_LABELS
 from ..i18n import lang as current_lang
@@ -41,6 +41,15 @@ from ..web_receipts import OneTime
 TEXT_MAX = 20_000
 PASSWORD_MIN = 10
 MB = 1024 * 1024
+
+
+def not_guessable(_form: Any, field: Any) -> None:
+    """A new password that is not among an attacker's first guesses (intake/passphrases.py)."""
+    if field.data and passphrases.guessable(str(field.data)):
+        raise ValidationError(_l(
+            "This password is too easy to guess (a common password, a run of digits or a keyboard row). "
+            "Use a few words, or more characters."
+        ))
 
 
 def _choices(labels: dict[str, Any], values: list[str] | None = None) -> list[SelectChoice]:
@@ -125,6 +134,7 @@ class PasswordChangeForm(Form):
         validators=[
             DataRequired(),
             Length(min=PASSWORD_MIN, max=1024, message=_l("At least %(n)d characters.", n=PASSWORD_MIN)),
+            not_guessable,
         ],
         render_kw={"autocomplete": "new-password"},
     )
