@@ -212,8 +212,9 @@ def current() -> Current:
         raise NotSignedIn from exc
     session = db.session()
     row = session.get(OfficerSession, _row_id(sid))
-    if row is None:
+    if row is None:  # ended elsewhere: signed out, a password change, "end all sessions", a deactivation
         cookie.clear()
+        request.environ["intake.officer_ended"] = True
         raise NotSignedIn
     officer = session.get(Officer, row.officer_id)
     now = dates.now()
@@ -324,6 +325,9 @@ def _guard(view: F, roles: tuple[Role, ...], hide: bool, stage: Stage) -> F:
         except NotSignedIn:
             if request.environ.get("intake.officer_expired"):
                 flash(_("Your session expired. Please sign in again."), "error")
+            elif request.environ.get("intake.officer_ended"):
+                flash(_("Your session has ended: it expired, or you signed out elsewhere, your password was "
+                        "changed, or an administrator ended your sessions. Please sign in again."), "error")
             wanted = request.full_path if request.method == "GET" else None
             target = safe_next(wanted.rstrip("?") if wanted else None)
             return redirect(url_for("officer.login", next=target) if target else url_for("officer.login"))

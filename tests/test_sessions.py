@@ -28,6 +28,7 @@ from intake.models import AuditEntry, OfficerSession
 from intake.officer import signin
 
 from .conftest import ADMIN, PASSWORD, csrf_token
+from .i18n_helpers import thai
 from .officer_helpers import (
     PR_PASSWORD,
     OfficerActions,
@@ -78,6 +79,9 @@ def test_password_change_ends_the_other_sessions(app: Flask) -> None:
     assert mine.get("/officer/queue").status_code == 200
     assert other.get("/officer/queue").status_code == 302
     assert session_count(app) == 1
+    told = other.get("/officer/login").get_data(as_text=True)  # the other browser is told why (the walk)
+    assert thai("Your session has ended: it expired, or you signed out elsewhere, your password was "
+                "changed, or an administrator ended your sessions. Please sign in again.") in told
 
 
 @pytest.mark.parametrize("target", ["/officer/queue\r\nSet-Cookie: x=1", "/officer/\t", "/officer/\x7f"])
