@@ -39,7 +39,7 @@ from typing import IO, Any
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from . import dates, tenancy
+from . import archives, dates, tenancy
 from .db import Base
 from .storage import StorageError, Store, iter_stream
 
@@ -306,7 +306,7 @@ def opened(path: str | Path, scratch: str | Path | None = None) -> Iterator[Open
         except (OSError, tarfile.TarError) as exc:
             raise BackupCorrupt(f"{path} is not a readable backup") from exc
         with tar:
-            present = _extract(tar, folder)
+            present = archives.extract(tar, folder, MEMBER, ("attachments", "keys"), BackupCorrupt, "backup")
         if MANIFEST not in present:
             raise BackupCorrupt("the backup has no manifest")
         try:
@@ -318,36 +318,9 @@ def opened(path: str | Path, scratch: str | Path | None = None) -> Iterator[Open
         if set(manifest.get("files", {})) != present - {MANIFEST}:
             raise BackupCorrupt("the backup's files do not match its manifest")
         for name, meta in manifest["files"].items():
-            if _sha256(folder / name) != meta.get("sha256"):
+            if archives.sha256_of(folder / name) != meta.get("sha256"):
                 raise BackupCorrupt(f"checksum mismatch: {name}")
         yield Opened(manifest, folder)
-
-
-def _extract(tar: tarfile.TarFile, folder: Path) -> set[str]:
-    """Unpack only the members a backup may hold (regular files with known names), nothing else."""
-    present: set[str] = set()
-    for member in tar:
-        if member.isdir() and member.name in ("attachments", "keys"):
-            continue
-        if not member.isfile() or not MEMBER.fullmatch(member.name) or member.name in present:
-            raise BackupCorrupt(f"unexpected member in the backup: {member.name[:80]!r}")
-        source = tar.extractfile(member)
-        if source is None:
-            raise BackupCorrupt(f"unreadable member {member.name}")
-        target = folder / member.name
-        target.parent.mkdir(mode=0o700, exist_ok=True)
-        with source, open(target, "xb") as sink:
-            shutil.copyfileobj(source, sink, CHUNK)
-        present.add(member.name)
-    return present
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def emptiness_problems(engine: Engine, store: Store | None, keys_dir: str | Path) -> list[str]:

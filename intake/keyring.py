@@ -71,7 +71,8 @@ def keys_dir() -> Path:
     return Path(current_app.config["KEYS_DIR"])
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` atomically, readable by the owner only (what keys/ holds)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -87,7 +88,7 @@ def ensure_server_secret(directory: Path) -> bool:
     path = directory / SERVER_SECRET_FILE
     if path.exists():
         return False
-    _write_private(path, base64.b64encode(crypto.random_key()) + b"\n")
+    write_private(path, base64.b64encode(crypto.random_key()) + b"\n")
     return True
 
 
@@ -224,7 +225,7 @@ def create_recovery(passphrase: str, out: Path, profile: str, public_dir: Path |
     With `public_dir` (the deployment's first tenant) the public key is written to recovery.pub there, as
     it always was; other tenants keep theirs in their tenants row (the caller's job)."""
     public, blob = recovery_file(passphrase, profile)
-    _write_private(out, blob)
+    write_private(out, blob)
     if public_dir is not None:
         pub = public_dir / RECOVERY_PUBLIC_FILE
         pub.parent.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,6 @@ from .tenant_move import (
     owned_tables,
     rows_of,
     unb64,
-    write_private,
 )
 
 
@@ -90,7 +89,7 @@ def restore(
         tenancy.forget()
         anchor = manifest.get("anchor")
         if anchor:
-            write_private(keys_dir / f"audit-{slug}.anchor", str(anchor))
+            keyring.write_private(keys_dir / f"audit-{slug}.anchor", str(anchor).encode())
     rows = manifest["rows"]
     return MoveSummary(path, slug, rows.get("cases", 0), rows.get("attachments", 0), rows.get("officers", 0),
                        path.stat().st_size)

@@ -20,11 +20,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import enum
-import hashlib
 import json
-import os
 import re
-import shutil
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -35,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import LargeBinary, Table
 
-from . import crypto, key_contexts
+from . import archives, crypto, key_contexts
 from .db import Base, UTCDateTime
 
 FORMAT = "intake-tenant-export-v1"
@@ -134,7 +131,7 @@ def opened(path: Path, passphrase: str, scratch: Path) -> Iterator[Opened]:
         except (OSError, tarfile.TarError) as exc:
             raise ArchiveRejected(f"{path} is not a readable tenant export") from exc
         with tar:
-            present = _extract(tar, folder)
+            present = archives.extract(tar, folder, MEMBER, ("tables", "objects"), ArchiveRejected, "export")
         if not {MANIFEST, MAC} <= present:
             raise ArchiveRejected("not a tenant export (no authenticated manifest)")
         data = (folder / MANIFEST).read_bytes()
@@ -156,39 +153,13 @@ def opened(path: Path, passphrase: str, scratch: Path) -> Iterator[Opened]:
         if set(manifest["files"]) != present - {MANIFEST, MAC}:
             raise ArchiveRejected("the export was altered: its members do not match its manifest")
         for name, meta in manifest["files"].items():
-            if _sha256(folder / name) != meta.get("sha256"):
+            if archives.sha256_of(folder / name) != meta.get("sha256"):
                 raise ArchiveRejected(f"the export was altered: checksum mismatch in {name}")
         try:
             secret = crypto.decrypt(kek, unb64(manifest["server_secret"]), key_contexts.TENANT_EXPORT_SECRET)
         except crypto.CryptoError as exc:
             raise ArchiveRejected("the export's secret does not open with this passphrase") from exc
         yield Opened(manifest, folder, secret)
-
-
-def _extract(tar: tarfile.TarFile, folder: Path) -> set[str]:
-    present: set[str] = set()
-    for member in tar:
-        if member.isdir() and member.name in ("tables", "objects"):
-            continue
-        if not member.isfile() or not MEMBER.fullmatch(member.name) or member.name in present:
-            raise ArchiveRejected(f"unexpected member in the export: {member.name[:80]!r}")
-        source = tar.extractfile(member)
-        if source is None:
-            raise ArchiveRejected(f"unreadable member {member.name}")
-        target = folder / member.name
-        target.parent.mkdir(mode=0o700, exist_ok=True)
-        with source, open(target, "xb") as sink:
-            shutil.copyfileobj(source, sink, CHUNK)
-        present.add(member.name)
-    return present
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def rows_of(folder: Path, table: Table) -> Iterator[dict[str, Any]]:
@@ -199,17 +170,6 @@ def rows_of(folder: Path, table: Table) -> Iterator[dict[str, Any]]:
         for line in fh:
             record = json.loads(line)
             yield {name: decode(table, name, value) for name, value in record.items()}
-
-
-def write_private(path: Path, data: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(part, path)
 
 
 def b64(data: bytes) -> str:
